@@ -1,0 +1,52 @@
+#include "app/cli/command.h"
+
+#include <fmt/format.h>
+
+#include "core/util/error.h"
+
+namespace genlens::cli {
+
+std::vector<CommandDef>& command_registry() {
+  static std::vector<CommandDef> registry;
+  return registry;
+}
+
+void build_cli(Cli& cli) {
+  cli.app.set_version_flag("--version", std::string("genlens ") + GENLENS_VERSION);
+  cli.app.require_subcommand(0, 1);
+  cli.app.add_flag("-q,--quiet", cli.quiet, "Print only results and errors");
+  auto defs = command_registry();
+  std::stable_sort(defs.begin(), defs.end(),
+                   [](const CommandDef& a, const CommandDef& b) { return a.order < b.order; });
+  for (auto& d : defs) {
+    CLI::App* sub = cli.app.add_subcommand(d.name, d.help);
+    cli.commands.emplace_back(sub, d.setup(*sub));
+  }
+}
+
+int run_cli(int argc, const char* const* argv) {
+  Cli cli;
+  build_cli(cli);
+  try {
+    cli.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.app.exit(e) == 0 ? kOk : kUsage;
+  }
+  for (auto& [sub, run] : cli.commands) {
+    if (sub->parsed()) {
+      try {
+        return run();
+      } catch (const genlens::Error& e) {
+        fmt::print(stderr, "genlens {}: error: {}\n", sub->get_name(), e.what());
+        return kFailure;
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "genlens {}: internal error: {}\n", sub->get_name(), e.what());
+        return kFailure;
+      }
+    }
+  }
+  fmt::print("{}", cli.app.help());
+  return kOk;
+}
+
+}  // namespace genlens::cli

@@ -1,0 +1,49 @@
+// Subcommand registry for the `genlens` CLI. Each subcommand lives in its own file in
+// app/cli/ and registers itself with a static RegisterCommand; main.cpp only builds
+// the CLI11 app from the registry. A setup function adds the subcommand's options
+// (stored in state it owns) and returns the function that runs it.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace genlens::cli {
+
+using RunFn = std::function<int()>;
+using SetupFn = std::function<RunFn(CLI::App& sub)>;
+
+struct CommandDef {
+  std::string name;
+  std::string help;
+  SetupFn setup;
+  int order = 100;  // position in --help (lower first)
+};
+
+std::vector<CommandDef>& command_registry();
+
+struct RegisterCommand {
+  explicit RegisterCommand(CommandDef def) { command_registry().push_back(std::move(def)); }
+};
+
+// Exit codes that mean something to scripts.
+enum ExitCode : int {
+  kOk = 0,
+  kFailure = 1,      // the work failed (genlens::Error): bad input, corrupt file, ...
+  kUsage = 2,        // command line could not be parsed
+  kCancelled = 130,  // interrupted (SIGINT)
+};
+
+// Builds the whole CLI (used by main and by the CLI parsing tests).
+// Returns the app and fills `run` with the chosen subcommand's function after parse.
+struct Cli {
+  CLI::App app{"genlens: a lab for generative embeddings (LLM2Vec-Gen)", "genlens"};
+  std::vector<std::pair<CLI::App*, RunFn>> commands;
+  bool quiet = false;
+};
+void build_cli(Cli& cli);
+// Parses argv and runs the chosen subcommand; prints errors; returns the exit code.
+int run_cli(int argc, const char* const* argv);
+
+}  // namespace genlens::cli

@@ -1,0 +1,66 @@
+// DecoderLM: the Llama / Qwen2 / Qwen3 / Mistral decoder, written from the published
+// architecture. embeddings -> N x [RMSNorm, RoPE attention (GQA), RMSNorm, SwiGLU MLP]
+// -> final RMSNorm -> LM head. The forward pass lives in decoder_lm.cpp, one screen.
+//
+// Contract used by the method (core/gen) and the analysis code:
+//  * inputs are embeddings (so soft prompts can be fed), ids go through embed();
+//  * attention_mask [B, T] (1 = real, 0 = pad) supports LEFT padding: position ids are
+//    derived from the mask (cumsum - 1), pads are never attended to;
+//  * the backbone is frozen: parameters are plain tensors with requires_grad=false, but
+//    gradients flow to inputs_embeds (the method trains what goes in).
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "core/model/config.h"
+
+namespace genlens::model {
+
+class KVCache;  // core/model/kv_cache.h
+
+struct ForwardOptions {
+  bool causal = true;                 // false: bidirectional (LLM2Vec-style teacher)
+  bool output_hidden_states = false;  // every layer's output (logit lens)
+  KVCache* cache = nullptr;           // incremental decoding; appended to in place
+};
+
+struct ForwardOutput {
+  torch::Tensor last_hidden;                 // [B, T, H], after the final norm
+  std::vector<torch::Tensor> hidden_states;  // when asked: embeddings output, then each
+                                             // layer's output (pre final norm): n_layers+1
+};
+
+class DecoderLM {
+ public:
+  // One loader for everything: a real HF directory, an init-model checkpoint, the demo
+  // model. dtype: weights are converted on load when the file's dtype differs.
+  static std::shared_ptr<DecoderLM> load(const std::filesystem::path& dir,
+                                         torch::Device device = torch::kCPU,
+                                         torch::ScalarType dtype = torch::kFloat32);
+
+  const ModelConfig& config() const;
+  torch::Device device() const;
+  torch::ScalarType dtype() const;
+
+  torch::Tensor embed(const torch::Tensor& ids) const;  // [B, T] int64 -> [B, T, H]
+  ForwardOutput forward(const torch::Tensor& inputs_embeds,   // [B, T, H]
+                        const torch::Tensor& attention_mask,  // [B, T] (cache: [B, past+T])
+                        const ForwardOptions& opt = {}) const;
+  torch::Tensor final_norm(const torch::Tensor& hidden) const;  // for logit lens of layers
+  torch::Tensor lm_head(const torch::Tensor& hidden) const;     // [.., H] -> [.., V]
+
+  // Named parameters as stored in HF checkpoints ("model.layers.0.self_attn.q_proj.weight").
+  const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const;
+
+  struct Impl;
+  explicit DecoderLM(std::unique_ptr<Impl> impl);
+  ~DecoderLM();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace genlens::model

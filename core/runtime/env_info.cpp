@@ -1,0 +1,48 @@
+#include "core/runtime/env_info.h"
+
+#include <torch/torch.h>
+#include <ATen/Parallel.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace genlens::runtime {
+
+namespace {
+// The BLAS LibTorch calls is whichever libblas.so.3 the dynamic loader mapped;
+// /proc/self/maps names it after Debian's alternatives are resolved.
+std::string loaded_blas_path() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    if (path.find("libblas") != std::string::npos || path.find("libopenblas") != std::string::npos ||
+        path.find("libmkl") != std::string::npos)
+      return path;
+  }
+  return "";
+}
+}  // namespace
+
+EnvInfo probe_env() {
+  EnvInfo e;
+  e.genlens_version = GENLENS_VERSION;
+  e.torch_version = TORCH_VERSION;
+  // Touch BLAS so it is loaded (a tiny fp32 matmul).
+  (void)torch::mm(torch::ones({2, 2}), torch::ones({2, 2}));
+  e.blas_library = loaded_blas_path();
+  e.blas_is_reference = e.blas_library.find("/blas/") != std::string::npos;
+  e.intra_op_threads = at::get_num_threads();
+  e.inter_op_threads = at::get_num_interop_threads();
+  e.parallel_info = at::get_parallel_info();
+  e.devices.push_back("cpu");
+  if (torch::cuda::is_available()) {
+    for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i)
+      e.devices.push_back("cuda:" + std::to_string(i));
+  }
+  return e;
+}
+
+}  // namespace genlens::runtime

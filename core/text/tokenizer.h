@@ -1,0 +1,59 @@
+// The Tokenizer interface every backend implements (HF tokenizer.json byte-level BPE
+// and Metaspace/byte-fallback BPE; SentencePiece tokenizer.model). Pure C++: no torch.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace genlens::text {
+
+using TokenId = int32_t;
+
+// Byte range [begin, end) of a token in the encoded input (UTF-8 bytes). Special
+// tokens added by the post-processor (e.g. BOS) have begin == end.
+struct Span {
+  size_t begin = 0, end = 0;
+};
+
+struct Encoding {
+  std::vector<TokenId> ids;
+  std::vector<Span> offsets;  // one per id
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // add_special: apply the model's post-processor (e.g. prepend BOS for Llama).
+  virtual Encoding encode_with_offsets(std::string_view text, bool add_special = false) const = 0;
+  std::vector<TokenId> encode(std::string_view text, bool add_special = false) const {
+    return encode_with_offsets(text, add_special).ids;
+  }
+  virtual std::string decode(const std::vector<TokenId>& ids, bool skip_special = true) const = 0;
+
+  virtual std::string id_to_piece(TokenId id) const = 0;  // raw vocabulary string
+  virtual std::optional<TokenId> piece_to_id(std::string_view piece) const = 0;
+  virtual int32_t vocab_size() const = 0;  // including added tokens
+  virtual bool is_special(TokenId id) const = 0;
+
+  virtual std::optional<TokenId> bos_id() const = 0;
+  virtual std::optional<TokenId> eos_id() const = 0;
+  virtual std::optional<TokenId> pad_id() const = 0;
+
+  // Adds a special token at the end of the vocabulary (or returns its id if the
+  // content already exists). Used for the method's thought/compression tokens.
+  virtual TokenId add_special_token(const std::string& content) = 0;
+
+  virtual std::string backend_name() const = 0;  // "hf-bpe", "sentencepiece", ...
+};
+
+// Loads the tokenizer of a model directory: tokenizer.model (SentencePiece) when
+// present, else tokenizer.json; tokenizer_config.json supplies BOS/EOS/PAD and flags.
+// Throws genlens::Error naming the file and field on bad input.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
+
+}  // namespace genlens::text

@@ -1,0 +1,18 @@
+# Finds every library genlens_core needs. All come from Debian packages
+# (third_party/install-deps.sh); a LibTorch 2.x (e.g. CUDA, from pip) is used
+# instead when pointed at with -DCMAKE_PREFIX_PATH=... .
+find_package(Torch REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+
+# sentencepiece ships a .pc file for the main library only; the trainer sits beside it.
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+find_library(SENTENCEPIECE_TRAIN_LIB NAMES sentencepiece_train
+             HINTS ${SENTENCEPIECE_LIBRARY_DIRS} REQUIRED)
+
+message(STATUS "genlens: LibTorch ${Torch_VERSION} (${TORCH_INSTALL_PREFIX})")

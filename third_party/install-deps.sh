@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs every Debian package genlens needs to build, test and run, and the npm
+# packages that serve as test oracles. Idempotent: a fast no-op when all is present,
+# `apt-get update` once only when something is missing. Run as root (or via sudo).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # core
+  libtorch-dev libopenblas0-pthread libsentencepiece-dev nlohmann-json3-dev
+  libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev doctest-dev
+  # studio (Dear ImGui + GLFW + OpenGL 3) and a real window in CI
+  libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
+  # independent references for tests (run with /usr/bin/python3)
+  python3 python3-torch python3-numpy python3-sklearn python3-scipy
+)
+# test oracles (npm): any node >= 18 will do; Debian's when none is on PATH.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} Debian packages present"
+fi
+
+# OpenBLAS must be the BLAS LibTorch sees (the reference BLAS is ~30x slower).
+arch_lib="/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -dumpmachine)"
+if [ -e "$arch_lib/openblas-pthread/libblas.so.3" ]; then
+  cur="$(update-alternatives --query "libblas.so.3-$(basename "$arch_lib")" 2>/dev/null | awk '/^Value:/{print $2}')"
+  if [ "$cur" != "$arch_lib/openblas-pthread/libblas.so.3" ]; then
+    $SUDO update-alternatives --set "libblas.so.3-$(basename "$arch_lib")" "$arch_lib/openblas-pthread/libblas.so.3" || true
+  fi
+fi
+
+# npm oracles live in third_party/npm (node_modules is git-ignored).
+if [ -z "${GENLENS_SKIP_NPM:-}" ]; then
+  if [ ! -f "$here/npm/node_modules/.genlens-ok" ] || [ "$here/npm/package.json" -nt "$here/npm/node_modules/.genlens-ok" ]; then
+    echo "install-deps: installing npm test oracles"
+    (cd "$here/npm" && npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error)
+    touch "$here/npm/node_modules/.genlens-ok"
+  fi
+fi
