@@ -2,6 +2,8 @@
 // tokens, offsets, invalid input, huge inputs in linear time, and clear errors.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 
 #include "core/text/tokenizer.h"
@@ -186,4 +188,34 @@ TEST_CASE("tokenizer: unknown component types are named in the error") {
       R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}})", "");
   CHECK(b->encode("abab") == std::vector<int32_t>{2, 2});
   CHECK_THROWS_AS(text::load_tokenizer("/nonexistent/dir"), genlens::Error);
+}
+
+TEST_CASE("cli: genlens tokenize and chat-format") {
+  auto q = test::shell_quote(vocab_dir("qwen3").string());
+  auto r = test::run_genlens("tokenize --model " + q + " --text 'Hello world<|im_end|>' --json");
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.output);
+  CHECK(j["ids"] == nlohmann::json::array({9707, 1879, 151645}));
+  CHECK(j["tokens"][1]["begin"] == 5);
+  CHECK(j["tokens"][1]["end"] == 11);
+  CHECK(j["tokens"][2]["special"] == true);
+
+  test::TempDir dir("cli-tok");
+  test::write_file(dir / "in.txt", "line one\nline two\n");
+  auto r2 = test::run_genlens("tokenize --model " + q + " --input " + test::shell_quote((dir / "in.txt").string()));
+  CHECK(r2.exit_code == 0);
+  CHECK(r2.output.find("\"line\"") != std::string::npos);
+
+  auto r3 = test::run_genlens("chat-format --model " + q + " --text 'Hi there'");
+  CHECK(r3.exit_code == 0);
+  CHECK(r3.output == "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+  auto l2 = test::shell_quote(vocab_dir("llama2").string());
+  auto r4 = test::run_genlens("chat-format --model " + l2 + " --text 'Hi' --chat-template llama2");
+  CHECK(r4.output == "<s>[INST] Hi [/INST]");
+  auto r5 = test::run_genlens("chat-format --model " + l2 + " --text 'Hi'");
+  CHECK(r5.exit_code == 1);
+  CHECK(r5.output.find("--chat-template") != std::string::npos);
+  auto r6 = test::run_genlens("tokenize --model /nonexistent --text x");
+  CHECK(r6.exit_code == 1);
+  CHECK(r6.output.find("/nonexistent") != std::string::npos);
 }
