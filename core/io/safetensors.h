@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +35,10 @@ class SafetensorsFile {
   const TensorInfo& info(const std::string& name) const;  // throws if absent
   // A CPU tensor viewing the mapped bytes (no copy); clone() it to own the memory.
   torch::Tensor get(const std::string& name) const;
+  // Hints the kernel to drop the resident pages of a tensor's bytes (after it has been
+  // converted/copied elsewhere), so loading with conversion peaks at about one copy.
+  // Views obtained earlier stay valid (pages are re-read from the file on access).
+  void release(const std::string& name) const;
 
   struct Impl;
   explicit SafetensorsFile(std::unique_ptr<Impl> impl);
@@ -48,6 +53,19 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // Writes tensors (any device; contiguous copies made as needed) atomically.
 void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
+
+// Streaming writer: the header is built from `specs`, then produce(i) is called for
+// each tensor in order and written out, so only one tensor needs to be in memory.
+struct TensorSpec {
+  std::string name;
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape;
+};
+void save_safetensors_lazy(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,
+                           const std::function<torch::Tensor(size_t)>& produce,
+                           const std::map<std::string, std::string>& metadata = {});
+
+std::string safetensors_dtype_name(torch::ScalarType t);  // "F32", "BF16", ...
 
 // Loads every tensor as an owned CPU tensor (convenience for small files).
 std::map<std::string, torch::Tensor> load_safetensors(const std::filesystem::path& path);

@@ -34,14 +34,24 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // qwen2: q/k/v have bias
   bool qk_norm = false;         // qwen3: per-head RMSNorm on q and k
+  bool o_proj_bias = false;     // llama/qwen3 attention_bias=true: o_proj has bias too
+  bool mlp_bias = false;        // llama mlp_bias
+  int64_t sliding_window = 0;   // mistral: attend to at most this many positions; 0 = off
   std::string torch_dtype;      // as written in config.json ("bfloat16", ...)
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;  // config.json and generation_config.json, merged
   std::optional<int64_t> pad_token_id;
 
   static ModelConfig from_json_file(const std::filesystem::path& config_json);
+  // `source` names the text in errors (a path, or "<string>").
+  static ModelConfig from_json_string(const std::string& text, const std::string& source = "<string>");
   static ModelConfig from_dir(const std::filesystem::path& model_dir);  // + generation_config.json
   std::string to_json_string() const;  // HF config.json shape (init-model writes it)
+  std::string generation_config_json() const;  // generation_config.json (bos/eos/pad)
+  // Checks sizes and divisibility; throws naming `source` and the field.
+  void validate(const std::string& source) const;
+
+  int64_t num_parameters() const;  // total weights, incl. the (untied) LM head
 };
 
 }  // namespace genlens::model

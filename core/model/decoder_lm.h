@@ -63,4 +63,9 @@ class DecoderLM {
   std::unique_ptr<Impl> impl_;
 };
 
+// "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16" -> dtype; anything else throws.
+torch::ScalarType parse_dtype(const std::string& name);
+// "cpu", "cuda", "cuda:N"; throws when CUDA is asked for but not available.
+torch::Device parse_device(const std::string& name);
+
 }  // namespace genlens::model

@@ -1,0 +1,59 @@
+// `genlens forward --model DIR --ids 1,2,3`: logits [T, V] (and every layer's hidden
+// states) of one sequence, as float32 .npy.
+#include <fmt/format.h>
+
+#include "app/cli/command.h"
+#include "app/cli/model_args.h"
+#include "core/io/npy.h"
+#include "core/model/decoder_lm.h"
+
+namespace genlens::cli {
+namespace {
+
+struct Opts {
+  std::string model, ids, output, hidden_dir, dtype = "f32", device = "cpu";
+  bool bidirectional = false;
+};
+
+RunFn setup(CLI::App& sub) {
+  auto o = std::make_shared<Opts>();
+  sub.add_option("--model", o->model, "Model directory (HF layout)")->required();
+  sub.add_option("--ids", o->ids, "Token ids, e.g. 1,2,3")->required();
+  sub.add_option("--output", o->output, "Write logits [T, V] as float32 .npy");
+  sub.add_option("--hidden-states", o->hidden_dir,
+                 "Write hidden_00.npy (embeddings) .. hidden_NN.npy (layer outputs, before the final norm)");
+  sub.add_option("--dtype", o->dtype, "Compute dtype: f32, bf16 or f16")->capture_default_str();
+  sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub.add_flag("--bidirectional", o->bidirectional, "Bidirectional instead of causal attention");
+  return [o] {
+    auto ids = parse_ids(o->ids);
+    auto lm = model::DecoderLM::load(o->model, model::parse_device(o->device), model::parse_dtype(o->dtype));
+    torch::NoGradGuard ng;
+    const int64_t T = static_cast<int64_t>(ids.size());
+    auto t = torch::tensor(ids, torch::kLong).view({1, T}).to(lm->device());
+    model::ForwardOptions fo;
+    fo.causal = !o->bidirectional;
+    fo.output_hidden_states = !o->hidden_dir.empty();
+    auto out = lm->forward(lm->embed(t), torch::ones({1, T}, torch::kLong).to(lm->device()), fo);
+    auto logits = lm->lm_head(out.last_hidden)[0].to(torch::kCPU, torch::kFloat32);
+    if (!o->output.empty()) io::save_npy(o->output, logits);
+    if (!o->hidden_dir.empty()) {
+      std::filesystem::create_directories(o->hidden_dir);
+      for (size_t i = 0; i < out.hidden_states.size(); ++i)
+        io::save_npy(std::filesystem::path(o->hidden_dir) / fmt::format("hidden_{:02d}.npy", i),
+                     out.hidden_states[i][0]);
+    }
+    auto last = logits[T - 1];
+    auto top = last.topk(std::min<int64_t>(5, last.size(0)));
+    fmt::print("T={} V={}; top-5 next ids after the last position:", T, logits.size(1));
+    for (int64_t i = 0; i < std::get<0>(top).size(0); ++i)
+      fmt::print(" {} ({:.4f})", std::get<1>(top)[i].item<int64_t>(), std::get<0>(top)[i].item<float>());
+    fmt::print("\n");
+    return 0;
+  };
+}
+
+RegisterCommand reg({"forward", "Run a model on token ids; dump logits / hidden states as .npy", setup, 21});
+
+}  // namespace
+}  // namespace genlens::cli

@@ -1,0 +1,304 @@
+// safetensors reader (mmap, validated header, zero-copy views) and writer (streaming,
+// atomic). Format: u64 little-endian header length N, N bytes of JSON, then the data
+// section; each tensor's data_offsets are relative to the start of the data section.
+#include "core/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "core/io/atomic_file.h"
+#include "core/util/error.h"
+
+namespace genlens::io {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the reference reader's limit
+
+struct DtypeDesc {
+  const char* name;
+  torch::ScalarType type;
+  size_t size;
+};
+
+const DtypeDesc kDtypes[] = {
+    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"BOOL", torch::kBool, 1},
+};
+
+const DtypeDesc* find_dtype(const std::string& name) {
+  for (auto& d : kDtypes)
+    if (name == d.name) return &d;
+  return nullptr;
+}
+
+const DtypeDesc* find_dtype(torch::ScalarType t) {
+  for (auto& d : kDtypes)
+    if (t == d.type) return &d;
+  return nullptr;
+}
+
+// The file mapping; tensors returned by get() hold a shared_ptr to it.
+struct Mapping {
+  void* addr = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr && addr != MAP_FAILED) ::munmap(addr, size);
+  }
+};
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+struct SafetensorsFile::Impl {
+  fs::path path;
+  std::shared_ptr<Mapping> map;
+  uint64_t data_start = 0;  // 8 + header length
+  std::vector<TensorInfo> tensors;
+  std::map<std::string, size_t> index;
+  std::map<std::string, std::string> metadata;
+};
+
+SafetensorsFile::SafetensorsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SafetensorsFile::~SafetensorsFile() = default;
+
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const std::string p = path.string();
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open safetensors file '{}': {}", p, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    fail("cannot stat '{}': {}", p, std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail("'{}' is not a regular file", p);
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < 8) {
+    ::close(fd);
+    fail("'{}' is not a safetensors file: {} bytes, expected at least an 8-byte header length",
+         p, file_size);
+  }
+  auto map = std::make_shared<Mapping>();
+  map->size = file_size;
+  // MAP_PRIVATE + writable: views can be written to without touching the file (pages are
+  // copied only when written); reading costs nothing beyond the page cache.
+  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  int map_errno = errno;
+  ::close(fd);
+  if (map->addr == MAP_FAILED) fail("cannot mmap '{}': {}", p, std::strerror(map_errno));
+  impl->map = map;
+  const auto* bytes = static_cast<const unsigned char*>(map->addr);
+
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+  if (n > kMaxHeaderBytes || n > file_size - 8)
+    fail("'{}': header length {} is out of range (file has {} bytes after the length field)",
+         p, n, file_size - 8);
+  impl->data_start = 8 + n;
+  const uint64_t data_size = file_size - impl->data_start;
+
+  json header;
+  try {
+    header = json::parse(reinterpret_cast<const char*>(bytes) + 8,
+                         reinterpret_cast<const char*>(bytes) + 8 + n);
+  } catch (const json::exception& e) {
+    fail("'{}': header is not valid JSON: {}", p, e.what());
+  }
+  if (!header.is_object()) fail("'{}': header must be a JSON object, found {}", p, header.type_name());
+
+  for (auto& [name, v] : header.items()) {
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail("'{}': __metadata__ must be an object of strings", p);
+      for (auto& [k, mv] : v.items()) {
+        if (!mv.is_string())
+          fail("'{}': __metadata__ field '{}' must be a string, found {}", p, k, mv.type_name());
+        impl->metadata[k] = mv.get<std::string>();
+      }
+      continue;
+    }
+    if (!v.is_object()) fail("'{}': tensor '{}': entry must be an object", p, name);
+    TensorInfo t;
+    t.name = name;
+    auto dt = v.find("dtype");
+    if (dt == v.end() || !dt->is_string()) fail("'{}': tensor '{}': missing string field 'dtype'", p, name);
+    t.dtype = dt->get<std::string>();
+    auto sh = v.find("shape");
+    if (sh == v.end() || !sh->is_array()) fail("'{}': tensor '{}': missing array field 'shape'", p, name);
+    uint64_t numel = 1;
+    for (auto& d : *sh) {
+      if (!d.is_number_unsigned())
+        fail("'{}': tensor '{}': shape entries must be non-negative integers, found {}", p, name, d.dump());
+      uint64_t x = d.get<uint64_t>();
+      if (x > (1ull << 48)) fail("'{}': tensor '{}': dimension {} is out of range", p, name, x);
+      t.shape.push_back(static_cast<int64_t>(x));
+      if (x != 0 && numel > std::numeric_limits<uint64_t>::max() / x)
+        fail("'{}': tensor '{}': shape {} overflows", p, name, shape_str(t.shape));
+      numel *= x;
+    }
+    auto off = v.find("data_offsets");
+    if (off == v.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
+        !(*off)[1].is_number_unsigned())
+      fail("'{}': tensor '{}': 'data_offsets' must be two non-negative integers", p, name);
+    t.begin = (*off)[0].get<uint64_t>();
+    t.end = (*off)[1].get<uint64_t>();
+    if (t.begin > t.end || t.end > data_size)
+      fail("'{}': tensor '{}': data_offsets [{}, {}] out of range (data section has {} bytes)", p,
+           name, t.begin, t.end, data_size);
+    if (const DtypeDesc* d = find_dtype(t.dtype)) {
+      if (numel > std::numeric_limits<uint64_t>::max() / d->size || numel * d->size != t.end - t.begin)
+        fail("'{}': tensor '{}': {} x {} needs {} bytes but data_offsets span {} bytes", p, name,
+             t.dtype, shape_str(t.shape), numel * d->size, t.end - t.begin);
+    }
+    // Unknown dtypes (F8_*, ...) are listed; get() refuses them by name.
+    impl->index[name] = impl->tensors.size();
+    impl->tensors.push_back(std::move(t));
+  }
+  // No two tensors may share bytes.
+  std::vector<const TensorInfo*> by_offset;
+  for (auto& t : impl->tensors) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+  for (size_t i = 1; i < by_offset.size(); ++i)
+    if (by_offset[i]->begin < by_offset[i - 1]->end)
+      fail("'{}': tensors '{}' and '{}' overlap in the data section", p, by_offset[i - 1]->name,
+           by_offset[i]->name);
+  return std::make_shared<SafetensorsFile>(std::move(impl));
+}
+
+const fs::path& SafetensorsFile::path() const { return impl_->path; }
+const std::vector<TensorInfo>& SafetensorsFile::tensors() const { return impl_->tensors; }
+const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }
+bool SafetensorsFile::contains(const std::string& name) const { return impl_->index.count(name) > 0; }
+
+const TensorInfo& SafetensorsFile::info(const std::string& name) const {
+  auto it = impl_->index.find(name);
+  if (it == impl_->index.end()) fail("'{}': no tensor named '{}'", impl_->path.string(), name);
+  return impl_->tensors[it->second];
+}
+
+torch::Tensor SafetensorsFile::get(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  const DtypeDesc* d = find_dtype(t.dtype);
+  if (!d)
+    fail("'{}': tensor '{}' has dtype {}, which genlens does not read (supported: F64, F32, F16, "
+         "BF16, I64, I32, I16, I8, U8, BOOL)", impl_->path.string(), name, t.dtype);
+  auto* base = static_cast<char*>(impl_->map->addr) + impl_->data_start + t.begin;
+  auto opts = torch::TensorOptions().dtype(d->type).device(torch::kCPU);
+  if (reinterpret_cast<uintptr_t>(base) % d->size != 0) {
+    // Misaligned for its element type: copy (rare; writers pad the header to 8 bytes).
+    auto out = torch::empty(t.shape, opts);
+    std::memcpy(out.data_ptr(), base, t.end - t.begin);
+    return out;
+  }
+  auto keep = impl_->map;
+  return torch::from_blob(base, t.shape, [keep](void*) mutable { keep.reset(); }, opts);
+}
+
+void SafetensorsFile::release(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  long page = ::sysconf(_SC_PAGESIZE);
+  uintptr_t lo = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.begin;
+  uintptr_t hi = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.end;
+  lo = (lo + page - 1) / page * page;  // only whole pages inside this tensor
+  hi = hi / page * page;
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
+std::string safetensors_dtype_name(torch::ScalarType t) {
+  const DtypeDesc* d = find_dtype(t);
+  if (!d) fail("safetensors: cannot store tensors of type {}", c10::toString(t));
+  return d->name;
+}
+
+void save_safetensors_lazy(const fs::path& path, const std::vector<TensorSpec>& specs,
+                           const std::function<torch::Tensor(size_t)>& produce,
+                           const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  std::vector<uint64_t> sizes;
+  std::map<std::string, int> seen;
+  for (auto& s : specs) {
+    if (s.name == "__metadata__" || seen[s.name]++)
+      fail("'{}': tensor name '{}' is reserved or given twice", path.string(), s.name);
+    const DtypeDesc* d = find_dtype(s.dtype);
+    if (!d) fail("'{}': tensor '{}': cannot store type {}", path.string(), s.name, c10::toString(s.dtype));
+    uint64_t numel = 1;
+    for (auto x : s.shape) {
+      if (x < 0) fail("'{}': tensor '{}': negative dimension", path.string(), s.name);
+      numel *= static_cast<uint64_t>(x);
+    }
+    uint64_t nbytes = numel * d->size;
+    header[s.name] = {{"dtype", d->name}, {"shape", s.shape}, {"data_offsets", {offset, offset + nbytes}}};
+    sizes.push_back(nbytes);
+    offset += nbytes;
+  }
+  std::string h = header.dump();
+  while ((8 + h.size()) % 8 != 0) h.push_back(' ');  // data section 8-byte aligned
+  write_file_atomic_with(path, [&](const fs::path& tmp) {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail("cannot open '{}' for writing: {}", tmp.string(), std::strerror(errno));
+    unsigned char len[8];
+    uint64_t n = h.size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+    f.write(reinterpret_cast<const char*>(len), 8);
+    f.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (size_t i = 0; i < specs.size(); ++i) {
+      torch::Tensor t = produce(i);
+      if (!t.defined() || t.scalar_type() != specs[i].dtype ||
+          t.sizes().vec() != specs[i].shape)
+        fail("'{}': tensor '{}' does not match its declared dtype/shape", path.string(), specs[i].name);
+      t = t.to(torch::kCPU).contiguous();
+      if (static_cast<uint64_t>(t.nbytes()) != sizes[i])
+        fail("'{}': tensor '{}': byte size mismatch", path.string(), specs[i].name);
+      f.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(sizes[i]));
+    }
+    f.flush();
+    if (!f) fail("short write to '{}' (disk full?)", tmp.string());
+  });
+}
+
+void save_safetensors(const fs::path& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorSpec> specs;
+  for (auto& [name, t] : tensors) {
+    if (!t.defined()) fail("'{}': tensor '{}' is undefined", path.string(), name);
+    specs.push_back({name, t.scalar_type(), t.sizes().vec()});
+  }
+  save_safetensors_lazy(path, specs, [&](size_t i) { return tensors[i].second.detach(); }, metadata);
+}
+
+std::map<std::string, torch::Tensor> load_safetensors(const fs::path& path) {
+  auto f = SafetensorsFile::open(path);
+  std::map<std::string, torch::Tensor> out;
+  for (auto& t : f->tensors()) out[t.name] = f->get(t.name).clone();
+  return out;
+}
+
+}  // namespace genlens::io

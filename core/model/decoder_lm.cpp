@@ -1,0 +1,359 @@
+// DecoderLM: loading an HF directory and the forward pass (Llama / Qwen2 / Qwen3 /
+// Mistral), written from the published architecture:
+//   h = embed(ids) | inputs_embeds
+//   per layer: h += o_proj(attn(rope(q), rope(k), v)) of RMSNorm(h)
+//              h += down(silu(gate(x)) * up(x)),  x = RMSNorm(h)
+//   last_hidden = RMSNorm(h); logits = lm_head(last_hidden)
+// HF details kept: RMSNorm in fp32, cast back, then times weight; RoPE rotate_half
+// layout (first half / second half, not interleaved); Qwen3 q/k RMSNorm per head before
+// RoPE; Qwen2 bias on q/k/v; llama3 rope scaling by wavelength bands; attention
+// softmax in fp32; GQA head h reads kv head h / (heads / kv_heads).
+#include "core/model/decoder_lm.h"
+
+#include <cmath>
+
+#include "core/model/checkpoint.h"
+#include "core/model/kv_cache.h"
+#include "core/util/error.h"
+
+namespace genlens::model {
+
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+using torch::Tensor;
+
+// ---------------------------------------------------------------- KV cache
+
+void KVCache::clear() {
+  k_.clear();
+  v_.clear();
+  length_ = 0;
+  batch_ = -1;
+}
+
+std::pair<Tensor, Tensor> KVCache::append(int64_t layer, const Tensor& k, const Tensor& v) {
+  if (batch_ >= 0 && k.size(0) != batch_)
+    fail("KV cache: batch size {} does not match the cached batch size {}", k.size(0), batch_);
+  if (static_cast<int64_t>(k_.size()) <= layer) {
+    k_.resize(layer + 1);
+    v_.resize(layer + 1);
+  }
+  const int64_t T = k.size(2), need = length_ + T;
+  Tensor& kb = k_[layer];
+  Tensor& vb = v_[layer];
+  if (torch::GradMode::is_enabled() && (k.requires_grad() || v.requires_grad())) {
+    // Keep the autograd graph: concatenate (no in-place writes into shared buffers).
+    kb = length_ > 0 ? torch::cat({kb.narrow(2, 0, length_), k}, 2) : k;
+    vb = length_ > 0 ? torch::cat({vb.narrow(2, 0, length_), v}, 2) : v;
+    return {kb, vb};
+  }
+  torch::NoGradGuard ng;
+  if (!kb.defined() || kb.size(2) < need) {
+    int64_t cap = std::max<int64_t>(need, kb.defined() ? 2 * kb.size(2) : need + 64);
+    auto nk = torch::empty({k.size(0), k.size(1), cap, k.size(3)}, k.options());
+    auto nv = torch::empty({v.size(0), v.size(1), cap, v.size(3)}, v.options());
+    if (kb.defined() && length_ > 0) {
+      nk.narrow(2, 0, length_).copy_(kb.narrow(2, 0, length_));
+      nv.narrow(2, 0, length_).copy_(vb.narrow(2, 0, length_));
+    }
+    kb = nk;
+    vb = nv;
+  }
+  kb.narrow(2, length_, T).copy_(k);
+  vb.narrow(2, length_, T).copy_(v);
+  return {kb.narrow(2, 0, need), vb.narrow(2, 0, need)};
+}
+
+void KVCache::commit(int64_t n) {
+  if (!k_.empty()) batch_ = k_[0].size(0);
+  length_ += n;
+}
+
+void KVCache::select_rows(const Tensor& rows) {
+  for (auto* vec : {&k_, &v_})
+    for (auto& t : *vec)
+      if (t.defined()) t = t.index_select(0, rows.to(t.device()));
+  if (!k_.empty() && k_[0].defined()) batch_ = k_[0].size(0);
+}
+
+// ---------------------------------------------------------------- weights
+
+namespace {
+
+struct Layer {
+  Tensor ln1, wq, bq, wk, bk, wv, bv, wo, bo, qn, kn, ln2, wg, bg, wu, bu, wd, bd;
+};
+
+Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
+  auto h = x.to(torch::kFloat32);
+  h = h * torch::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return w * h.to(x.scalar_type());
+}
+
+Tensor rotate_half(const Tensor& x) {
+  auto half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
+}
+
+// inv_freq exactly as HF computes it (float32), with llama3 / linear scaling.
+Tensor rope_inv_freq(const ModelConfig& c) {
+  const int64_t dim = c.head_dim;
+  auto inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, dim, 2, torch::kLong).to(torch::kFloat32) / dim);
+  const auto& rs = c.rope_scaling;
+  if (rs.type == "linear") {
+    inv = inv / rs.factor;
+  } else if (rs.type == "llama3") {
+    const double old_ctx = static_cast<double>(rs.original_max_position_embeddings);
+    const double low_wl = old_ctx / rs.low_freq_factor;
+    const double high_wl = old_ctx / rs.high_freq_factor;
+    auto wavelen = 2 * M_PI / inv;
+    auto scaled = torch::where(wavelen > low_wl, inv / rs.factor, inv);
+    auto smooth = (old_ctx / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+    auto smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
+    auto medium = (wavelen >= high_wl).logical_and(wavelen <= low_wl);
+    inv = torch::where(medium, smoothed, scaled);
+  }
+  return inv;
+}
+
+const char* st_dtype_expected = "F32, BF16 or F16";
+
+}  // namespace
+
+struct DecoderLM::Impl {
+  ModelConfig cfg;
+  torch::Device device{torch::kCPU};
+  torch::ScalarType dtype = torch::kFloat32;
+  Tensor embed, norm, head, inv_freq;
+  std::vector<Layer> layers;
+  std::vector<std::pair<std::string, Tensor>> named;
+};
+
+DecoderLM::DecoderLM(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DecoderLM::~DecoderLM() = default;
+
+std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
+    fail("DecoderLM::load: dtype must be float32, bfloat16 or float16, found {}", c10::toString(dtype));
+  torch::NoGradGuard ng;
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = ModelConfig::from_dir(dir);
+  impl->device = device;
+  impl->dtype = dtype;
+  const auto& cfg = impl->cfg;
+  WeightFiles wf = open_weight_files(dir);
+  auto specs = parameter_specs(cfg);
+
+  // Validate everything before converting anything.
+  std::map<std::string, const ParamSpec*> wanted;
+  for (auto& s : specs) {
+    wanted[s.name] = &s;
+    auto it = wf.by_name.find(s.name);
+    if (it == wf.by_name.end())
+      fail("'{}': tensor '{}' is missing from the checkpoint (config.json: model_type {}, {} layers{}{})",
+           dir.string(), s.name, cfg.model_type, cfg.num_hidden_layers,
+           cfg.attention_bias ? ", attention bias" : "", cfg.qk_norm ? ", q/k norm" : "");
+    const auto& info = it->second->info(s.name);
+    if (info.dtype != "F32" && info.dtype != "BF16" && info.dtype != "F16")
+      fail("'{}': tensor '{}' has dtype {}, expected {}", it->second->path().string(), s.name, info.dtype,
+           st_dtype_expected);
+    if (info.shape != s.shape)
+      fail("'{}': tensor '{}' has shape {}, but config.json implies {}", it->second->path().string(), s.name,
+           fmt::format("[{}]", fmt::join(info.shape, ", ")), fmt::format("[{}]", fmt::join(s.shape, ", ")));
+  }
+  for (auto& [name, file] : wf.by_name) {
+    if (wanted.count(name)) continue;
+    if (name.size() >= 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;
+    if (name == "lm_head.weight" && cfg.tie_word_embeddings) continue;  // tied: the embedding is used
+    fail("'{}': unexpected tensor '{}' (config.json: model_type {}, {} layers, tie_word_embeddings={}); "
+         "does config.json belong to these weights?", file->path().string(), name, cfg.model_type,
+         cfg.num_hidden_layers, cfg.tie_word_embeddings);
+  }
+
+  std::map<std::string, Tensor> t;
+  for (auto& s : specs) {
+    auto& file = wf.by_name.at(s.name);
+    Tensor view = file->get(s.name);
+    Tensor x = view.to(device, dtype);  // same dtype on CPU: the zero-copy view itself
+    if (!x.is_same(view)) file->release(s.name);
+    x.requires_grad_(false);
+    t[s.name] = x;
+    impl->named.emplace_back(s.name, x);
+  }
+  auto opt = [&](const std::string& n) { return t.count(n) ? t.at(n) : Tensor(); };
+  impl->embed = t.at("model.embed_tokens.weight");
+  impl->norm = t.at("model.norm.weight");
+  impl->head = cfg.tie_word_embeddings ? impl->embed : t.at("lm_head.weight");
+  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    Layer L;
+    L.ln1 = t.at(p + "input_layernorm.weight");
+    L.wq = t.at(p + "self_attn.q_proj.weight");
+    L.wk = t.at(p + "self_attn.k_proj.weight");
+    L.wv = t.at(p + "self_attn.v_proj.weight");
+    L.wo = t.at(p + "self_attn.o_proj.weight");
+    L.bq = opt(p + "self_attn.q_proj.bias");
+    L.bk = opt(p + "self_attn.k_proj.bias");
+    L.bv = opt(p + "self_attn.v_proj.bias");
+    L.bo = opt(p + "self_attn.o_proj.bias");
+    L.qn = opt(p + "self_attn.q_norm.weight");
+    L.kn = opt(p + "self_attn.k_norm.weight");
+    L.ln2 = t.at(p + "post_attention_layernorm.weight");
+    L.wg = t.at(p + "mlp.gate_proj.weight");
+    L.wu = t.at(p + "mlp.up_proj.weight");
+    L.wd = t.at(p + "mlp.down_proj.weight");
+    L.bg = opt(p + "mlp.gate_proj.bias");
+    L.bu = opt(p + "mlp.up_proj.bias");
+    L.bd = opt(p + "mlp.down_proj.bias");
+    impl->layers.push_back(std::move(L));
+  }
+  impl->inv_freq = rope_inv_freq(cfg).to(device);
+  return std::make_shared<DecoderLM>(std::move(impl));
+}
+
+const ModelConfig& DecoderLM::config() const { return impl_->cfg; }
+torch::Device DecoderLM::device() const { return impl_->device; }
+torch::ScalarType DecoderLM::dtype() const { return impl_->dtype; }
+const std::vector<std::pair<std::string, Tensor>>& DecoderLM::named_parameters() const { return impl_->named; }
+
+Tensor DecoderLM::embed(const Tensor& ids) const {
+  if (!ids.defined() || (ids.scalar_type() != torch::kLong && ids.scalar_type() != torch::kInt))
+    fail("DecoderLM::embed: ids must be an int64 tensor");
+  auto flat = ids.to(impl_->device, torch::kLong).reshape({-1});
+  if (flat.numel() > 0) {
+    auto lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+    if (lo < 0 || hi >= impl_->cfg.vocab_size)
+      fail("DecoderLM::embed: token id {} is outside the vocabulary [0, {})", lo < 0 ? lo : hi,
+           impl_->cfg.vocab_size);
+  }
+  auto sizes = ids.sizes().vec();
+  sizes.push_back(impl_->cfg.hidden_size);
+  return impl_->embed.index_select(0, flat).view(sizes);
+}
+
+Tensor DecoderLM::final_norm(const Tensor& hidden) const {
+  return rms_norm(hidden.to(impl_->dtype), impl_->norm, impl_->cfg.rms_norm_eps);
+}
+
+Tensor DecoderLM::lm_head(const Tensor& hidden) const { return F::linear(hidden.to(impl_->dtype), impl_->head); }
+
+// ---------------------------------------------------------------- forward
+
+ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& attention_mask,
+                                 const ForwardOptions& opt) const {
+  const auto& c = impl_->cfg;
+  if (!inputs_embeds.defined() || inputs_embeds.dim() != 3 || inputs_embeds.size(2) != c.hidden_size)
+    fail("DecoderLM::forward: inputs_embeds must be [B, T, {}], found {}", c.hidden_size,
+         inputs_embeds.defined() ? fmt::format("[{}]", fmt::join(inputs_embeds.sizes(), ", ")) : "undefined");
+  if (inputs_embeds.device() != impl_->device)
+    fail("DecoderLM::forward: inputs_embeds are on {}, the model on {}", inputs_embeds.device().str(),
+         impl_->device.str());
+  const int64_t B = inputs_embeds.size(0), T = inputs_embeds.size(1);
+  const int64_t past = opt.cache ? opt.cache->length() : 0, Tk = past + T;
+  if (!attention_mask.defined() || attention_mask.dim() != 2 || attention_mask.size(0) != B ||
+      attention_mask.size(1) != Tk)
+    fail("DecoderLM::forward: attention_mask must be [{}, {}] (batch, cached + new positions), found {}", B, Tk,
+         attention_mask.defined() ? fmt::format("[{}]", fmt::join(attention_mask.sizes(), ", ")) : "undefined");
+  if (opt.cache && opt.cache->length() > 0 && opt.cache->batch_size() != B)
+    fail("DecoderLM::forward: batch size {} does not match the KV cache's {}", B, opt.cache->batch_size());
+  const auto dev = impl_->device;
+  const auto dt = impl_->dtype;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
+  const double eps = c.rms_norm_eps;
+
+  auto mask = attention_mask.to(dev).to(torch::kLong);
+  // Positions from the mask (left padding): real tokens count 0, 1, 2, ...; pads get 1.
+  auto pos_all = mask.cumsum(1) - 1;
+  pos_all.masked_fill_(mask == 0, 1);
+  auto pos = pos_all.narrow(1, past, T);
+  auto freqs = pos.unsqueeze(-1).to(torch::kFloat32) * impl_->inv_freq;  // [B, T, hd/2]
+  auto emb = torch::cat({freqs, freqs}, -1);
+  auto cos = emb.cos().to(dt).unsqueeze(1);  // [B, 1, T, hd]
+  auto sin = emb.sin().to(dt).unsqueeze(1);
+
+  // allowed[b, 0, i, j]: query i (absolute past+i) may attend key j.
+  auto qidx = torch::arange(past, Tk, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(1);
+  auto kidx = torch::arange(0, Tk, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(0);
+  auto allowed = (mask != 0).view({B, 1, 1, Tk});
+  if (opt.causal) {
+    auto cm = kidx <= qidx;
+    if (c.sliding_window > 0) cm = cm.logical_and(kidx > qidx - c.sliding_window);
+    allowed = allowed.logical_and(cm.view({1, 1, T, Tk}));
+  }
+  // A query always sees itself, so a pad row never has an empty softmax (no NaN that
+  // could leak into real rows through 0 * NaN); real rows are unaffected.
+  allowed = allowed.logical_or((kidx == qidx).view({1, 1, T, Tk}));
+
+  ForwardOutput out;
+  Tensor h = inputs_embeds.to(dt);
+  if (opt.output_hidden_states) out.hidden_states.push_back(h);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const int64_t rep = nh / nkv;
+  for (size_t l = 0; l < impl_->layers.size(); ++l) {
+    const Layer& L = impl_->layers[l];
+    auto x = rms_norm(h, L.ln1, eps);
+    auto q = linear(x, L.wq, L.bq).view({B, T, nh, hd});
+    auto k = linear(x, L.wk, L.bk).view({B, T, nkv, hd});
+    auto v = linear(x, L.wv, L.bv).view({B, T, nkv, hd}).transpose(1, 2);
+    if (c.qk_norm) {
+      q = rms_norm(q, L.qn, eps);
+      k = rms_norm(k, L.kn, eps);
+    }
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (opt.cache) std::tie(k, v) = opt.cache->append(static_cast<int64_t>(l), k, v);
+    if (rep > 1) {
+      k = k.unsqueeze(2).expand({B, nkv, rep, Tk, hd}).reshape({B, nh, Tk, hd});
+      v = v.unsqueeze(2).expand({B, nkv, rep, Tk, hd}).reshape({B, nh, Tk, hd});
+    }
+#if TORCH_VERSION_MAJOR >= 2
+    auto a = at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
+#else
+    auto scores = torch::matmul(q, k.transpose(-1, -2)) * scale;
+    scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+    auto a = torch::matmul(torch::softmax(scores, -1, torch::kFloat32).to(dt), v);
+#endif
+    (void)scale;
+    a = a.transpose(1, 2).reshape({B, T, nh * hd});
+    h = h + linear(a, L.wo, L.bo);
+    x = rms_norm(h, L.ln2, eps);
+    auto m = torch::silu(linear(x, L.wg, L.bg)) * linear(x, L.wu, L.bu);
+    h = h + linear(m, L.wd, L.bd);
+    if (opt.output_hidden_states) out.hidden_states.push_back(h);
+  }
+  if (opt.cache) opt.cache->commit(T);
+  out.last_hidden = rms_norm(h, impl_->norm, eps);
+  return out;
+}
+
+}  // namespace genlens::model
+
+namespace genlens::model {
+
+torch::ScalarType parse_dtype(const std::string& n) {
+  if (n == "f32" || n == "float32" || n == "fp32") return torch::kFloat32;
+  if (n == "bf16" || n == "bfloat16") return torch::kBFloat16;
+  if (n == "f16" || n == "float16" || n == "fp16") return torch::kFloat16;
+  fail("dtype '{}' is not supported (expected f32, bf16 or f16)", n);
+}
+
+torch::Device parse_device(const std::string& n) {
+  if (n == "cpu") return torch::kCPU;
+  if (n.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available()) fail("device '{}' was asked for, but CUDA is not available", n);
+    try {
+      return torch::Device(n);
+    } catch (const std::exception&) {
+      fail("device '{}' is not a valid device (expected cpu, cuda or cuda:N)", n);
+    }
+  }
+  fail("device '{}' is not supported (expected cpu, cuda or cuda:N)", n);
+}
+
+}  // namespace genlens::model
