@@ -400,3 +400,26 @@ TEST_CASE("gen: AdamW matches torch::optim::AdamW; HF linear schedule") {
   CHECK(gen::linear_schedule(2550, 100, 5000) == doctest::Approx(0.5));
   CHECK(gen::linear_schedule(5000, 100, 5000) == 0.0);
 }
+
+TEST_CASE("gen: either loss weight may be 0 (recon-only / align-only)") {
+  auto data = test::synthetic_data(8, 12);
+  test::TempDir tmp("gen-weights");
+  auto s = small_settings();
+  s.steps = 3;
+  s.recon_weight = 0;
+  gen::Trainer align_only(make_setup(tmp / "a", data, s));
+  run_trainer(align_only);
+  CHECK(std::isnan(align_only.history().back().value_or("recon_loss", 0)));
+  CHECK(align_only.history().back().value_or("loss", 0) ==
+        doctest::Approx(align_only.history().back().value_or("align_loss", 1)));
+  // Align-only leaves the special tokens' decoder path untouched but still trains them.
+  s.recon_weight = 1;
+  s.align_weight = 0;
+  gen::Trainer recon_only(make_setup(tmp / "r", data, s));
+  run_trainer(recon_only);
+  CHECK(recon_only.history().back().value_or("loss", 0) ==
+        doctest::Approx(recon_only.history().back().value_or("recon_loss", 1)));
+  CHECK(recon_only.history().back().value_or("align_loss", -1) >= 0);  // still logged
+  s.recon_weight = 0;
+  CHECK_THROWS_WITH_AS(gen::Trainer(make_setup(tmp / "z", data, s)), doctest::Contains("at least one > 0"), Error);
+}

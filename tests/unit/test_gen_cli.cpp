@@ -209,3 +209,37 @@ TEST_CASE("cli train: SIGKILL mid-run, then --resume continues from the last che
   for (auto& e : fs::directory_iterator(run_dir)) CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
   CHECK(gen::list_checkpoints(run_dir).size() == 2);
 }
+
+TEST_CASE("cli train: Ctrl-C (SIGINT) saves a checkpoint at the current step and exits 130") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("cli-sigint");
+  write_responses(tmp / "responses.jsonl", 6);
+  auto run_dir = tmp / "run";
+  auto cmd = test::shell_quote(GENLENS_CLI_PATH) + " train --model " + q(model) + " --data " +
+             q(tmp / "responses.jsonl") + " --steps 5000 --batch-size 2 --save-every 1000 --thought 2 --compression 2 --out " +
+             q(run_dir);
+  // The shell records the exit status once the process ends.
+  REQUIRE(test::run_command("(sh -c " + test::shell_quote(cmd + " > " + q(tmp / "log") + " 2>&1 & echo $! > " +
+                                                         q(tmp / "pid") + "; wait $!; echo $? > " + q(tmp / "rc")) +
+                            " > /dev/null 2>&1 &)").exit_code == 0);  // nothing may hold popen's pipe
+  bool started = false;
+  for (int i = 0; i < 1200 && !started; ++i) {
+    started = fs::exists(run_dir / "metrics.jsonl") && io::read_jsonl_complete(run_dir / "metrics.jsonl").rows.size() >= 3;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(started);
+  test::run_command("kill -INT " + test::read_file(tmp / "pid"));
+  bool done = false;
+  for (int i = 0; i < 600 && !done; ++i) {
+    done = fs::exists(tmp / "rc") && !test::read_file(tmp / "rc").empty();
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(done);
+  INFO(test::read_file(tmp / "log"));
+  CHECK(std::stoi(test::read_file(tmp / "rc")) == cli::kCancelled);
+  auto cps = gen::list_checkpoints(run_dir);
+  REQUIRE(cps.size() == 1);
+  CHECK(cps[0].first >= 3);
+  CHECK(cps[0].first == static_cast<int64_t>(runtime::MetricsLog::read(run_dir / "metrics.jsonl").size()));
+  CHECK(test::read_file(tmp / "log").find("--resume") != std::string::npos);
+}
