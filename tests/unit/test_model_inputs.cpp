@@ -381,3 +381,24 @@ TEST_CASE("forward: wrong shapes and ids are errors, not crashes") {
             "attention_mask must be [1, 4]"));
   CHECK(cache.length() == 3);  // a failed step leaves the cache as it was
 }
+
+TEST_CASE("bench load: peak memory is about one copy of the weights") {
+  // ~100M parameters (the 190M benchmark config with a 32000 vocabulary), bf16 on disk.
+  test::TempDir tmp("benchload");
+  auto cfg = test::source_dir() / "tests/bench/configs/qwen3-190m.json";
+  auto r = test::run_genlens("init-model --config " + test::shell_quote(cfg.string()) + " --out " +
+                             test::shell_quote((tmp / "m").string()) + " --vocab-size 32000 --dtype bf16");
+  REQUIRE(r.exit_code == 0);
+  for (std::string dtype : {"bf16", "f32"}) {
+    CAPTURE(dtype);
+    r = test::run_genlens("bench load --model " + test::shell_quote((tmp / "m").string()) + " --dtype " + dtype);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    auto at = r.output.find("peak growth");
+    REQUIRE(at != std::string::npos);
+    auto eq = r.output.find("= ", at);
+    double ratio = std::stod(r.output.substr(eq + 2));
+    MESSAGE("bf16 file loaded as " << dtype << ": peak RSS growth " << ratio << " x the in-memory weights");
+    CHECK(ratio < 1.25);
+  }
+}
