@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   # core
   libtorch-dev libopenblas0-pthread libsentencepiece-dev nlohmann-json3-dev
-  libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev doctest-dev
+  libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev libicu-dev doctest-dev
   # studio (Dear ImGui + GLFW + OpenGL 3) and a real window in CI
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
   # independent references for tests (run with /usr/bin/python3)

@@ -24,6 +24,22 @@ struct Encoding {
   std::vector<Span> offsets;  // one per id
 };
 
+struct DecodeOptions {
+  bool skip_special = true;
+  // Hugging Face's clean_up_tokenization_spaces (" ." -> ".", " n't" -> "n't", ...).
+  // Unset: what tokenizer_config.json says (the reference's default is true).
+  std::optional<bool> clean_up_spaces;
+};
+
+// An entry of tokenizer.json's added_tokens (or one added with add_special_token).
+struct AddedToken {
+  TokenId id = 0;
+  std::string content;
+  bool special = false;
+  bool lstrip = false, rstrip = false;  // strip JS whitespace on that side when matched
+  bool normalized = false;              // matched after normalization
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -34,6 +50,9 @@ class Tokenizer {
     return encode_with_offsets(text, add_special).ids;
   }
   virtual std::string decode(const std::vector<TokenId>& ids, bool skip_special = true) const = 0;
+  virtual std::string decode_with(const std::vector<TokenId>& ids, const DecodeOptions& opt) const {
+    return decode(ids, opt.skip_special);
+  }
 
   virtual std::string id_to_piece(TokenId id) const = 0;  // raw vocabulary string
   virtual std::optional<TokenId> piece_to_id(std::string_view piece) const = 0;
@@ -43,6 +62,15 @@ class Tokenizer {
   virtual std::optional<TokenId> bos_id() const = 0;
   virtual std::optional<TokenId> eos_id() const = 0;
   virtual std::optional<TokenId> pad_id() const = 0;
+  virtual std::optional<TokenId> unk_id() const { return std::nullopt; }
+
+  // Added tokens (matched in the raw text before the model runs), in id order.
+  virtual std::vector<AddedToken> added_tokens() const { return {}; }
+  std::optional<TokenId> added_token_id(std::string_view content) const {
+    for (const auto& t : added_tokens())
+      if (t.content == content) return t.id;
+    return std::nullopt;
+  }
 
   // Adds a special token at the end of the vocabulary (or returns its id if the
   // content already exists). Used for the method's thought/compression tokens.
@@ -55,5 +83,11 @@ class Tokenizer {
 // present, else tokenizer.json; tokenizer_config.json supplies BOS/EOS/PAD and flags.
 // Throws genlens::Error naming the file and field on bad input.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
+
+// The HF tokenizer.json backend from file contents (tokenizer_config.json text may be
+// empty). `where` names the source in error messages. Used by tests and fuzzers.
+std::unique_ptr<Tokenizer> load_hf_tokenizer_json(std::string_view tokenizer_json,
+                                                  std::string_view tokenizer_config_json,
+                                                  const std::string& where = "tokenizer.json");
 
 }  // namespace genlens::text

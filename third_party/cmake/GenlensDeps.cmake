@@ -9,6 +9,8 @@ find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# ICU: Unicode normalization (NFC etc.) for tokenizer.json normalizers.
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 
 # sentencepiece ships a .pc file for the main library only; the trainer sits beside it.
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)

@@ -1,0 +1,304 @@
+#include "core/gen/checkpoint.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+#include "core/util/error.h"
+
+namespace genlens::gen {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
+  auto p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+
+std::string dtype_name(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32: return "float32";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kFloat16: return "float16";
+    case torch::kFloat64: return "float64";
+    default: return c10::toString(t);
+  }
+}
+
+std::string checkpoint_dir_name(int64_t step) { return "checkpoint-" + std::to_string(step); }
+
+// ---------------------------------------------------------------- base model identity
+
+BaseModelIdentity BaseModelIdentity::of(const model::DecoderLM& lm, const fs::path& dir) {
+  const auto& c = lm.config();
+  BaseModelIdentity id;
+  std::error_code ec;
+  auto abs = fs::weakly_canonical(dir, ec);
+  id.path = (ec ? dir : abs).string();
+  id.model_type = c.model_type;
+  id.hidden_size = c.hidden_size;
+  id.vocab_size = c.vocab_size;
+  id.num_hidden_layers = c.num_hidden_layers;
+  // Only what shapes the network (not torch_dtype, which changes when a model is converted).
+  std::string arch = fmt::format(
+      "{}|V{}|H{}|I{}|L{}|A{}|KV{}|D{}|eps{:.3g}|theta{:.6g}|rope:{}:{:.6g}|tie{}|bias{}|qk{}", c.model_type,
+      c.vocab_size, c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.num_attention_heads,
+      c.num_key_value_heads, c.head_dim, c.rms_norm_eps, c.rope_theta, c.rope_scaling.type, c.rope_scaling.factor,
+      c.tie_word_embeddings ? 1 : 0, c.attention_bias ? 1 : 0, c.qk_norm ? 1 : 0);
+  id.config_hash = hex64(fnv1a64(arch.data(), arch.size()));
+
+  // Weights fingerprint: a few rows of tensors every family has, rounded to bf16.
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](const torch::Tensor& t) {
+    auto v = t.detach().to(torch::kCPU).to(torch::kBFloat16).to(torch::kFloat32).contiguous();
+    h = fnv1a64(v.data_ptr<float>(), static_cast<size_t>(v.numel()) * sizeof(float), h);
+  };
+  const std::string last = "model.layers." + std::to_string(c.num_hidden_layers - 1) + ".mlp.down_proj.weight";
+  for (auto& [name, t] : lm.named_parameters()) {
+    if (name == "model.embed_tokens.weight") {
+      const int64_t V = t.size(0);
+      for (int64_t r : {int64_t{0}, V / 3, (2 * V) / 3, V - 1}) mix(t[r]);
+    } else if (name == last) {
+      mix(t[0]);
+    } else if (name == "model.norm.weight") {
+      mix(t);
+    }
+  }
+  id.weights_fingerprint = hex64(h);
+  return id;
+}
+
+json BaseModelIdentity::to_json() const {
+  return json{{"path", path},
+              {"model_type", model_type},
+              {"hidden_size", hidden_size},
+              {"vocab_size", vocab_size},
+              {"num_hidden_layers", num_hidden_layers},
+              {"config_hash", config_hash},
+              {"weights_fingerprint", weights_fingerprint}};
+}
+
+namespace {
+
+template <class T>
+T field(const json& j, const std::string& key, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) fail("{}: field \"{}\": missing", source, key);
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    fail("{}: field \"{}\": expected a {}, found {}", source, key,
+         std::is_same_v<T, std::string> ? "string" : "number", it->dump());
+  }
+}
+
+template <class T>
+T field_or(const json& j, const std::string& key, T fallback, const std::string& source) {
+  if (!j.contains(key) || j.at(key).is_null()) return fallback;
+  return field<T>(j, key, source);
+}
+
+}  // namespace
+
+BaseModelIdentity BaseModelIdentity::from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: field \"base_model\": expected an object, found {}", source, j.dump());
+  std::string src = source + " (base_model)";
+  BaseModelIdentity id;
+  id.path = field_or<std::string>(j, "path", "", src);
+  id.model_type = field<std::string>(j, "model_type", src);
+  id.hidden_size = field<int64_t>(j, "hidden_size", src);
+  id.vocab_size = field<int64_t>(j, "vocab_size", src);
+  id.num_hidden_layers = field_or<int64_t>(j, "num_hidden_layers", 0, src);
+  id.config_hash = field_or<std::string>(j, "config_hash", "", src);
+  id.weights_fingerprint = field_or<std::string>(j, "weights_fingerprint", "", src);
+  return id;
+}
+
+void BaseModelIdentity::check_matches(const BaseModelIdentity& a, const std::string& source) const {
+  if (hidden_size != a.hidden_size)
+    fail("{}: the adapter was trained for hidden size {} ({} model at {}), but this base model ({} at {}) has "
+         "hidden_size {}", source, hidden_size, model_type, path, a.model_type, a.path, a.hidden_size);
+  if (model_type != a.model_type || vocab_size != a.vocab_size ||
+      (!config_hash.empty() && config_hash != a.config_hash))
+    fail("{}: the adapter was trained on a different base model: expected {} (vocab {}, {} layers, config hash "
+         "{}) from {}, found {} (vocab {}, {} layers, config hash {}) at {}", source, model_type, vocab_size,
+         num_hidden_layers, config_hash, path, a.model_type, a.vocab_size, a.num_hidden_layers, a.config_hash,
+         a.path);
+  if (!weights_fingerprint.empty() && weights_fingerprint != a.weights_fingerprint)
+    fail("{}: the adapter was trained on a different base model: same architecture ({}, hidden {}) but "
+         "different weights (fingerprint {} from {}, this model at {} has {})", source, model_type, hidden_size,
+         weights_fingerprint, path, a.path, a.weights_fingerprint);
+}
+
+// ---------------------------------------------------------------- genlens.json
+
+json AdapterMeta::to_json() const {
+  json j;
+  j["format"] = "genlens-adapter";
+  j["format_version"] = format_version;
+  j["base_model"] = base.to_json();
+  j["n_thought"] = shape.n_thought;
+  j["n_compression"] = shape.n_compression;
+  j["n_special"] = shape.n_special();
+  j["hidden_size"] = shape.hidden;
+  j["encoding_mode"] = shape.encoding_mode();
+  j["teacher"] = json{{"kind", teacher_kind}, {"spec", teacher_spec}, {"dim", shape.teacher_dim}};
+  j["dtype"] = dtype;
+  j["compute_dtype"] = compute_dtype;
+  j["query"] = json{{"max_length", query_max_length}, {"instruction", instruction}, {"chat_template", false},
+                    {"padding", "left"}};
+  j["step"] = step;
+  j["training"] = training;
+  return j;
+}
+
+AdapterMeta AdapterMeta::from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) fail("{}: expected a JSON object", source);
+  AdapterMeta m;
+  auto fmt_name = field_or<std::string>(j, "format", "", source);
+  if (fmt_name != "genlens-adapter")
+    fail("{}: field \"format\": expected \"genlens-adapter\", found \"{}\"", source, fmt_name);
+  m.format_version = field<int>(j, "format_version", source);
+  if (m.format_version != kAdapterFormatVersion)
+    fail("{}: field \"format_version\": this genlens reads version {}, found {}", source, kAdapterFormatVersion,
+         m.format_version);
+  if (!j.contains("base_model")) fail("{}: field \"base_model\": missing", source);
+  m.base = BaseModelIdentity::from_json(j.at("base_model"), source);
+  m.shape.n_thought = field<int64_t>(j, "n_thought", source);
+  m.shape.n_compression = field<int64_t>(j, "n_compression", source);
+  m.shape.hidden = field<int64_t>(j, "hidden_size", source);
+  if (m.shape.n_thought < 0 || m.shape.n_compression < 1)
+    fail("{}: fields \"n_thought\"/\"n_compression\": expected >= 0 / >= 1, found {} / {}", source,
+         m.shape.n_thought, m.shape.n_compression);
+  auto mode = field<std::string>(j, "encoding_mode", source);
+  if (mode != m.shape.encoding_mode())
+    fail("{}: field \"encoding_mode\": expected \"{}\" for {} compression tokens, found \"{}\"", source,
+         m.shape.encoding_mode(), m.shape.n_compression, mode);
+  if (!j.contains("teacher") || !j.at("teacher").is_object()) fail("{}: field \"teacher\": missing", source);
+  const auto& t = j.at("teacher");
+  m.teacher_kind = field<std::string>(t, "kind", source + " (teacher)");
+  m.teacher_spec = field_or<std::string>(t, "spec", m.teacher_kind, source + " (teacher)");
+  m.shape.teacher_dim = field<int64_t>(t, "dim", source + " (teacher)");
+  m.dtype = field_or<std::string>(j, "dtype", "float32", source);
+  m.compute_dtype = field_or<std::string>(j, "compute_dtype", "", source);
+  if (j.contains("query") && j.at("query").is_object()) {
+    m.query_max_length = field_or<int64_t>(j.at("query"), "max_length", 512, source + " (query)");
+    m.instruction = field_or<std::string>(j.at("query"), "instruction", "", source + " (query)");
+  }
+  m.step = field_or<int64_t>(j, "step", 0, source);
+  if (j.contains("training")) m.training = j.at("training");
+  return m;
+}
+
+// ---------------------------------------------------------------- write / read
+
+void write_checkpoint(const fs::path& dir, const CheckpointFiles& f) {
+  if (!f.adapter || !f.meta) fail("write_checkpoint {}: adapter and metadata are required", dir.string());
+  io::write_dir_atomic(dir, [&](const fs::path& tmp) {
+    io::NamedTensors tensors;
+    for (auto& [n, t] : f.adapter->named_parameters()) tensors.emplace_back(n, t.detach().to(torch::kCPU));
+    io::save_safetensors(tmp / "adapter.safetensors", tensors,
+                         {{"format", "genlens-adapter"}, {"step", std::to_string(f.meta->step)}});
+    if (f.optimizer) {
+      io::NamedTensors opt;
+      for (auto& [n, t] : *f.optimizer) opt.emplace_back(n, t.detach().to(torch::kCPU));
+      io::save_safetensors(tmp / "optimizer.safetensors", opt, {{"step", std::to_string(f.meta->step)}});
+    }
+    if (f.trainer_state) io::write_file_atomic(tmp / "trainer_state.json", f.trainer_state->dump(2) + "\n");
+    // genlens.json last: a directory with it is complete (write_dir_atomic makes the
+    // whole directory appear at once anyway).
+    io::write_file_atomic(tmp / "genlens.json", f.meta->to_json().dump(2) + "\n");
+  });
+}
+
+AdapterMeta read_adapter_meta(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    fail("{}: expected an adapter checkpoint directory (with genlens.json and adapter.safetensors), found {}",
+         dir.string(), fs::exists(dir, ec) ? "a file" : "nothing");
+  auto meta_path = dir / "genlens.json";
+  if (!fs::exists(meta_path, ec))
+    fail("{}: not an adapter checkpoint: genlens.json is missing", dir.string());
+  json j;
+  try {
+    j = json::parse(io::read_file(meta_path));
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON ({})", meta_path.string(), e.what());
+  }
+  return AdapterMeta::from_json(j, meta_path.string());
+}
+
+LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) {
+  LoadedAdapter out;
+  out.dir = dir;
+  out.meta = read_adapter_meta(dir);
+  auto st_path = dir / "adapter.safetensors";
+  std::error_code ec;
+  if (!fs::exists(st_path, ec)) fail("{}: not an adapter checkpoint: adapter.safetensors is missing", dir.string());
+  auto file = io::SafetensorsFile::open(st_path);
+  out.adapter = Adapter(out.meta.shape, device);
+  std::vector<std::string> names;
+  for (auto& [n, t] : out.adapter.named_parameters()) {
+    if (!file->contains(n))
+      fail("{}: tensor \"{}\" is missing (genlens.json says {} special tokens, hidden {}, teacher dim {})",
+           st_path.string(), n, out.meta.shape.n_special(), out.meta.shape.hidden, out.meta.shape.teacher_dim);
+    names.push_back(n);
+  }
+  for (auto& n : names) out.adapter.assign(n, file->get(n), st_path.string());
+  return out;
+}
+
+LoadedAdapter load_adapter(const fs::path& dir, const model::DecoderLM& lm, const fs::path& model_dir) {
+  auto meta = read_adapter_meta(dir);
+  auto actual = BaseModelIdentity::of(lm, model_dir.empty() ? fs::path("(the model given)") : model_dir);
+  meta.base.check_matches(actual, dir.string());
+  return load_adapter_unchecked(dir, lm.device());
+}
+
+std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& run_dir) {
+  std::vector<std::pair<int64_t, fs::path>> out;
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return out;
+  for (auto& e : fs::directory_iterator(run_dir, ec)) {
+    auto name = e.path().filename().string();
+    const std::string prefix = "checkpoint-";
+    if (name.rfind(prefix, 0) != 0 || !e.is_directory()) continue;
+    auto num = name.substr(prefix.size());
+    if (num.empty() || !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    if (!fs::exists(e.path() / "genlens.json", ec)) continue;
+    out.emplace_back(std::stoll(num), e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+fs::path resolve_adapter_dir(const fs::path& path) {
+  std::error_code ec;
+  if (fs::exists(path / "genlens.json", ec)) return path;
+  auto cps = list_checkpoints(path);
+  if (!cps.empty()) return cps.back().second;
+  if (!fs::exists(path, ec)) fail("{}: no such adapter directory", path.string());
+  fail("{}: expected an adapter checkpoint (genlens.json + adapter.safetensors) or a training run directory "
+       "with checkpoint-<step>/ inside, found neither", path.string());
+}
+
+void prune_checkpoints(const fs::path& run_dir, int64_t keep) {
+  if (keep <= 0) return;
+  auto cps = list_checkpoints(run_dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < cps.size(); ++i) {
+    std::error_code ec;
+    fs::remove_all(cps[i].second, ec);
+  }
+}
+
+}  // namespace genlens::gen

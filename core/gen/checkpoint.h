@@ -1,0 +1,99 @@
+// Adapter checkpoints (DESIGN.md §3): a directory written atomically with
+//   adapter.safetensors   special_tokens.weight [n_special, H], recon_head.weight/.bias,
+//                         align_head.weight/.bias (float32)
+//   genlens.json          base model identity, token counts, encoding mode, teacher kind
+//                         and dimension, dtype, training settings, step
+//   optimizer.safetensors + trainer_state.json   (resumable training runs)
+// A run directory holds checkpoint-<step>/ directories plus metrics.jsonl.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/gen/adapter.h"
+#include "core/model/decoder_lm.h"
+
+namespace genlens::gen {
+
+inline constexpr int kAdapterFormatVersion = 1;
+
+// Which base model an adapter belongs to. `path` is informative; the check uses the
+// architecture (config hash over the fields that shape the network, hidden size, vocab)
+// and a weights fingerprint (a few embedding / last-layer / final-norm values rounded
+// to bf16, so the same weights loaded as f32 or bf16 match).
+struct BaseModelIdentity {
+  std::string path;
+  std::string model_type;
+  int64_t hidden_size = 0;
+  int64_t vocab_size = 0;
+  int64_t num_hidden_layers = 0;
+  std::string config_hash;
+  std::string weights_fingerprint;
+
+  static BaseModelIdentity of(const model::DecoderLM& lm, const std::filesystem::path& dir);
+  nlohmann::json to_json() const;
+  static BaseModelIdentity from_json(const nlohmann::json& j, const std::string& source);
+  // Throws a genlens::Error naming `source` (the adapter) when `actual` is a different model.
+  void check_matches(const BaseModelIdentity& actual, const std::string& source) const;
+};
+
+struct AdapterMeta {
+  int format_version = kAdapterFormatVersion;
+  BaseModelIdentity base;
+  AdapterShape shape;
+  std::string teacher_kind;   // "mean-pool", "npy"
+  std::string teacher_spec;   // as given ("npy:/path/emb.npy")
+  std::string dtype = "float32";  // of the adapter tensors
+  std::string compute_dtype;      // the LLM's dtype while training ("bfloat16", "float32")
+  int64_t query_max_length = 512;
+  std::string instruction;        // default query instruction used in training
+  int64_t step = 0;
+  nlohmann::json training = nlohmann::json::object();  // settings of the run
+
+  nlohmann::json to_json() const;
+  static AdapterMeta from_json(const nlohmann::json& j, const std::string& source);
+};
+
+struct CheckpointFiles {
+  const Adapter* adapter = nullptr;
+  const AdapterMeta* meta = nullptr;
+  const std::vector<std::pair<std::string, torch::Tensor>>* optimizer = nullptr;  // optional
+  const nlohmann::json* trainer_state = nullptr;                                   // optional
+};
+// Writes the checkpoint directory atomically (temp dir, fsync, rename).
+void write_checkpoint(const std::filesystem::path& dir, const CheckpointFiles& files);
+
+struct LoadedAdapter {
+  Adapter adapter;
+  AdapterMeta meta;
+  std::filesystem::path dir;
+};
+
+AdapterMeta read_adapter_meta(const std::filesystem::path& dir);
+// Loads and checks an adapter against the base model it will run on: format version,
+// hidden size, base model identity, tensor names and shapes, finite values.
+// `model_dir` (where `lm` was loaded from) only makes the error messages concrete.
+LoadedAdapter load_adapter(const std::filesystem::path& dir, const model::DecoderLM& lm,
+                           const std::filesystem::path& model_dir = {});
+// Loads without a base model (inspection); still checks the files against each other.
+LoadedAdapter load_adapter_unchecked(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
+
+// checkpoint-<step> directories of a run that hold a genlens.json, ascending by step.
+std::vector<std::pair<int64_t, std::filesystem::path>> list_checkpoints(const std::filesystem::path& run_dir);
+// An adapter directory as given, or for a run directory its latest checkpoint.
+std::filesystem::path resolve_adapter_dir(const std::filesystem::path& path);
+// Removes all but the newest `keep` checkpoints (keep <= 0: keep all).
+void prune_checkpoints(const std::filesystem::path& run_dir, int64_t keep);
+std::string checkpoint_dir_name(int64_t step);  // "checkpoint-120" (as HF Trainer names them)
+
+std::string dtype_name(torch::ScalarType t);  // "float32", "bfloat16", "float16"
+std::string hex64(uint64_t v);
+uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 14695981039346656037ull);
+
+}  // namespace genlens::gen

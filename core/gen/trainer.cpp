@@ -1,0 +1,498 @@
+#include "core/gen/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+#include "core/runtime/metrics_log.h"
+#include "core/util/error.h"
+
+namespace genlens::gen {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using torch::Tensor;
+
+// ---------------------------------------------------------------- settings
+
+json TrainSettings::to_json() const {
+  return json{{"steps", steps},
+              {"batch_size", batch_size},
+              {"grad_accum", grad_accum},
+              {"lr", lr},
+              {"betas", {beta1, beta2}},
+              {"adam_eps", adam_eps},
+              {"weight_decay", weight_decay},
+              {"warmup_steps", warmup_steps},
+              {"lr_schedule", "linear"},
+              {"max_grad_norm", max_grad_norm},
+              {"recon_weight", recon_weight},
+              {"align_weight", align_weight},
+              {"n_thought", n_thought},
+              {"n_compression", n_compression},
+              {"query_max_length", query_max_length},
+              {"response_max_length", response_max_length},
+              {"seed", seed},
+              {"save_every", save_every},
+              {"keep", keep},
+              {"special_init_std", special_init_std},
+              {"teacher_batch", teacher_batch},
+              {"teacher", teacher},
+              {"instruction", instruction}};
+}
+
+TrainSettings TrainSettings::from_json(const json& j, const std::string& source) {
+  TrainSettings s;
+  auto get = [&](const char* key, auto& dst) {
+    if (!j.contains(key)) return;
+    try {
+      dst = j.at(key).get<std::decay_t<decltype(dst)>>();
+    } catch (const json::exception&) {
+      fail("{}: training setting \"{}\": unexpected value {}", source, key, j.at(key).dump());
+    }
+  };
+  get("steps", s.steps);
+  get("batch_size", s.batch_size);
+  get("grad_accum", s.grad_accum);
+  get("lr", s.lr);
+  if (j.contains("betas") && j.at("betas").is_array() && j.at("betas").size() == 2) {
+    s.beta1 = j.at("betas")[0].get<double>();
+    s.beta2 = j.at("betas")[1].get<double>();
+  }
+  get("adam_eps", s.adam_eps);
+  get("weight_decay", s.weight_decay);
+  get("warmup_steps", s.warmup_steps);
+  get("max_grad_norm", s.max_grad_norm);
+  get("recon_weight", s.recon_weight);
+  get("align_weight", s.align_weight);
+  get("n_thought", s.n_thought);
+  get("n_compression", s.n_compression);
+  get("query_max_length", s.query_max_length);
+  get("response_max_length", s.response_max_length);
+  get("seed", s.seed);
+  get("save_every", s.save_every);
+  get("keep", s.keep);
+  get("special_init_std", s.special_init_std);
+  get("teacher_batch", s.teacher_batch);
+  get("teacher", s.teacher);
+  get("instruction", s.instruction);
+  return s;
+}
+
+void TrainSettings::validate() const {
+  auto need = [](bool ok, const char* what, auto found) {
+    if (!ok) fail("training setting {}, found {}", what, found);
+  };
+  need(steps >= 1, "--steps: expected >= 1", steps);
+  need(batch_size >= 1, "--batch-size: expected >= 1", batch_size);
+  need(grad_accum >= 1, "--grad-accum: expected >= 1", grad_accum);
+  need(lr > 0 && std::isfinite(lr), "--lr: expected a positive number", lr);
+  need(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected in [0, 1)", fmt::format("{}, {}", beta1, beta2));
+  need(weight_decay >= 0, "--weight-decay: expected >= 0", weight_decay);
+  need(warmup_steps >= 0, "--warmup: expected >= 0", warmup_steps);
+  need(recon_weight >= 0 && align_weight >= 0, "loss weights: expected >= 0",
+       fmt::format("{}, {}", recon_weight, align_weight));
+  need(recon_weight > 0 || align_weight > 0, "loss weights: expected at least one > 0", "both 0");
+  need(n_thought >= 0, "--thought: expected >= 0", n_thought);
+  need(n_compression >= 1, "--compression: expected >= 1", n_compression);
+  need(query_max_length >= 1, "--query-max-length: expected >= 1", query_max_length);
+  need(response_max_length >= 1, "--response-max-length: expected >= 1", response_max_length);
+  need(save_every >= 1, "--save-every: expected >= 1", save_every);
+}
+
+std::string TrainData::fingerprint() const {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < query.size(); ++i) {
+    int64_t nq = static_cast<int64_t>(query[i].size()), nt = static_cast<int64_t>(target[i].size());
+    h = fnv1a64(&nq, sizeof nq, h);
+    h = fnv1a64(query[i].data(), query[i].size() * sizeof(int32_t), h);
+    h = fnv1a64(&nt, sizeof nt, h);
+    h = fnv1a64(target[i].data(), target[i].size() * sizeof(int32_t), h);
+  }
+  return hex64(h);
+}
+
+double linear_schedule(int64_t k, int64_t warmup, int64_t total) {
+  if (k < warmup) return static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, warmup));
+  return std::max(0.0, static_cast<double>(total - k) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
+}
+
+// ---------------------------------------------------------------- AdamW
+
+AdamW::AdamW(std::vector<std::pair<std::string, Tensor>> params, double beta1, double beta2, double eps,
+             double weight_decay)
+    : params_(std::move(params)), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
+  for (auto& [n, p] : params_) {
+    m_.push_back(torch::zeros_like(p).detach());
+    v_.push_back(torch::zeros_like(p).detach());
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard ng;
+  ++t_;
+  const double bc1 = 1.0 - std::pow(b1_, static_cast<double>(t_));
+  const double bc2 = 1.0 - std::pow(b2_, static_cast<double>(t_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor p = params_[i].second;
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    p.mul_(1.0 - lr * wd_);  // decoupled weight decay
+    m_[i].mul_(b1_).add_(g, 1.0 - b1_);
+    v_[i].mul_(b2_).addcmul_(g, g, 1.0 - b2_);
+    Tensor denom = (v_[i].sqrt() / std::sqrt(bc2)).add_(eps_);
+    p.addcdiv_(m_[i], denom, -lr / bc1);
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> AdamW::state_tensors() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back("exp_avg." + params_[i].first, m_[i]);
+    out.emplace_back("exp_avg_sq." + params_[i].first, v_[i]);
+  }
+  return out;
+}
+
+void AdamW::load_state(const std::map<std::string, Tensor>& tensors, int64_t steps_taken, const std::string& source) {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (auto* kind : {"exp_avg.", "exp_avg_sq."}) {
+      std::string name = kind + params_[i].first;
+      auto it = tensors.find(name);
+      if (it == tensors.end()) fail("{}: optimizer state \"{}\" is missing", source, name);
+      Tensor& dst = (std::string(kind) == "exp_avg.") ? m_[i] : v_[i];
+      if (it->second.sizes() != dst.sizes())
+        fail("{}: optimizer state \"{}\": expected shape [{}], found [{}]", source, name,
+             fmt::join(dst.sizes(), ", "), fmt::join(it->second.sizes(), ", "));
+      dst.copy_(it->second.to(dst.device(), dst.scalar_type()));
+    }
+  }
+  t_ = steps_taken;
+}
+
+// ---------------------------------------------------------------- Trainer
+
+Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
+  s_.settings.validate();
+  if (!s_.lm) fail("trainer: no base model");
+  if (!s_.teacher) fail("trainer: no teacher");
+  if (s_.data.size() == 0) fail("trainer: the training data has no rows");
+  if (s_.data.target.size() != s_.data.query.size())
+    fail("trainer: {} queries but {} targets", s_.data.query.size(), s_.data.target.size());
+  if (s_.teacher->n_rows() != s_.data.size())
+    fail("teacher {} has {} rows but the training data has {}", s_.teacher->spec(), s_.teacher->n_rows(),
+         s_.data.size());
+  // The method's premise: the backbone is frozen.
+  for (auto& [name, p] : s_.lm->named_parameters())
+    if (p.requires_grad()) fail("trainer: base model parameter {} requires grad; the LLM must be frozen", name);
+  AdapterShape shape;
+  shape.n_thought = s_.settings.n_thought;
+  shape.n_compression = s_.settings.n_compression;
+  shape.hidden = s_.lm->config().hidden_size;
+  shape.teacher_dim = s_.teacher->dim();
+  adapter_ = Adapter(shape, s_.lm->device());
+  base_ = BaseModelIdentity::of(*s_.lm, s_.model_dir);
+}
+
+int64_t Trainer::row_at(int64_t g) {
+  const int64_t N = s_.data.size();
+  const int64_t epoch = g / N;
+  if (epoch != perm_epoch_) {
+    // Data order is a pure function of (seed, epoch): a resumed run needs no RNG state
+    // beyond the step count. Fisher-Yates with a 64-bit Mersenne Twister (portable).
+    std::mt19937_64 rng(s_.settings.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
+    perm_.resize(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) perm_[static_cast<size_t>(i)] = i;
+    for (int64_t i = N - 1; i > 0; --i) {
+      auto j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
+      std::swap(perm_[static_cast<size_t>(i)], perm_[static_cast<size_t>(j)]);
+    }
+    perm_epoch_ = epoch;
+  }
+  return perm_[static_cast<size_t>(g % N)];
+}
+
+AdapterMeta Trainer::make_meta(int64_t step) const {
+  AdapterMeta m;
+  m.base = base_;
+  m.shape = adapter_.shape();
+  m.teacher_kind = s_.teacher->kind();
+  m.teacher_spec = s_.teacher->spec();
+  m.compute_dtype = dtype_name(s_.lm->dtype());
+  m.query_max_length = s_.settings.query_max_length;
+  m.instruction = s_.settings.instruction;
+  m.step = step;
+  m.training = s_.settings.to_json();
+  return m;
+}
+
+json Trainer::trainer_state(int64_t step) const {
+  const int64_t per_step = s_.settings.batch_size * s_.settings.grad_accum;
+  const int64_t seen = step * per_step;
+  return json{{"step", step},
+              {"samples_seen", seen},
+              {"epoch", static_cast<double>(seen) / static_cast<double>(s_.data.size())},
+              {"optimizer", {{"kind", "adamw"}, {"steps_taken", opt_->steps_taken()}}},
+              {"lr_schedule",
+               {{"kind", "linear_with_warmup"},
+                {"lr", s_.settings.lr},
+                {"warmup_steps", s_.settings.warmup_steps},
+                {"total_steps", s_.settings.steps},
+                {"next_lr", s_.settings.lr * linear_schedule(step, s_.settings.warmup_steps, s_.settings.steps)}}},
+              {"rng",
+               {{"data_order", "permutation(seed, epoch), Fisher-Yates over mt19937_64"},
+                {"seed", s_.settings.seed},
+                {"next_sample", seen},
+                {"next_epoch", seen / s_.data.size()},
+                {"next_position", seen % s_.data.size()}}},
+              {"data", {{"n_rows", s_.data.size()}, {"fingerprint", s_.data.fingerprint()}}},
+              {"teacher", s_.teacher->spec()},
+              {"settings", s_.settings.to_json()}};
+}
+
+void Trainer::save(int64_t step) {
+  auto meta = make_meta(step);
+  auto opt = opt_->state_tensors();
+  auto st = trainer_state(step);
+  CheckpointFiles f;
+  f.adapter = &adapter_;
+  f.meta = &meta;
+  f.optimizer = &opt;
+  f.trainer_state = &st;
+  auto dir = s_.out_dir / checkpoint_dir_name(step);
+  write_checkpoint(dir, f);
+  last_checkpoint_ = dir;
+  prune_checkpoints(s_.out_dir, s_.settings.keep);
+}
+
+bool Trainer::try_resume(runtime::JobContext& ctx) {
+  auto cps = list_checkpoints(s_.out_dir);
+  if (!s_.resume) {
+    if (!cps.empty())
+      fail("{} already holds checkpoints (newest: {}); pass --resume to continue that run or choose another --out",
+           s_.out_dir.string(), cps.back().second.filename().string());
+    return false;
+  }
+  if (cps.empty()) {
+    ctx.log(fmt::format("resume: no checkpoint in {} yet; starting from step 0", s_.out_dir.string()));
+    return false;
+  }
+  auto dir = cps.back().second;
+  auto state_path = dir / "trainer_state.json";
+  std::error_code ec;
+  if (!fs::exists(state_path, ec) || !fs::exists(dir / "optimizer.safetensors", ec))
+    fail("{}: cannot resume from it: trainer_state.json or optimizer.safetensors is missing (an adapter-only "
+         "checkpoint)", dir.string());
+  json st;
+  try {
+    st = json::parse(io::read_file(state_path));
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON ({})", state_path.string(), e.what());
+  }
+  auto loaded = load_adapter(dir, *s_.lm, s_.model_dir);
+  const auto& have = loaded.meta.shape;
+  const auto& want = adapter_.shape();
+  if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
+      have.teacher_dim != want.teacher_dim)
+    fail("{}: the run has {} thought + {} compression tokens and teacher dim {}, this command asks for {} + {} "
+         "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
+         want.n_compression, want.teacher_dim);
+  auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
+  auto mismatch = [&](const char* what, auto a, auto b) {
+    if (a != b)
+      fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
+           a, b);
+  };
+  mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
+  mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
+  mismatch("--seed", prev.seed, s_.settings.seed);
+  mismatch("--teacher", prev.teacher, s_.settings.teacher);
+  auto data = st.value("data", json::object());
+  if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != s_.data.fingerprint())
+    fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
+         "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
+         data.value("fingerprint", std::string("?")), s_.data.size(), s_.data.fingerprint());
+  if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
+    ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
+                        prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,
+                        s_.settings.warmup_steps));
+
+  {
+    torch::NoGradGuard ng;
+    for (auto& [n, t] : loaded.adapter.named_parameters()) adapter_.assign(n, t, (dir / "adapter.safetensors").string());
+  }
+  int64_t step = st.value("step", int64_t{-1});
+  if (step != loaded.meta.step || step < 0)
+    fail("{}: step {} does not match genlens.json's step {}", state_path.string(), step, loaded.meta.step);
+  int64_t opt_steps = st.value("optimizer", json::object()).value("steps_taken", step);
+  opt_->load_state(io::load_safetensors(dir / "optimizer.safetensors"), opt_steps,
+                   (dir / "optimizer.safetensors").string());
+  step_ = start_step_ = step;
+  last_checkpoint_ = dir;
+  ctx.log(fmt::format("resumed from {} (step {})", dir.string(), step));
+  return true;
+}
+
+runtime::MetricRow Trainer::train_step(int64_t step) {
+  const auto& S = s_.settings;
+  const auto& lm = *s_.lm;
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& p : adapter_.parameters()) {
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  }
+  double recon_sum = 0, align_sum = 0, cos_m = 0, cos_u = 0, n_u = 0, s_norm = 0, t_norm = 0;
+  int64_t n_tokens = 0, n_rows = 0;
+  bool any_unmatched = false;
+  for (int64_t micro = 0; micro < S.grad_accum; ++micro) {
+    const int64_t g0 = ((step - 1) * S.grad_accum + micro) * S.batch_size;
+    std::vector<int64_t> rows;
+    std::vector<TokenRow> queries, targets;
+    for (int64_t j = 0; j < S.batch_size; ++j) {
+      int64_t r = row_at(g0 + j);
+      rows.push_back(r);
+      queries.push_back(s_.data.query[static_cast<size_t>(r)]);
+      targets.push_back(s_.data.target[static_cast<size_t>(r)]);
+    }
+    auto qb = left_pad(queries, S.query_max_length, lm.device());
+    auto enc = encode_queries(lm, adapter_, qb);
+    Tensor teacher = s_.teacher->get(rows).to(lm.device());
+    Tensor loss = torch::zeros({}, enc.embedding.options());
+    int64_t n_target = 0;
+    Tensor rl;
+    if (S.recon_weight > 0) {
+      rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      loss = loss + S.recon_weight * rl;
+      recon_sum += rl.item<double>();
+    } else {
+      recon_sum = std::nan("");
+    }
+    Tensor al = align_loss(enc.embedding, teacher);
+    if (S.align_weight > 0) loss = loss + S.align_weight * al;
+    align_sum += al.item<double>();
+    (loss / static_cast<double>(S.grad_accum)).backward();
+
+    {
+      torch::NoGradGuard ng;
+      auto e = enc.embedding.detach();
+      auto en = torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1));
+      auto tn = torch::nn::functional::normalize(teacher, torch::nn::functional::NormalizeFuncOptions().dim(1));
+      auto cos = en.matmul(tn.t());  // [B, B]
+      const int64_t B = cos.size(0);
+      auto diag = cos.diagonal();
+      cos_m += diag.sum().item<double>();
+      if (B > 1) {
+        cos_u += (cos.sum() - diag.sum()).item<double>();
+        n_u += static_cast<double>(B * (B - 1));
+        any_unmatched = true;
+      }
+      s_norm += e.norm(2, 1).sum().item<double>();
+      t_norm += teacher.norm(2, 1).sum().item<double>();
+      n_rows += B;
+    }
+    // Positions through the LLM: query text + special tokens (encoder pass), soft
+    // prompts + targets (decoder pass).
+    n_tokens += qb.n_tokens + S.batch_size * (S.n_thought + S.n_compression);
+    if (S.recon_weight > 0) n_tokens += S.batch_size * S.n_compression + n_target;
+  }
+
+  // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_.
+  double grad_norm;
+  {
+    torch::NoGradGuard ng;
+    Tensor sq = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(lm.device()));
+    for (auto& p : adapter_.parameters())
+      if (p.grad().defined()) sq = sq + p.grad().to(torch::kFloat64).pow(2).sum();
+    grad_norm = std::sqrt(sq.item<double>());
+    if (S.max_grad_norm > 0) {
+      double coef = S.max_grad_norm / (grad_norm + 1e-6);
+      if (coef < 1.0)
+        for (auto& p : adapter_.parameters())
+          if (p.grad().defined()) p.mutable_grad().mul_(coef);
+    }
+  }
+  const double lr = S.lr * linear_schedule(step - 1, S.warmup_steps, S.steps);
+  opt_->step(lr);
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  const double A = static_cast<double>(S.grad_accum);
+  runtime::MetricRow row;
+  row.step = step;
+  double recon = recon_sum / A, align = align_sum / A;
+  double total = (S.recon_weight > 0 ? S.recon_weight * recon : 0.0) + S.align_weight * align;
+  row.values = {{"loss", total},
+                {"recon_loss", recon},
+                {"align_loss", align},
+                {"lr", lr},
+                {"grad_norm", grad_norm},
+                {"samples_per_s", static_cast<double>(n_rows) / dt},
+                {"tokens_per_s", static_cast<double>(n_tokens) / dt},
+                {"cos_matched", cos_m / static_cast<double>(n_rows)},
+                {"cos_unmatched", any_unmatched ? cos_u / n_u : std::nan("")},
+                {"student_norm", s_norm / static_cast<double>(n_rows)},
+                {"teacher_norm", t_norm / static_cast<double>(n_rows)},
+                {"epoch", static_cast<double>(step * S.batch_size * S.grad_accum) / static_cast<double>(s_.data.size())},
+                {"step_s", dt}};
+  return row;
+}
+
+void Trainer::run(runtime::JobContext& ctx) {
+  const auto& S = s_.settings;
+  std::error_code ec;
+  fs::create_directories(s_.out_dir, ec);
+  if (ec) fail("{}: cannot create the run directory ({})", s_.out_dir.string(), ec.message());
+  opt_ = std::make_unique<AdamW>(adapter_.named_parameters(), S.beta1, S.beta2, S.adam_eps, S.weight_decay);
+  if (!try_resume(ctx)) {
+    adapter_.init_random(*s_.lm, S.seed, S.special_init_std);
+    step_ = start_step_ = 0;
+  }
+  auto metrics_path = s_.out_dir / "metrics.jsonl";
+  // Rows logged after the checkpoint we resume from are recomputed (identically).
+  runtime::MetricsLog::truncate_after_step(metrics_path, step_);
+  runtime::MetricsLog log(metrics_path);
+
+  if (step_ == 0)
+    ctx.log(fmt::format("training {} adapter parameters ({} thought + {} compression tokens, heads {}x{} and "
+                        "{}x{}) on {} rows; base model frozen; teacher {} (dim {})",
+                        adapter_.num_parameters(), S.n_thought, S.n_compression, adapter_.shape().hidden,
+                        adapter_.shape().hidden, adapter_.shape().teacher_dim, adapter_.shape().hidden,
+                        s_.data.size(), s_.teacher->spec(), s_.teacher->dim()));
+  ctx.set_stage("train", S.steps, "steps", step_);
+  const int64_t print_every = std::max<int64_t>(1, S.steps / 20);
+  int64_t last_saved = step_;
+  try {
+    while (step_ < S.steps) {
+      ctx.check_cancel();
+      auto row = train_step(step_ + 1);
+      ++step_;
+      log.write(row);
+      ctx.metrics(row.step, row.values);
+      history_.push_back(row);
+      if (!std::isfinite(row.value_or("loss", 0)))
+        fail("training diverged at step {}: loss is {} (try a lower --lr)", step_, row.value_or("loss", 0));
+      if (step_ % S.save_every == 0 || step_ == S.steps) {
+        save(step_);
+        last_saved = step_;
+      }
+      if (step_ % print_every == 0 || step_ == S.steps)
+        ctx.log(fmt::format("step {}/{}  loss {:.4f}  recon {:.4f}  align {:.4g}  lr {:.3g}  cos {:.3f}/{:.3f}",
+                            step_, S.steps, row.value_or("loss", 0), row.value_or("recon_loss", 0),
+                            row.value_or("align_loss", 0), row.value_or("lr", 0), row.value_or("cos_matched", 0),
+                            row.value_or("cos_unmatched", 0)));
+      ctx.set_done(step_);
+    }
+  } catch (const runtime::Cancelled&) {
+    if (step_ > last_saved) {
+      save(step_);
+      ctx.log(fmt::format("cancelled at step {}: saved {}", step_, last_checkpoint_.string()));
+    }
+    throw;
+  }
+  ctx.log(fmt::format("done: {} steps; adapter at {}", step_, last_checkpoint_.string()));
+}
+
+}  // namespace genlens::gen

@@ -1,0 +1,216 @@
+#include "core/runtime/job.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace genlens::runtime {
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::Pending: return "pending";
+    case JobState::Running: return "running";
+    case JobState::Done: return "done";
+    case JobState::Failed: return "failed";
+    case JobState::Cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+double MetricRow::value_or(const std::string& key, double fallback) const {
+  for (auto& [k, v] : values)
+    if (k == key) return v;
+  return fallback;
+}
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  auto t = static_cast<int64_t>(std::llround(s));
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, static_cast<int>((t % 3600) / 60));
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, static_cast<int>(t % 60));
+  return fmt::format("{}s", t);
+}
+
+// ---- JobContext -------------------------------------------------------------------
+
+void JobContext::set_stage(const std::string& stage, int64_t total, const std::string& unit,
+                           int64_t start_done) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  job_->snap_.stage = stage;
+  job_->snap_.total = total;
+  job_->snap_.done = start_done;
+  job_->snap_.unit = unit;
+  job_->snap_.rate = 0;
+  job_->snap_.eta_s = -1;
+  job_->stage_t0_ = std::chrono::steady_clock::now();
+  job_->stage_done0_ = start_done;
+  JobEvent e;
+  e.kind = JobEvent::Kind::Stage;
+  e.time_s = job_->now_s();
+  e.text = stage;
+  job_->events_.push_back(std::move(e));
+  job_->snap_.n_events = job_->events_.size();
+}
+
+void JobContext::set_total(int64_t total) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  job_->snap_.total = total;
+}
+
+void JobContext::set_done(int64_t done) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  auto& s = job_->snap_;
+  s.done = done;
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - job_->stage_t0_).count();
+  int64_t progressed = s.done - job_->stage_done0_;
+  if (dt > 0 && progressed > 0) {
+    s.rate = progressed / dt;
+    s.eta_s = s.total > 0 ? std::max<double>(0.0, (s.total - s.done) / s.rate) : -1;
+  }
+}
+
+void JobContext::advance(int64_t n) {
+  int64_t d;
+  {
+    std::lock_guard<std::mutex> lk(job_->mu_);
+    d = job_->snap_.done + n;
+  }
+  set_done(d);
+}
+
+void JobContext::log(const std::string& line) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  JobEvent e;
+  e.kind = JobEvent::Kind::Log;
+  e.time_s = job_->now_s();
+  e.text = line;
+  job_->events_.push_back(std::move(e));
+  job_->snap_.n_events = job_->events_.size();
+}
+
+void JobContext::metrics(int64_t step, std::vector<std::pair<std::string, double>> values) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  JobEvent e;
+  e.kind = JobEvent::Kind::Metrics;
+  e.time_s = job_->now_s();
+  e.metrics.step = step;
+  e.metrics.values = std::move(values);
+  job_->events_.push_back(std::move(e));
+  job_->snap_.n_events = job_->events_.size();
+}
+
+bool JobContext::cancelled() const { return job_->cancel_.load(); }
+
+void JobContext::check_cancel() const {
+  if (job_->cancel_.load()) throw Cancelled();
+}
+
+// ---- Job --------------------------------------------------------------------------
+
+Job::Job(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {
+  snap_.name = name_;
+  t0_ = stage_t0_ = std::chrono::steady_clock::now();
+}
+
+Job::~Job() {
+  cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+double Job::now_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+}
+
+void Job::start() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (started_) return;
+    started_ = true;
+    snap_.state = JobState::Running;
+    t0_ = stage_t0_ = std::chrono::steady_clock::now();
+  }
+  thread_ = std::thread([this] { body(); });
+}
+
+void Job::run_here() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (started_) return;
+    started_ = true;
+    snap_.state = JobState::Running;
+    t0_ = stage_t0_ = std::chrono::steady_clock::now();
+  }
+  body();
+}
+
+void Job::body() {
+  JobContext ctx(this);
+  JobState final_state = JobState::Done;
+  std::string err;
+  std::exception_ptr ep;
+  try {
+    fn_(ctx);
+  } catch (const Cancelled&) {
+    final_state = JobState::Cancelled;
+    ep = std::current_exception();
+  } catch (const std::exception& e) {
+    final_state = JobState::Failed;
+    err = e.what();
+    ep = std::current_exception();
+  } catch (...) {
+    final_state = JobState::Failed;
+    err = "unknown error";
+    ep = std::current_exception();
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    snap_.state = final_state;
+    snap_.error = err;
+    snap_.elapsed_s = now_s();
+    error_ = ep;
+  }
+  cv_.notify_all();
+}
+
+void Job::cancel() { cancel_.store(true); }
+
+void Job::wait() {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [this] { return snap_.finished() || !started_; });
+  lk.unlock();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Job::wait_for(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lk(mu_);
+  bool fin = cv_.wait_for(lk, d, [this] { return snap_.finished(); });
+  lk.unlock();
+  if (fin && thread_.joinable()) thread_.join();
+  return fin;
+}
+
+JobSnapshot Job::snapshot() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  JobSnapshot s = snap_;
+  if (!s.finished() && started_) s.elapsed_s = now_s();
+  return s;
+}
+
+std::vector<JobEvent> Job::events_since(size_t& cursor) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<JobEvent> out;
+  if (cursor < events_.size()) out.assign(events_.begin() + static_cast<std::ptrdiff_t>(cursor), events_.end());
+  cursor = events_.size();
+  return out;
+}
+
+void Job::rethrow_if_failed() const {
+  std::exception_ptr ep;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ep = error_;
+  }
+  if (ep) std::rethrow_exception(ep);
+}
+
+}  // namespace genlens::runtime

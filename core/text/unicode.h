@@ -1,0 +1,66 @@
+// UTF-8 and Unicode helpers shared by the tokenizer backends: decoding with the
+// WHATWG replacement rules (what a browser/Node TextDecoder does, so invalid input is
+// repaired exactly like the JS reference tokenizer sees it), whitespace classes, and
+// ICU normalization (NFC/NFD/NFKC/NFKD) that keeps a byte alignment to its source.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace genlens::text::unicode {
+
+// Appends the UTF-8 encoding of code point `cp` to `out`.
+void append_utf8(std::string& out, char32_t cp);
+
+// Decodes the code point at `s[i]` (valid UTF-8 assumed) and advances `i`.
+char32_t next_cp(std::string_view s, size_t& i);
+// Length in bytes of the UTF-8 sequence starting with lead byte `b` (valid input).
+inline size_t seq_len(unsigned char b) { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
+
+// True when `s` is well-formed UTF-8 (no surrogates, no overlongs, <= U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// Replaces every maximal ill-formed subsequence with U+FFFD (WHATWG "decode" =
+// TextDecoder with fatal=false). `src_begin[k]` / `src_end[k]` give, for each output
+// byte k, the input byte range it came from. Call only when !is_valid_utf8(s).
+std::string sanitize_utf8(std::string_view s, std::vector<uint32_t>* src_begin = nullptr,
+                          std::vector<uint32_t>* src_end = nullptr);
+
+// JavaScript's String.prototype.trim set (WhiteSpace + LineTerminator): what the
+// reference uses for added tokens' lstrip/rstrip and Jinja's trim filter.
+bool is_js_space(char32_t c);
+// Unicode White_Space property (Oniguruma's \s).
+bool is_white_space(char32_t c);
+
+// Trims JS whitespace; returns the byte range [b, e) of the kept part.
+void js_trim_range(std::string_view s, size_t& b, size_t& e, bool left, bool right);
+std::string js_trim(std::string_view s);
+
+// A string derived from a source string, with each derived byte mapped back to a
+// source byte range. `identity` means derived == source (no vectors kept).
+struct Aligned {
+  std::string text;
+  bool identity = true;
+  std::vector<uint32_t> begin, end;  // per byte of `text` when !identity
+
+  // Source range covered by derived bytes [b, e).
+  void source_range(size_t b, size_t e, size_t& sb, size_t& se) const {
+    if (identity) { sb = b; se = e; return; }
+    if (b >= e) {
+      sb = se = b < begin.size() ? begin[b] : (end.empty() ? 0 : end.back());
+      return;
+    }
+    sb = begin[b];
+    se = end[e - 1];
+    if (se < sb) se = sb;
+  }
+  void make_explicit();  // turns an identity alignment into explicit vectors
+};
+
+enum class NormForm { NFC, NFD, NFKC, NFKD };
+// Normalizes valid UTF-8 `s`; the result aligns to byte offsets in `s`.
+Aligned normalize(std::string_view s, NormForm form);
+bool is_normalized(std::string_view s, NormForm form);
+
+}  // namespace genlens::text::unicode
