@@ -220,13 +220,16 @@ torch::Tensor SafetensorsFile::get(const std::string& name) const {
   return torch::from_blob(base, t.shape, [keep](void*) mutable { keep.reset(); }, opts);
 }
 
-void SafetensorsFile::release(const std::string& name) const {
+void SafetensorsFile::release(const std::string& name, uint64_t begin, uint64_t end) const {
   const TensorInfo& t = info(name);
-  long page = ::sysconf(_SC_PAGESIZE);
-  uintptr_t lo = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.begin;
-  uintptr_t hi = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.end;
-  lo = (lo + page - 1) / page * page;  // only whole pages inside this tensor
-  hi = hi / page * page;
+  end = std::min(end, t.end - t.begin);
+  if (begin >= end) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(impl_->map->addr);
+  uintptr_t lo = base + impl_->data_start + t.begin + begin;
+  uintptr_t hi = base + impl_->data_start + t.begin + end;
+  lo = lo / page * page;  // whole pages (the mapping starts on a page boundary)
+  hi = std::min<uintptr_t>((hi + page - 1) / page * page, base + impl_->map->size);
   if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
