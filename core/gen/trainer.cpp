@@ -445,6 +445,16 @@ void Trainer::run(runtime::JobContext& ctx) {
   std::error_code ec;
   fs::create_directories(s_.out_dir, ec);
   if (ec) fail("{}: cannot create the run directory ({})", s_.out_dir.string(), ec.message());
+  // A crash while a checkpoint was being written leaves its temp directory behind
+  // ("checkpoint-N.tmp-PID"); the checkpoint itself never appeared, so it can go.
+  for (auto& e : fs::directory_iterator(s_.out_dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.rfind("checkpoint-", 0) == 0 && name.find(".tmp-") != std::string::npos) {
+      std::error_code rm;
+      fs::remove_all(e.path(), rm);
+      ctx.log(fmt::format("removed {} (left by an interrupted checkpoint write)", e.path().string()));
+    }
+  }
   opt_ = std::make_unique<AdamW>(adapter_.named_parameters(), S.beta1, S.beta2, S.adam_eps, S.weight_decay);
   if (!try_resume(ctx)) {
     adapter_.init_random(*s_.lm, S.seed, S.special_init_std);
@@ -464,8 +474,9 @@ void Trainer::run(runtime::JobContext& ctx) {
   ctx.set_stage("train", S.steps, "steps", step_);
   const int64_t print_every = std::max<int64_t>(1, S.steps / 20);
   int64_t last_saved = step_;
+  const int64_t stop = s_.stop_at_step > 0 ? std::min(S.steps, s_.stop_at_step) : S.steps;
   try {
-    while (step_ < S.steps) {
+    while (step_ < stop) {
       ctx.check_cancel();
       auto row = train_step(step_ + 1);
       ++step_;
@@ -474,11 +485,11 @@ void Trainer::run(runtime::JobContext& ctx) {
       history_.push_back(row);
       if (!std::isfinite(row.value_or("loss", 0)))
         fail("training diverged at step {}: loss is {} (try a lower --lr)", step_, row.value_or("loss", 0));
-      if (step_ % S.save_every == 0 || step_ == S.steps) {
+      if (step_ % S.save_every == 0 || step_ == stop) {
         save(step_);
         last_saved = step_;
       }
-      if (step_ % print_every == 0 || step_ == S.steps)
+      if (step_ % print_every == 0 || step_ == stop)
         ctx.log(fmt::format("step {}/{}  loss {:.4f}  recon {:.4f}  align {:.4g}  lr {:.3g}  cos {:.3f}/{:.3f}",
                             step_, S.steps, row.value_or("loss", 0), row.value_or("recon_loss", 0),
                             row.value_or("align_loss", 0), row.value_or("lr", 0), row.value_or("cos_matched", 0),
@@ -492,7 +503,8 @@ void Trainer::run(runtime::JobContext& ctx) {
     }
     throw;
   }
-  ctx.log(fmt::format("done: {} steps; adapter at {}", step_, last_checkpoint_.string()));
+  ctx.log(fmt::format("{}: step {} of {}; adapter at {}", step_ == S.steps ? "done" : "stopped", step_, S.steps,
+                      last_checkpoint_.string()));
 }
 
 }  // namespace genlens::gen

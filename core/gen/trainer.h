@@ -89,6 +89,9 @@ struct TrainerSetup {
   TrainSettings settings;
   std::filesystem::path out_dir;
   bool resume = false;  // continue from the newest checkpoint in out_dir (fresh if none)
+  // Stop (with a checkpoint) after this step instead of settings.steps; the schedule
+  // still spans settings.steps, so --resume later continues the same run. 0 = off.
+  int64_t stop_at_step = 0;
 };
 
 class Trainer {

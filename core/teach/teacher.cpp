@@ -1,9 +1,6 @@
 #include "core/teach/teacher.h"
 
-#if __has_include("core/io/npy.h")  // until the model branch (core/io/npy) is merged
 #include "core/io/npy.h"
-#define GENLENS_HAVE_NPY 1
-#endif
 #include "core/util/error.h"
 
 namespace genlens::teach {
@@ -42,12 +39,7 @@ torch::Tensor MeanPoolTeacher::get(const std::vector<int64_t>& rows) {
 }
 
 NpyTeacher::NpyTeacher(const fs::path& path, int64_t expected_rows, int64_t expected_dim) : path_(path) {
-#ifdef GENLENS_HAVE_NPY
   auto t = io::load_npy(path);
-#else
-  torch::Tensor t;
-  fail("{}: .npy reading is not built in yet", path.string());
-#endif
   if (t.dim() != 2)
     fail("{}: teacher embeddings must be a 2-D array [rows, dim], found {} dimension(s) [{}]", path.string(),
          t.dim(), fmt::join(t.sizes(), ", "));

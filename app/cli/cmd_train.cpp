@@ -1,0 +1,132 @@
+// `genlens train`: trains the LLM2Vec-Gen adapter (special tokens + heads) on a frozen
+// model from responses JSONL. Checkpoints go to OUT/checkpoint-<step>/ (adapter format
+// of DESIGN.md §3), metrics to OUT/metrics.jsonl. `--resume` continues the newest
+// checkpoint exactly (settings not given on the command line come from the run).
+#include <fmt/format.h>
+
+#include <functional>
+
+#include "app/cli/command.h"
+#include "app/cli/method_args.h"
+#include "app/cli/progress.h"
+#include "core/data/responses.h"
+#include "core/gen/checkpoint.h"
+#include "core/gen/trainer.h"
+#include "core/io/atomic_file.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
+
+namespace genlens::cli {
+namespace {
+
+struct Opts {
+  std::string model, data, out;
+  gen::TrainSettings s;
+  bool resume = false, quiet = false;
+  int64_t stop_at = 0;
+  DeviceArgs dev;
+};
+
+// option name -> copies that setting from the run being resumed
+using Copy = std::function<void(gen::TrainSettings&, const gen::TrainSettings&)>;
+#define GENLENS_COPY(field) [](gen::TrainSettings& d, const gen::TrainSettings& s) { d.field = s.field; }
+
+RunFn setup(CLI::App& sub) {
+  auto o = std::make_shared<Opts>();
+  auto& s = o->s;
+  auto copies = std::make_shared<std::vector<std::pair<std::string, Copy>>>();
+  auto opt = [&](const std::string& name, auto& field, const std::string& help, Copy copy) {
+    sub.add_option(name, field, help)->capture_default_str();
+    copies->emplace_back(name, std::move(copy));
+  };
+  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  sub.add_option("--data", o->data, "Responses JSONL: {\"id\", \"question\", \"answer\"} per line")->required();
+  sub.add_option("--out", o->out, "Run directory (checkpoint-<step>/, metrics.jsonl)")->required();
+  opt("--teacher", s.teacher, "mean-pool (the frozen LLM over the answer) or npy:PATH ([N, D], row-aligned)",
+      GENLENS_COPY(teacher));
+  opt("--steps", s.steps, "Optimizer steps", GENLENS_COPY(steps));
+  opt("--batch-size", s.batch_size, "Rows per micro-batch", GENLENS_COPY(batch_size));
+  opt("--grad-accum", s.grad_accum, "Micro-batches per optimizer step", GENLENS_COPY(grad_accum));
+  opt("--lr", s.lr, "Peak learning rate (AdamW)", GENLENS_COPY(lr));
+  opt("--warmup", s.warmup_steps, "Linear warm-up steps, then linear decay to 0", GENLENS_COPY(warmup_steps));
+  opt("--weight-decay", s.weight_decay, "AdamW decoupled weight decay", GENLENS_COPY(weight_decay));
+  opt("--beta1", s.beta1, "AdamW beta1", GENLENS_COPY(beta1));
+  opt("--beta2", s.beta2, "AdamW beta2", GENLENS_COPY(beta2));
+  opt("--max-grad-norm", s.max_grad_norm, "Gradient clipping (<= 0: off)", GENLENS_COPY(max_grad_norm));
+  opt("--recon-weight", s.recon_weight, "Weight of the reconstruction loss (may be 0)", GENLENS_COPY(recon_weight));
+  opt("--align-weight", s.align_weight, "Weight of the alignment loss (may be 0)", GENLENS_COPY(align_weight));
+  opt("--thought", s.n_thought, "Thought tokens", GENLENS_COPY(n_thought));
+  opt("--compression", s.n_compression, "Compression tokens (the embedding is read from these)",
+      GENLENS_COPY(n_compression));
+  opt("--query-max-length", s.query_max_length, "Most query tokens (special tokens come on top)",
+      GENLENS_COPY(query_max_length));
+  opt("--response-max-length", s.response_max_length, "Most response tokens incl. EOS",
+      GENLENS_COPY(response_max_length));
+  opt("--instruction", s.instruction, "Text put before every training question", GENLENS_COPY(instruction));
+  opt("--seed", s.seed, "Seed of the init and the data order", GENLENS_COPY(seed));
+  opt("--save-every", s.save_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)",
+      GENLENS_COPY(save_every));
+  opt("--keep", s.keep, "Keep the newest K checkpoints (<= 0: all)", GENLENS_COPY(keep));
+  opt("--teacher-batch", s.teacher_batch, "Batch size of the mean-pool teacher", GENLENS_COPY(teacher_batch));
+  opt("--special-init-std", s.special_init_std, "Std of the special tokens' init (<= 0: the embedding matrix's)",
+      GENLENS_COPY(special_init_std));
+  sub.add_flag("--resume", o->resume, "Continue the newest checkpoint in --out (starts fresh if there is none)");
+  sub.add_option("--stop-at", o->stop_at, "Stop after this step (checkpoint saved); continue later with --resume");
+  o->dev.add(sub);
+  add_quiet_flag(sub, o->quiet);
+
+  return [o, copies, &sub]() -> int {
+    const bool quiet = quiet_requested(sub, o->quiet);
+    gen::TrainSettings settings = o->s;
+    if (o->resume) {
+      auto cps = gen::list_checkpoints(o->out);
+      if (!cps.empty() && std::filesystem::exists(cps.back().second / "trainer_state.json")) {
+        auto path = cps.back().second / "trainer_state.json";
+        nlohmann::json st;
+        try {
+          st = nlohmann::json::parse(io::read_file(path));
+        } catch (const nlohmann::json::exception& e) {
+          fail("{}: not valid JSON ({})", path.string(), e.what());
+        }
+        auto prev = gen::TrainSettings::from_json(st.value("settings", nlohmann::json::object()), path.string());
+        for (auto& [name, copy] : *copies)
+          if (sub.count(name) == 0) copy(settings, prev);
+      }
+    }
+    settings.validate();
+
+    auto tok = text::load_tokenizer(o->model);
+    std::shared_ptr<const model::DecoderLM> lm = o->dev.load(o->model);
+    auto rows = data::read_responses(o->data);
+    gen::Trainer* trainer_ptr = nullptr;
+    std::unique_ptr<gen::Trainer> trainer;
+    runtime::Job job("train", [&](runtime::JobContext& ctx) {
+      auto tokd = data::tokenize_train_data(rows, *tok, data::target_eos_id(*tok, *lm), settings, &ctx);
+      gen::TrainerSetup ts;
+      ts.lm = lm;
+      ts.model_dir = o->model;
+      ts.data = std::move(tokd.data);
+      ts.teacher = teach::make_teacher(settings.teacher, lm, std::move(tokd.teacher_texts), settings.teacher_batch);
+      ts.settings = settings;
+      ts.out_dir = o->out;
+      ts.resume = o->resume;
+      ts.stop_at_step = o->stop_at;
+      trainer = std::make_unique<gen::Trainer>(std::move(ts));
+      trainer_ptr = trainer.get();
+      trainer->run(ctx);
+    });
+    int rc = run_job_cli(job, quiet);
+    if (rc == kCancelled && trainer_ptr && !trainer_ptr->last_checkpoint().empty())
+      fmt::print(stderr, "stopped at step {}; continue with the same command plus --resume\n", trainer_ptr->step());
+    if (rc != kOk) return rc;
+    fmt::print("trained to step {} of {}: {}\n", trainer_ptr->step(), settings.steps,
+               trainer_ptr->last_checkpoint().string());
+    return kOk;
+  };
+}
+
+RegisterCommand reg({"train", "Train the generative-embedding adapter (special tokens + heads) on a frozen model",
+                     setup, 41});
+
+}  // namespace
+}  // namespace genlens::cli

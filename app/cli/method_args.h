@@ -1,0 +1,32 @@
+// Options shared by the method's subcommands (generate, train, encode, bench).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "core/model/decoder_lm.h"
+
+namespace genlens::cli {
+
+struct DeviceArgs {
+  std::string device = "cpu";
+  std::string dtype = "auto";
+  void add(CLI::App& sub) {
+    sub.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+    sub.add_option("--dtype", dtype, "LLM compute dtype: auto (bf16 on CUDA, f32 on CPU), f32, bf16, f16")
+        ->capture_default_str();
+  }
+  torch::Device resolve_device() const { return model::parse_device(device); }
+  torch::ScalarType resolve_dtype(torch::Device d) const {
+    if (dtype == "auto") return d.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+    return model::parse_dtype(dtype);
+  }
+  std::shared_ptr<model::DecoderLM> load(const std::string& model_dir) const {
+    auto d = resolve_device();
+    return model::DecoderLM::load(model_dir, d, resolve_dtype(d));
+  }
+};
+
+}  // namespace genlens::cli
