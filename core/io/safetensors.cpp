@@ -106,9 +106,12 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   }
   auto map = std::make_shared<Mapping>();
   map->size = file_size;
-  // MAP_PRIVATE + writable: views can be written to without touching the file (pages are
-  // copied only when written); reading costs nothing beyond the page cache.
-  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  // MAP_PRIVATE + writable: an accidental in-place write to a view changes only this
+  // process's copy of that page (never the file, never a crash); reading costs nothing
+  // beyond the page cache. MAP_NORESERVE: no commit charge for a model larger than
+  // RAM + swap. Should the kernel still refuse, fall back to a read-only mapping.
+  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+  if (map->addr == MAP_FAILED) map->addr = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
   ::close(fd);
   if (map->addr == MAP_FAILED) fail("cannot mmap '{}': {}", p, std::strerror(map_errno));

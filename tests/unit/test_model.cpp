@@ -77,13 +77,14 @@ TEST_CASE("npy: round trip and layout NumPy reads") {
 
 TEST_CASE("config: every shipped tiny config parses with its family's structure") {
   for (std::string name : {"tiny-llama3", "tiny-llama3-untied", "tiny-llama2", "tiny-qwen2", "tiny-qwen2-untied",
-                     "tiny-qwen3", "tiny-qwen3-untied"}) {
+                     "tiny-qwen3", "tiny-qwen3-untied", "tiny-mistral"}) {
     CAPTURE(name);
     auto c = model::ModelConfig::from_json_file(test::source_dir() / "assets/configs" / (name + ".json"));
     CHECK(c.hidden_size == 64);
     CHECK(c.num_attention_heads % c.num_key_value_heads == 0);
     if (c.model_type == "qwen2") CHECK(c.attention_bias);
     if (c.model_type == "qwen3") CHECK(c.qk_norm);
+    if (c.model_type == "mistral") CHECK(c.sliding_window == 32);
     if (name.find("llama3") != std::string::npos) {
       CHECK(c.rope_scaling.type == "llama3");
       CHECK(c.eos_token_ids.size() == 3);

