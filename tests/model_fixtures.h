@@ -19,9 +19,11 @@ inline const std::map<std::string, std::string>& family_configs() {
   static const std::map<std::string, std::string> m{
       {"llama3", "tiny-llama3"},       {"llama3-untied", "tiny-llama3-untied"},
       {"qwen2", "tiny-qwen2"},         {"qwen3", "tiny-qwen3"},
-      {"qwen3-untied", "tiny-qwen3-untied"}};
+      {"qwen3-untied", "tiny-qwen3-untied"}, {"llama2", "tiny-llama2"},
+      {"mistral", "tiny-mistral"}};
   return m;
 }
+// The families every model test runs on (llama2 / mistral: reference test only).
 inline const char* const kFamilies[] = {"llama3", "llama3-untied", "qwen2", "qwen3", "qwen3-untied"};
 
 inline std::string init_model_args(const std::string& family, const std::filesystem::path& out,

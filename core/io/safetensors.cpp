@@ -106,9 +106,12 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   }
   auto map = std::make_shared<Mapping>();
   map->size = file_size;
-  // MAP_PRIVATE + writable: views can be written to without touching the file (pages are
-  // copied only when written); reading costs nothing beyond the page cache.
-  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  // MAP_PRIVATE + writable: an accidental in-place write to a view changes only this
+  // process's copy of that page (never the file, never a crash); reading costs nothing
+  // beyond the page cache. MAP_NORESERVE: no commit charge for a model larger than
+  // RAM + swap. Should the kernel still refuse, fall back to a read-only mapping.
+  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+  if (map->addr == MAP_FAILED) map->addr = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
   ::close(fd);
   if (map->addr == MAP_FAILED) fail("cannot mmap '{}': {}", p, std::strerror(map_errno));
@@ -220,13 +223,16 @@ torch::Tensor SafetensorsFile::get(const std::string& name) const {
   return torch::from_blob(base, t.shape, [keep](void*) mutable { keep.reset(); }, opts);
 }
 
-void SafetensorsFile::release(const std::string& name) const {
+void SafetensorsFile::release(const std::string& name, uint64_t begin, uint64_t end) const {
   const TensorInfo& t = info(name);
-  long page = ::sysconf(_SC_PAGESIZE);
-  uintptr_t lo = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.begin;
-  uintptr_t hi = reinterpret_cast<uintptr_t>(impl_->map->addr) + impl_->data_start + t.end;
-  lo = (lo + page - 1) / page * page;  // only whole pages inside this tensor
-  hi = hi / page * page;
+  end = std::min(end, t.end - t.begin);
+  if (begin >= end) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(impl_->map->addr);
+  uintptr_t lo = base + impl_->data_start + t.begin + begin;
+  uintptr_t hi = base + impl_->data_start + t.begin + end;
+  lo = lo / page * page;  // whole pages (the mapping starts on a page boundary)
+  hi = std::min<uintptr_t>((hi + page - 1) / page * page, base + impl_->map->size);
   if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 

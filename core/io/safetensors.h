@@ -35,10 +35,11 @@ class SafetensorsFile {
   const TensorInfo& info(const std::string& name) const;  // throws if absent
   // A CPU tensor viewing the mapped bytes (no copy); clone() it to own the memory.
   torch::Tensor get(const std::string& name) const;
-  // Hints the kernel to drop the resident pages of a tensor's bytes (after it has been
-  // converted/copied elsewhere), so loading with conversion peaks at about one copy.
-  // Views obtained earlier stay valid (pages are re-read from the file on access).
-  void release(const std::string& name) const;
+  // Hints the kernel to drop the resident pages of a tensor's bytes [begin, end) (after
+  // they have been converted/copied elsewhere), so loading with conversion peaks at
+  // about one copy. Views stay valid: unmodified pages are re-read from the file on
+  // access (pages written through a view lose those writes).
+  void release(const std::string& name, uint64_t begin = 0, uint64_t end = UINT64_MAX) const;
 
   struct Impl;
   explicit SafetensorsFile(std::unique_ptr<Impl> impl);

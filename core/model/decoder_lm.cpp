@@ -178,8 +178,26 @@ std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device de
   for (auto& s : specs) {
     auto& file = wf.by_name.at(s.name);
     Tensor view = file->get(s.name);
-    Tensor x = view.to(device, dtype);  // same dtype on CPU: the zero-copy view itself
-    if (!x.is_same(view)) file->release(s.name);
+    Tensor x;
+    if (view.scalar_type() == dtype && device.is_cpu()) {
+      x = view;  // zero-copy: the mmap'ed bytes themselves
+    } else {
+      // Convert in slices of rows, dropping each slice's file pages once copied, so
+      // the peak stays near one copy of the converted weights even for the embedding.
+      x = torch::empty(view.sizes(), torch::TensorOptions().dtype(dtype).device(device));
+      const int64_t rows = view.dim() > 0 ? view.size(0) : 1;
+      const uint64_t row_bytes = rows > 0 ? view.nbytes() / rows : 0;
+      const int64_t chunk = std::max<int64_t>(1, (32ll << 20) / std::max<int64_t>(1, row_bytes));
+      if (view.dim() == 0 || rows == 0) {
+        x.copy_(view);
+      } else {
+        for (int64_t r = 0; r < rows; r += chunk) {
+          const int64_t n = std::min(chunk, rows - r);
+          x.narrow(0, r, n).copy_(view.narrow(0, r, n));
+          file->release(s.name, r * row_bytes, (r + n) * row_bytes);
+        }
+      }
+    }
     x.requires_grad_(false);
     t[s.name] = x;
     impl->named.emplace_back(s.name, x);

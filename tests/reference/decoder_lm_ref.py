@@ -7,6 +7,7 @@ directory (the safetensors format is parsed here with struct/json/numpy), runs o
 sequence of token ids through the decoder, and writes
 
   --out LOGITS.npy          float32 [T, V] logits
+  --out-f64 PATH            the same logits computed in float64 (rounding-error yardstick)
   --hidden-dir DIR          hidden_00.npy (embeddings) ... hidden_NN.npy (layer N output,
                             before the final norm), float32 [T, H]
 
@@ -163,13 +164,17 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden-dir")
     ap.add_argument("--dtype", default="f32", choices=["f32", "f64", "bf16"])
+    ap.add_argument("--out-f64", help="also write the logits computed in float64 here")
     args = ap.parse_args()
     with open(os.path.join(args.model, "config.json")) as f:
         cfg = json.load(f)
     dtype = {"f32": torch.float32, "f64": torch.float64, "bf16": torch.bfloat16}[args.dtype]
     ids = [int(s) for s in args.ids.replace(" ", ",").split(",") if s]
+    weights = load_weights(args.model)
     with torch.no_grad():
-        logits, hidden = forward(cfg, load_weights(args.model), ids, dtype)
+        logits, hidden = forward(cfg, weights, ids, dtype)
+        if args.out_f64:
+            np.save(args.out_f64, forward(cfg, weights, ids, torch.float64)[0].float().numpy())
     np.save(args.out, logits.float().numpy())
     if args.hidden_dir:
         os.makedirs(args.hidden_dir, exist_ok=True)

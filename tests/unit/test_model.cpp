@@ -19,7 +19,7 @@ using namespace genlens;
 namespace fs = std::filesystem;
 using torch::Tensor;
 
-TEST_CASE("safetensors: write then read back every dtype, metadata, zero-copy views") {
+TEST_CASE("safetensors: write then read back every dtype with metadata and zero-copy views") {
   test::TempDir tmp("st");
   auto f32 = torch::randn({3, 5});
   auto bf = torch::randn({7}).to(torch::kBFloat16);
@@ -77,13 +77,14 @@ TEST_CASE("npy: round trip and layout NumPy reads") {
 
 TEST_CASE("config: every shipped tiny config parses with its family's structure") {
   for (std::string name : {"tiny-llama3", "tiny-llama3-untied", "tiny-llama2", "tiny-qwen2", "tiny-qwen2-untied",
-                     "tiny-qwen3", "tiny-qwen3-untied"}) {
+                     "tiny-qwen3", "tiny-qwen3-untied", "tiny-mistral"}) {
     CAPTURE(name);
     auto c = model::ModelConfig::from_json_file(test::source_dir() / "assets/configs" / (name + ".json"));
     CHECK(c.hidden_size == 64);
     CHECK(c.num_attention_heads % c.num_key_value_heads == 0);
     if (c.model_type == "qwen2") CHECK(c.attention_bias);
     if (c.model_type == "qwen3") CHECK(c.qk_norm);
+    if (c.model_type == "mistral") CHECK(c.sliding_window == 32);
     if (name.find("llama3") != std::string::npos) {
       CHECK(c.rope_scaling.type == "llama3");
       CHECK(c.eos_token_ids.size() == 3);
@@ -96,7 +97,7 @@ TEST_CASE("config: every shipped tiny config parses with its family's structure"
   CHECK(q3.head_dim == 32);  // decoupled from hidden_size / heads
 }
 
-TEST_CASE("model: forward runs, hidden states per layer, last_hidden is the final norm of the last") {
+TEST_CASE("model: forward runs with hidden states per layer and last_hidden is the final norm of the last") {
   for (std::string fam : test::kFamilies) {
     CAPTURE(fam);
     auto lm = test::tiny_model(fam);
@@ -144,7 +145,7 @@ TEST_CASE("model: a left-padded batch gives each row what it gives alone") {
   }
 }
 
-TEST_CASE("model: gradients flow to inputs_embeds, weights stay frozen") {
+TEST_CASE("model: gradients flow to inputs_embeds while weights stay frozen") {
   auto lm = test::tiny_model("qwen3");
   auto x = lm->embed(torch::tensor({{1, 2, 3}}, torch::kLong)).detach().clone().requires_grad_(true);
   auto out = lm->forward(x, torch::ones({1, 3}, torch::kLong));

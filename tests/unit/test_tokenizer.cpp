@@ -219,3 +219,11 @@ TEST_CASE("cli: genlens tokenize and chat-format") {
   CHECK(r6.exit_code == 1);
   CHECK(r6.output.find("/nonexistent") != std::string::npos);
 }
+
+TEST_CASE("bench: genlens bench tokenizer runs and agrees with the JS reference on token totals") {
+  auto r = test::run_genlens("bench tokenizer --size-mb 0.3");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("MB/s") != std::string::npos);
+  CHECK(r.output.find("WARNING") == std::string::npos);
+}
