@@ -423,3 +423,20 @@ TEST_CASE("gen: either loss weight may be 0 (recon-only / align-only)") {
   s.recon_weight = 0;
   CHECK_THROWS_WITH_AS(gen::Trainer(make_setup(tmp / "z", data, s)), doctest::Contains("at least one > 0"), Error);
 }
+
+TEST_CASE("gen: query side truncates the text to max_length, then appends the special tokens") {
+  auto lm = qwen3();
+  gen::Adapter a(gen::AdapterShape{3, 2, lm->config().hidden_size, 16}, torch::kCPU);
+  a.init_random(*lm, 2);
+  gen::TokenRow long_row;
+  for (int i = 0; i < 40; ++i) long_row.push_back(20 + i);
+  gen::TokenRow head(long_row.begin(), long_row.begin() + 16);
+  gen::EncodeOptions o;
+  o.max_length = 16;
+  auto cut = gen::encode_ids(*lm, &a, {long_row, head}, o);
+  o.max_length = 0;  // no limit
+  auto full = gen::encode_ids(*lm, &a, {head, long_row}, o);
+  CHECK(max_abs_diff(cut[0], cut[1]) < 1e-6);    // the first 16 tokens are kept
+  CHECK(max_abs_diff(cut[0], full[0]) < 1e-5);
+  CHECK(max_abs_diff(full[0], full[1]) > 1e-4);  // the cut mattered
+}

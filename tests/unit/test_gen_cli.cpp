@@ -10,7 +10,10 @@
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
+#include "core/data/responses.h"
 #include "core/runtime/metrics_log.h"
+#include "core/text/chat_template.h"
+#include "core/text/tokenizer.h"
 #include "tests/gen_fixtures.h"
 
 using namespace genlens;
@@ -242,4 +245,39 @@ TEST_CASE("cli train: Ctrl-C (SIGINT) saves a checkpoint at the current step and
   CHECK(cps[0].first >= 3);
   CHECK(cps[0].first == static_cast<int64_t>(runtime::MetricsLog::read(run_dir / "metrics.jsonl").size()));
   CHECK(test::read_file(tmp / "log").find("--resume") != std::string::npos);
+}
+
+TEST_CASE("data: training rows tokenized as the method says (instruction + question; answer + EOS, cut)") {
+  auto model = test::tiny_qwen3_text_model();
+  auto tok = text::load_tokenizer(model);
+  auto lm = model::DecoderLM::load(model);
+  const int32_t eos = data::target_eos_id(*tok, *lm);
+  CHECK(eos == *tok->piece_to_id("<|im_end|>"));
+  gen::TrainSettings s;
+  s.instruction = "Generate a passage that best answers this question: ";
+  s.response_max_length = 6;
+  std::vector<data::ResponseRow> rows = {{"1", "Why is the sky blue?", "Rayleigh"},
+                                         {"2", "Q", "a long answer with many many words in it"}};
+  auto t = data::tokenize_train_data(rows, *tok, eos, s);
+  auto q0 = tok->encode(s.instruction + "Why is the sky blue?", true);
+  CHECK(t.data.query[0] == gen::TokenRow(q0.begin(), q0.end()));
+  auto a0 = tok->encode("Rayleigh", false);
+  gen::TokenRow want(a0.begin(), a0.end());
+  want.push_back(eos);
+  CHECK(t.data.target[0] == want);
+  CHECK(t.data.target[1].size() == 6);  // cut: the answer did not end, so no EOS
+  CHECK(t.data.target[1].back() != eos);
+  CHECK(t.teacher_texts[1].size() == 6);
+  CHECK(t.data.ids == std::vector<std::string>{"1", "2"});
+  // The generation prompt: Qwen3 without thinking, tokenized without extra specials.
+  auto chat = text::load_chat_template(model);
+  auto p = data::prompt_ids(*tok, chat, "Hi there", 1024);
+  CHECK(tok->decode(p, false).find("<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n") !=
+        std::string::npos);
+  // Too long: the question is cut, the template around it stays.
+  std::string big;
+  for (int i = 0; i < 200; ++i) big += "word ";
+  auto pc = data::prompt_ids(*tok, chat, big, 40);
+  CHECK(pc.size() <= 40);
+  CHECK(tok->decode(pc, false).find("<|im_start|>assistant\n") != std::string::npos);
 }
