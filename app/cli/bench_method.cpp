@@ -37,10 +37,10 @@ struct Shape {
     s.add_option("--steps", steps, "Timed steps (after 2 warm-up steps)")->capture_default_str();
     dev.add(s);
   }
-  std::string describe() const {
-    return fmt::format("qwen3-style H={} L={} heads={}/{} I={} V={}; batch {} x (query {} + {}+{} special, "
-                       "response {})", hidden, layers, heads, kv_heads, intermediate, vocab, batch, query_len,
-                       thought, compression, response_len);
+  std::string describe(bool with_response = true) const {
+    return fmt::format("qwen3-style H={} L={} heads={}/{} I={} V={}; batch {} x (query {} + {}+{} special{})",
+                       hidden, layers, heads, kv_heads, intermediate, vocab, batch, query_len, thought, compression,
+                       with_response ? fmt::format(", response {}", response_len) : std::string());
   }
 };
 
@@ -172,7 +172,7 @@ std::function<int()> setup_encode(CLI::App& sub) {
     double g = time_it([&] { gen::encode_ids(*m.lm, &a, data.query, o); }, sh->steps);
     o.mode = gen::EncodeMode::Mean;
     double b = time_it([&] { gen::encode_ids(*m.lm, nullptr, data.query, o); }, sh->steps);
-    fmt::print("bench encode  [{}]  device {}  dtype {}\n", sh->describe(), m.lm->device().str(),
+    fmt::print("bench encode  [{}]  device {}  dtype {}\n", sh->describe(false), m.lm->device().str(),
                gen::dtype_name(m.lm->dtype()));
     fmt::print("  generative (query + {} special tokens): {:.1f} ms/batch  {:.1f} samples/s\n",
                sh->thought + sh->compression, 1e3 * g, sh->batch / g);
