@@ -372,7 +372,9 @@ void apply_pre_step(const PreStep& s, PreContext& ctx, std::vector<Piece>& piece
         else next.push_back(p);
         break;
       case PreStep::Metaspace: {
-        bool starts = p.text.compare(0, s.replacement.size(), s.replacement) == 0;
+        // (The reference tests the text after spaces became the replacement.)
+        bool starts = p.text.compare(0, s.replacement.size(), s.replacement) == 0 ||
+                      (!p.text.empty() && p.text[0] == ' ');
         bool add = !starts && (s.prepend == PreStep::Always || (s.prepend == PreStep::First && ctx.section_index == 0));
         Piece q = replace_prepend(ctx, p, " ", s.replacement, add ? s.replacement : "");
         if (!s.split) { next.push_back(q); break; }
