@@ -77,7 +77,10 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it.value().is_number_integer())
       fail("{}: model.vocab['{}']: expected an integer id, found {}", where, it.key(), it.value().type_name());
-    max_id = std::max<int32_t>(max_id, it.value().get<int32_t>());
+    int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id >= kMaxTokenId)
+      fail("{}: model.vocab['{}']: id {} out of range [0, {})", where, it.key(), id, kMaxTokenId);
+    max_id = std::max<int32_t>(max_id, static_cast<int32_t>(id));
   }
   vocab_.assign(static_cast<size_t>(max_id + 1), std::string());
   token_ids_.reserve(v.size() + 1024);

@@ -28,6 +28,7 @@ class BpeModel {
  public:
   static constexpr int32_t kSynthBase = 1 << 30;  // ids >= this: merge results not in vocab
   static constexpr int32_t kUnknownSymbol = -1;
+  static constexpr int64_t kMaxTokenId = 1 << 24;  // sanity bound on ids in a file
 
   // `model` is tokenizer.json's "model" object; `where` names it for errors.
   BpeModel(const nlohmann::json& model, const std::string& where);

@@ -372,7 +372,9 @@ void apply_pre_step(const PreStep& s, PreContext& ctx, std::vector<Piece>& piece
         else next.push_back(p);
         break;
       case PreStep::Metaspace: {
-        bool starts = p.text.compare(0, s.replacement.size(), s.replacement) == 0;
+        // (The reference tests the text after spaces became the replacement.)
+        bool starts = p.text.compare(0, s.replacement.size(), s.replacement) == 0 ||
+                      (!p.text.empty() && p.text[0] == ' ');
         bool add = !starts && (s.prepend == PreStep::Always || (s.prepend == PreStep::First && ctx.section_index == 0));
         Piece q = replace_prepend(ctx, p, " ", s.replacement, add ? s.replacement : "");
         if (!s.split) { next.push_back(q); break; }
@@ -543,8 +545,10 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
         fail("{}: added_tokens[{}]: expected {{\"id\": int, \"content\": string, ...}}, found {}", where, k,
              a.dump().substr(0, 200));
       AddedToken t;
-      t.id = a["id"].get<int32_t>();
-      if (t.id < 0) fail("{}: added_tokens[{}]: negative id {}", where, k, t.id);
+      int64_t id = a["id"].get<int64_t>();
+      if (id < 0 || id >= BpeModel::kMaxTokenId)
+        fail("{}: added_tokens[{}]: id {} out of range [0, {})", where, k, id, BpeModel::kMaxTokenId);
+      t.id = static_cast<int32_t>(id);
       t.content = a["content"].get<std::string>();
       t.special = bool_or(a, "special", false);
       t.lstrip = bool_or(a, "lstrip", false);

@@ -1,5 +1,18 @@
 // The Tokenizer interface every backend implements (HF tokenizer.json byte-level BPE
 // and Metaspace/byte-fallback BPE; SentencePiece tokenizer.model). Pure C++: no torch.
+//
+// Behaviour notes (tokenizer.json backend; parity with @huggingface/tokenizers is
+// tested line by line, see tests/unit/test_tokenizer_parity.cpp):
+// - Invalid UTF-8 input is repaired first, each maximal ill-formed subsequence becoming
+//   U+FFFD (what TextDecoder does); offsets still point into the original bytes.
+// - Added tokens are matched in the raw text before anything else (longest match,
+//   left to right); the normalizer and pre-tokenizer run on the text between them.
+// - Llama-2/Mistral files prepend "▁" to every text section (their normalizer) and
+//   strip one leading space when decoding, so decode(encode(x)) == x except when x
+//   contains "▁" itself or added-token strings (sections after a token get a prefix
+//   space). Qwen's NFC normalizer changes non-NFC input; Llama-3 decodes with
+//   clean_up_tokenization_spaces (" ." -> ".") unless DecodeOptions turns it off.
+// - encode() and decode() are const and safe to call from several threads.
 #pragma once
 #include <cstdint>
 #include <filesystem>

@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -226,4 +228,24 @@ TEST_CASE("bench: genlens bench tokenizer runs and agrees with the JS reference 
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("MB/s") != std::string::npos);
   CHECK(r.output.find("WARNING") == std::string::npos);
+}
+
+TEST_CASE("tokenizer: concurrent encodes from several threads agree with one thread") {
+  auto& t = tok("qwen3");
+  std::vector<std::string> texts;
+  for (int i = 0; i < 400; ++i)
+    texts.push_back("line " + std::to_string(i * 7919) + " caf\xC3\xA9 <|im_end|> word" + std::string(i % 13, ' ') +
+                    "\xE4\xB8\xAD\xE6\x96\x87 tail" + std::to_string(i));
+  std::vector<std::vector<int32_t>> want;
+  for (auto& s : texts) want.push_back(t.encode(s));
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 5; ++rep)
+        for (size_t i = k; i < texts.size(); i += 1 + k)
+          if (t.encode(texts[i]) != want[i]) ++bad;
+    });
+  for (auto& th : threads) th.join();
+  CHECK(bad.load() == 0);
 }

