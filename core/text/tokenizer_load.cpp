@@ -1,9 +1,7 @@
 // load_tokenizer(dir): picks the backend for a model directory and resolves its
 // BOS/EOS/PAD/UNK ids (tokenizer_config.json first, then config.json /
 // generation_config.json ids, then well-known token names in the vocabulary).
-#include <fstream>
-#include <sstream>
-
+#include "core/io/atomic_file.h"
 #include "core/text/backends.h"
 #include "core/util/error.h"
 
@@ -12,24 +10,16 @@ namespace genlens::text {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) fail("{}: cannot open for reading", p.string());
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 json read_json_if_exists(const fs::path& p) {
   if (!fs::exists(p)) return json();
   try {
-    return json::parse(read_all(p));
+    return json::parse(io::read_file(p));
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", p.string(), e.what());
   }
 }
+
+namespace {
 
 std::optional<TokenId> config_id(const json& cfg, const char* key) {
   if (!cfg.is_object() || !cfg.contains(key)) return std::nullopt;
@@ -53,7 +43,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
   if (fs::exists(dir / "tokenizer.model")) {
     t = make_spm_tokenizer(dir / "tokenizer.model", config);
   } else if (fs::exists(dir / "tokenizer.json")) {
-    t = make_hf_tokenizer(read_all(dir / "tokenizer.json"), config, (dir / "tokenizer.json").string());
+    t = make_hf_tokenizer(io::read_file(dir / "tokenizer.json"), config, (dir / "tokenizer.json").string());
   } else {
     fail("{}: no tokenizer.json or tokenizer.model in this directory", dir.string());
   }

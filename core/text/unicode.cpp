@@ -1,5 +1,6 @@
 #include "core/text/unicode.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <unicode/bytestream.h>
@@ -127,6 +128,17 @@ std::string sanitize_utf8(std::string_view s, std::vector<uint32_t>* src_begin,
       },
       false);
   return out;
+}
+
+RepairedText::RepairedText(std::string_view input) : input_(input), repaired_(!is_valid_utf8(input)) {
+  if (repaired_) clean_ = sanitize_utf8(input, &src_begin_, &src_end_);
+}
+
+std::pair<size_t, size_t> RepairedText::to_input(size_t b, size_t e) const {
+  if (!repaired_) return {b, e};
+  if (b < e) return {src_begin_[b], std::max<size_t>(src_end_[e - 1], src_begin_[b])};
+  size_t p = b < src_begin_.size() ? src_begin_[b] : input_.size();
+  return {p, p};
 }
 
 bool is_js_space(char32_t c) {

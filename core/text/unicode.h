@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace genlens::text::unicode {
@@ -26,6 +27,23 @@ bool is_valid_utf8(std::string_view s);
 // byte k, the input byte range it came from. Call only when !is_valid_utf8(s).
 std::string sanitize_utf8(std::string_view s, std::vector<uint32_t>* src_begin = nullptr,
                           std::vector<uint32_t>* src_end = nullptr);
+
+// The text a tokenizer actually encodes: the caller's input, or (when the input is not
+// well-formed UTF-8) its sanitize_utf8() repair, with a map from byte ranges of that
+// text back to byte ranges of the caller's input (for token offsets).
+class RepairedText {
+ public:
+  explicit RepairedText(std::string_view input);
+  std::string_view text() const { return repaired_ ? std::string_view(clean_) : input_; }
+  // [b, e) in text() -> [begin, end) in the input. Empty ranges map to a point.
+  std::pair<size_t, size_t> to_input(size_t b, size_t e) const;
+
+ private:
+  std::string_view input_;
+  bool repaired_ = false;
+  std::string clean_;
+  std::vector<uint32_t> src_begin_, src_end_;
+};
 
 // JavaScript's String.prototype.trim set (WhiteSpace + LineTerminator): what the
 // reference uses for added tokens' lstrip/rstrip and Jinja's trim filter.
