@@ -82,12 +82,7 @@ RunFn setup(CLI::App& sub) {
       auto cps = gen::list_checkpoints(o->out);
       if (!cps.empty() && std::filesystem::exists(cps.back().second / "trainer_state.json")) {
         auto path = cps.back().second / "trainer_state.json";
-        nlohmann::json st;
-        try {
-          st = nlohmann::json::parse(io::read_file(path));
-        } catch (const nlohmann::json::exception& e) {
-          fail("{}: not valid JSON ({})", path.string(), e.what());
-        }
+        const auto st = io::read_json_file(path);
         auto prev = gen::TrainSettings::from_json(st.value("settings", nlohmann::json::object()), path.string());
         for (auto& [name, copy] : *copies)
           if (sub.count(name) == 0) copy(settings, prev);

@@ -229,19 +229,15 @@ AdapterMeta read_adapter_meta(const fs::path& dir) {
   auto meta_path = dir / "genlens.json";
   if (!fs::exists(meta_path, ec))
     fail("{}: not an adapter checkpoint: genlens.json is missing", dir.string());
-  json j;
-  try {
-    j = json::parse(io::read_file(meta_path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON ({})", meta_path.string(), e.what());
-  }
-  return AdapterMeta::from_json(j, meta_path.string());
+  return AdapterMeta::from_json(io::read_json_file(meta_path), meta_path.string());
 }
 
-LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) {
+namespace {
+// adapter.safetensors of `dir`, checked against its (already read) genlens.json.
+LoadedAdapter load_adapter_tensors(const fs::path& dir, AdapterMeta meta, torch::Device device) {
   LoadedAdapter out;
   out.dir = dir;
-  out.meta = read_adapter_meta(dir);
+  out.meta = std::move(meta);
   auto st_path = dir / "adapter.safetensors";
   std::error_code ec;
   if (!fs::exists(st_path, ec)) fail("{}: not an adapter checkpoint: adapter.safetensors is missing", dir.string());
@@ -258,11 +254,21 @@ LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) 
   return out;
 }
 
-LoadedAdapter load_adapter(const fs::path& dir, const model::DecoderLM& lm, const fs::path& model_dir) {
+}  // namespace
+
+LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) {
+  return load_adapter_tensors(dir, read_adapter_meta(dir), device);
+}
+
+LoadedAdapter load_adapter(const fs::path& dir, const BaseModelIdentity& base, torch::Device device) {
   auto meta = read_adapter_meta(dir);
-  auto actual = BaseModelIdentity::of(lm, model_dir.empty() ? fs::path("(the model given)") : model_dir);
-  meta.base.check_matches(actual, dir.string());
-  return load_adapter_unchecked(dir, lm.device());
+  meta.base.check_matches(base, dir.string());  // before any tensor is read
+  return load_adapter_tensors(dir, std::move(meta), device);
+}
+
+LoadedAdapter load_adapter(const fs::path& dir, const model::DecoderLM& lm, const fs::path& model_dir) {
+  return load_adapter(dir, BaseModelIdentity::of(lm, model_dir.empty() ? fs::path("(the model given)") : model_dir),
+                      lm.device());
 }
 
 std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& run_dir) {

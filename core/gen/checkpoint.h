@@ -81,6 +81,8 @@ AdapterMeta read_adapter_meta(const std::filesystem::path& dir);
 // `model_dir` (where `lm` was loaded from) only makes the error messages concrete.
 LoadedAdapter load_adapter(const std::filesystem::path& dir, const model::DecoderLM& lm,
                            const std::filesystem::path& model_dir = {});
+// The same, for a caller that already knows the base model's identity (the trainer).
+LoadedAdapter load_adapter(const std::filesystem::path& dir, const BaseModelIdentity& base, torch::Device device);
 // Loads without a base model (inspection); still checks the files against each other.
 LoadedAdapter load_adapter_unchecked(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
 

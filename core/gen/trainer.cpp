@@ -197,6 +197,7 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   shape.teacher_dim = s_.teacher->dim();
   adapter_ = Adapter(shape, s_.lm->device());
   base_ = BaseModelIdentity::of(*s_.lm, s_.model_dir);
+  data_fingerprint_ = s_.data.fingerprint();  // the data never changes during a run
 }
 
 int64_t Trainer::row_at(int64_t g) {
@@ -250,7 +251,7 @@ json Trainer::trainer_state(int64_t step) const {
                 {"next_sample", seen},
                 {"next_epoch", seen / s_.data.size()},
                 {"next_position", seen % s_.data.size()}}},
-              {"data", {{"n_rows", s_.data.size()}, {"fingerprint", s_.data.fingerprint()}}},
+              {"data", {{"n_rows", s_.data.size()}, {"fingerprint", data_fingerprint_}}},
               {"teacher", s_.teacher->spec()},
               {"settings", s_.settings.to_json()}};
 }
@@ -288,13 +289,8 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
   if (!fs::exists(state_path, ec) || !fs::exists(dir / "optimizer.safetensors", ec))
     fail("{}: cannot resume from it: trainer_state.json or optimizer.safetensors is missing (an adapter-only "
          "checkpoint)", dir.string());
-  json st;
-  try {
-    st = json::parse(io::read_file(state_path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON ({})", state_path.string(), e.what());
-  }
-  auto loaded = load_adapter(dir, *s_.lm, s_.model_dir);
+  const json st = io::read_json_file(state_path);
+  auto loaded = load_adapter(dir, base_, s_.lm->device());
   const auto& have = loaded.meta.shape;
   const auto& want = adapter_.shape();
   if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
@@ -313,10 +309,10 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
   mismatch("--seed", prev.seed, s_.settings.seed);
   mismatch("--teacher", prev.teacher, s_.settings.teacher);
   auto data = st.value("data", json::object());
-  if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != s_.data.fingerprint())
+  if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
     fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
          "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
-         data.value("fingerprint", std::string("?")), s_.data.size(), s_.data.fingerprint());
+         data.value("fingerprint", std::string("?")), s_.data.size(), data_fingerprint_);
   if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
     ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
                         prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,

@@ -119,6 +119,7 @@ class Trainer {
   Adapter adapter_;
   std::unique_ptr<AdamW> opt_;
   BaseModelIdentity base_;
+  std::string data_fingerprint_;  // TrainData::fingerprint(), computed once
   int64_t step_ = 0, start_step_ = 0;
   int64_t perm_epoch_ = -1;
   std::vector<int64_t> perm_;

@@ -99,4 +99,13 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+nlohmann::json read_json_file(const fs::path& path) {
+  auto text = read_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", path.string(), e.what());
+  }
+}
+
 }  // namespace genlens::io

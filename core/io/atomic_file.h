@@ -3,6 +3,8 @@
 // over the target, and the directory fsync'ed. A directory (checkpoint) is built under
 // a temp name and renamed into place the same way.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -28,5 +30,7 @@ void write_dir_atomic(const std::filesystem::path& dir,
 void fsync_path(const std::filesystem::path& p);
 
 std::string read_file(const std::filesystem::path& path);  // throws naming the path
+// read_file + JSON parse; invalid JSON is an error naming the path ("PATH: not valid JSON: ...").
+nlohmann::json read_json_file(const std::filesystem::path& path);
 
 }  // namespace genlens::io

@@ -58,12 +58,7 @@ WeightFiles open_weight_files(const fs::path& dir) {
   };
   if (fs::exists(index)) {
     const std::string src = "'" + index.string() + "'";
-    json j;
-    try {
-      j = json::parse(io::read_file(index));
-    } catch (const json::exception& e) {
-      fail("{}: not valid JSON: {}", src, e.what());
-    }
+    const json j = io::read_json_file(index);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail("{}: expected an object with a 'weight_map' object", src);
     std::map<std::string, std::shared_ptr<io::SafetensorsFile>> opened;

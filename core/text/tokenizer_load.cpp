@@ -11,12 +11,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 json read_json_if_exists(const fs::path& p) {
-  if (!fs::exists(p)) return json();
-  try {
-    return json::parse(io::read_file(p));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", p.string(), e.what());
-  }
+  return fs::exists(p) ? io::read_json_file(p) : json();
 }
 
 namespace {
