@@ -48,10 +48,12 @@ std::function<int()> setup(CLI::App& sub) {
     const auto device = model::parse_device(o->device);
     // Baseline: read every weight file with read() into a small reused buffer.
     uint64_t file_bytes = 0;
+    size_t n_files = 0;
     double read_s = 0;
     {
       auto wf = model::open_weight_files(o->model);
       file_bytes = wf.total_bytes;
+      n_files = wf.files.size();
       std::vector<char> buf(16 << 20);
       auto t0 = std::chrono::steady_clock::now();
       for (auto& f : wf.files) {
@@ -100,7 +102,7 @@ std::function<int()> setup(CLI::App& sub) {
     const auto& c = lm->config();
     fmt::print("model        {} ({} {}, {:.1f}M parameters, {} file(s))\n", o->model, c.model_type,
                c.tie_word_embeddings ? "tied" : "untied", c.num_parameters() / 1e6,
-               model::open_weight_files(o->model).files.size());
+               n_files);
     fmt::print("weights      {:.1f} MiB on disk; {:.1f} MiB as {} in memory\n", mib(file_bytes), mib(model_bytes),
                o->dtype);
     fmt::print("baseline     read() of the files: {:.3f} s ({:.0f} MiB/s)\n", read_s,

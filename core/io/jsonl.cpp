@@ -77,13 +77,6 @@ std::string JsonlReader::get_id(const Json& row, const std::string& field) const
   fail("{}: field \"{}\": expected a string or integer id, found a JSON {}", where(), field, type_name(*it));
 }
 
-double JsonlReader::get_number(const Json& row, const std::string& field) const {
-  auto it = row.find(field);
-  if (it == row.end()) fail("{}: field \"{}\": expected a number, found no such field", where(), field);
-  if (!it->is_number()) fail("{}: field \"{}\": expected a number, found a JSON {}", where(), field, type_name(*it));
-  return it->get<double>();
-}
-
 std::vector<Json> read_jsonl(const fs::path& path) {
   JsonlReader r(path);
   std::vector<Json> rows;

@@ -32,7 +32,6 @@ class JsonlReader {
   std::optional<std::string> get_string_opt(const Json& row, const std::string& field) const;
   // "id" may be a string or an integer in the wild; always returned as a string.
   std::string get_id(const Json& row, const std::string& field = "id") const;
-  double get_number(const Json& row, const std::string& field) const;
 
  private:
   std::filesystem::path path_;

@@ -236,12 +236,6 @@ void SafetensorsFile::release(const std::string& name, uint64_t begin, uint64_t 
   if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
-std::string safetensors_dtype_name(torch::ScalarType t) {
-  const DtypeDesc* d = find_dtype(t);
-  if (!d) fail("safetensors: cannot store tensors of type {}", c10::toString(t));
-  return d->name;
-}
-
 void save_safetensors_lazy(const fs::path& path, const std::vector<TensorSpec>& specs,
                            const std::function<torch::Tensor(size_t)>& produce,
                            const std::map<std::string, std::string>& metadata) {

@@ -66,8 +66,6 @@ void save_safetensors_lazy(const std::filesystem::path& path, const std::vector<
                            const std::function<torch::Tensor(size_t)>& produce,
                            const std::map<std::string, std::string>& metadata = {});
 
-std::string safetensors_dtype_name(torch::ScalarType t);  // "F32", "BF16", ...
-
 // Loads every tensor as an owned CPU tensor (convenience for small files).
 std::map<std::string, torch::Tensor> load_safetensors(const std::filesystem::path& path);
 

@@ -69,13 +69,6 @@ void KVCache::commit(int64_t n) {
   length_ += n;
 }
 
-void KVCache::select_rows(const Tensor& rows) {
-  for (auto* vec : {&k_, &v_})
-    for (auto& t : *vec)
-      if (t.defined()) t = t.index_select(0, rows.to(t.device()));
-  if (!k_.empty() && k_[0].defined()) batch_ = k_[0].size(0);
-}
-
 // ---------------------------------------------------------------- weights
 
 namespace {
@@ -241,13 +234,15 @@ const std::vector<std::pair<std::string, Tensor>>& DecoderLM::named_parameters()
 Tensor DecoderLM::embed(const Tensor& ids) const {
   if (!ids.defined() || (ids.scalar_type() != torch::kLong && ids.scalar_type() != torch::kInt))
     fail("DecoderLM::embed: ids must be an int64 tensor");
-  auto flat = ids.to(impl_->device, torch::kLong).reshape({-1});
-  if (flat.numel() > 0) {
-    auto lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+  // Range check where the ids are (no device sync for CPU ids, one for device ids).
+  if (ids.numel() > 0) {
+    auto [min_t, max_t] = torch::aminmax(ids);
+    auto lo = min_t.item<int64_t>(), hi = max_t.item<int64_t>();
     if (lo < 0 || hi >= impl_->cfg.vocab_size)
       fail("DecoderLM::embed: token id {} is outside the vocabulary [0, {})", lo < 0 ? lo : hi,
            impl_->cfg.vocab_size);
   }
+  auto flat = ids.to(impl_->device, torch::kLong).reshape({-1});
   auto sizes = ids.sizes().vec();
   sizes.push_back(impl_->cfg.hidden_size);
   return impl_->embed.index_select(0, flat).view(sizes);

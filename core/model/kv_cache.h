@@ -24,9 +24,6 @@ class KVCache {
                                                  const torch::Tensor& v);
   void commit(int64_t new_positions);  // called by forward after every layer appended
 
-  // Keeps only the given batch rows (e.g. drop finished sequences).
-  void select_rows(const torch::Tensor& rows);
-
  private:
   std::vector<torch::Tensor> k_, v_;  // buffers, capacity along dim 2
   int64_t length_ = 0;

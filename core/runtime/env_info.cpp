@@ -36,7 +36,6 @@ EnvInfo probe_env() {
   e.blas_is_reference = e.blas_library.find("/blas/") != std::string::npos;
   e.intra_op_threads = at::get_num_threads();
   e.inter_op_threads = at::get_num_interop_threads();
-  e.parallel_info = at::get_parallel_info();
   e.devices.push_back("cpu");
   if (torch::cuda::is_available()) {
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i)

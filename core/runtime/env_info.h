@@ -12,7 +12,6 @@ struct EnvInfo {
   bool blas_is_reference = false;  // true when the slow reference BLAS is in use
   int intra_op_threads = 0;
   int inter_op_threads = 0;
-  std::string parallel_info;     // at::get_parallel_info()
   std::vector<std::string> devices;  // "cpu", "cuda:0 (NVIDIA H100 ...)", ...
 };
 

@@ -46,10 +46,8 @@ void JobContext::set_stage(const std::string& stage, int64_t total, const std::s
   job_->stage_done0_ = start_done;
   JobEvent e;
   e.kind = JobEvent::Kind::Stage;
-  e.time_s = job_->now_s();
   e.text = stage;
-  job_->events_.push_back(std::move(e));
-  job_->snap_.n_events = job_->events_.size();
+  job_->push_event_locked(std::move(e));
 }
 
 void JobContext::set_total(int64_t total) {
@@ -59,6 +57,11 @@ void JobContext::set_total(int64_t total) {
 
 void JobContext::set_done(int64_t done) {
   std::lock_guard<std::mutex> lk(job_->mu_);
+  set_done_locked(done);
+}
+
+// Caller holds job_->mu_.
+void JobContext::set_done_locked(int64_t done) {
   auto& s = job_->snap_;
   s.done = done;
   double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - job_->stage_t0_).count();
@@ -70,33 +73,25 @@ void JobContext::set_done(int64_t done) {
 }
 
 void JobContext::advance(int64_t n) {
-  int64_t d;
-  {
-    std::lock_guard<std::mutex> lk(job_->mu_);
-    d = job_->snap_.done + n;
-  }
-  set_done(d);
+  std::lock_guard<std::mutex> lk(job_->mu_);  // one lock: concurrent advances never lose a step
+  set_done_locked(job_->snap_.done + n);
 }
 
 void JobContext::log(const std::string& line) {
   std::lock_guard<std::mutex> lk(job_->mu_);
   JobEvent e;
   e.kind = JobEvent::Kind::Log;
-  e.time_s = job_->now_s();
   e.text = line;
-  job_->events_.push_back(std::move(e));
-  job_->snap_.n_events = job_->events_.size();
+  job_->push_event_locked(std::move(e));
 }
 
 void JobContext::metrics(int64_t step, std::vector<std::pair<std::string, double>> values) {
   std::lock_guard<std::mutex> lk(job_->mu_);
   JobEvent e;
   e.kind = JobEvent::Kind::Metrics;
-  e.time_s = job_->now_s();
   e.metrics.step = step;
   e.metrics.values = std::move(values);
-  job_->events_.push_back(std::move(e));
-  job_->snap_.n_events = job_->events_.size();
+  job_->push_event_locked(std::move(e));
 }
 
 bool JobContext::cancelled() const { return job_->cancel_.load(); }
@@ -121,26 +116,26 @@ double Job::now_s() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
 }
 
+void Job::push_event_locked(JobEvent e) {
+  e.time_s = now_s();
+  events_.push_back(std::move(e));
+}
+
+bool Job::mark_started() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (started_) return false;
+  started_ = true;
+  snap_.state = JobState::Running;
+  t0_ = stage_t0_ = std::chrono::steady_clock::now();
+  return true;
+}
+
 void Job::start() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (started_) return;
-    started_ = true;
-    snap_.state = JobState::Running;
-    t0_ = stage_t0_ = std::chrono::steady_clock::now();
-  }
-  thread_ = std::thread([this] { body(); });
+  if (mark_started()) thread_ = std::thread([this] { body(); });
 }
 
 void Job::run_here() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (started_) return;
-    started_ = true;
-    snap_.state = JobState::Running;
-    t0_ = stage_t0_ = std::chrono::steady_clock::now();
-  }
-  body();
+  if (mark_started()) body();
 }
 
 void Job::body() {

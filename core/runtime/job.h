@@ -58,7 +58,6 @@ struct JobSnapshot {
   double rate = 0;         // units per second within the current stage (0 = unknown)
   double eta_s = -1;       // seconds left in the current stage (-1 = unknown)
   std::string error;       // Failed: the message
-  size_t n_events = 0;
   bool finished() const {
     return state == JobState::Done || state == JobState::Failed || state == JobState::Cancelled;
   }
@@ -84,6 +83,7 @@ class JobContext {
  private:
   friend class Job;
   explicit JobContext(Job* job) : job_(job) {}
+  void set_done_locked(int64_t done);
   Job* job_;
 };
 
@@ -111,6 +111,8 @@ class Job {
  private:
   friend class JobContext;
   void body();
+  bool mark_started();                 // false when already started
+  void push_event_locked(JobEvent e);  // stamps the time; caller holds mu_
   double now_s() const;
 
   std::string name_;

@@ -26,7 +26,6 @@ void MeanPoolTeacher::compute_chunk(int64_t chunk) {
   auto pooled = gen::masked_mean(out.last_hidden, batch.mask).cpu();  // empty rows -> zeros
   cache_.narrow(0, begin, end - begin).copy_(pooled);
   have_chunk_[static_cast<size_t>(chunk)] = 1;
-  n_computed_ += end - begin;
 }
 
 torch::Tensor MeanPoolTeacher::get(const std::vector<int64_t>& rows) {

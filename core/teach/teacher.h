@@ -40,7 +40,6 @@ class MeanPoolTeacher : public Teacher {
   int64_t dim() const override;
   int64_t n_rows() const override { return static_cast<int64_t>(texts_.size()); }
   torch::Tensor get(const std::vector<int64_t>& rows) override;
-  int64_t n_computed() const { return n_computed_; }
 
  private:
   void compute_chunk(int64_t chunk);
@@ -49,7 +48,6 @@ class MeanPoolTeacher : public Teacher {
   int64_t batch_size_;
   torch::Tensor cache_;              // [N, D] float32 CPU
   std::vector<uint8_t> have_chunk_;
-  int64_t n_computed_ = 0;
 };
 
 class NpyTeacher : public Teacher {
