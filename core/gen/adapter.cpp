@@ -88,34 +88,6 @@ int64_t Adapter::num_parameters() const {
   return n;
 }
 
-PaddedBatch left_pad(const std::vector<TokenRow>& rows, int64_t max_len, torch::Device device) {
-  const int64_t B = static_cast<int64_t>(rows.size());
-  int64_t L = 0;
-  for (auto& r : rows) {
-    int64_t n = static_cast<int64_t>(r.size());
-    if (max_len > 0) n = std::min(n, max_len);
-    L = std::max(L, n);
-  }
-  auto ids = torch::zeros({B, L}, torch::kLong);
-  auto mask = torch::zeros({B, L}, torch::kLong);
-  auto ia = ids.accessor<int64_t, 2>();
-  auto ma = mask.accessor<int64_t, 2>();
-  PaddedBatch out;
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& r = rows[static_cast<size_t>(b)];
-    int64_t n = static_cast<int64_t>(r.size());
-    if (max_len > 0) n = std::min(n, max_len);  // keep the beginning (HF truncation side "right")
-    for (int64_t j = 0; j < n; ++j) {
-      ia[b][L - n + j] = r[static_cast<size_t>(j)];
-      ma[b][L - n + j] = 1;
-    }
-    out.n_tokens += n;
-  }
-  out.ids = ids.to(device);
-  out.mask = mask.to(device);
-  return out;
-}
-
 EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query) {
   const auto& s = adapter.shape();
   if (s.hidden != lm.config().hidden_size)

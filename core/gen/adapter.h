@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/model/decoder_lm.h"
+#include "core/model/padding.h"
 
 namespace genlens::gen {
 
@@ -59,13 +60,8 @@ class Adapter {
   AdapterShape shape_;
 };
 
-// A left-padded batch of token rows: ids [B, L] (pad id 0), mask [B, L] (1 = real).
-struct PaddedBatch {
-  torch::Tensor ids, mask;
-  int64_t n_tokens = 0;  // real tokens
-};
-// Rows longer than max_len are truncated to their first max_len tokens (0 = no limit).
-PaddedBatch left_pad(const std::vector<TokenRow>& rows, int64_t max_len, torch::Device device);
+using model::left_pad;
+using model::PaddedBatch;
 
 struct EncodeOutput {
   torch::Tensor compression;  // C [B, n_c, H] float32 (final-normed hidden states)

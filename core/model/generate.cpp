@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/model/kv_cache.h"
+#include "core/model/padding.h"
 #include "core/util/error.h"
 
 namespace genlens::model {
@@ -83,23 +84,11 @@ std::vector<std::vector<int64_t>> generate_from_ids(const DecoderLM& lm,
                                                     const std::vector<std::vector<int64_t>>& prompts,
                                                     const GenerateOptions& opt) {
   if (prompts.empty()) return {};
-  size_t T = 0;
-  for (auto& p : prompts) {
+  for (auto& p : prompts)
     if (p.empty()) fail("generate: every prompt needs at least one token");
-    T = std::max(T, p.size());
-  }
-  const int64_t B = static_cast<int64_t>(prompts.size());
-  std::vector<int64_t> flat_ids(B * T, 0), flat_mask(B * T, 0);
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& p = prompts[b];
-    const size_t off = b * T + (T - p.size());  // left padding
-    std::copy(p.begin(), p.end(), flat_ids.begin() + off);
-    std::fill(flat_mask.begin() + off, flat_mask.begin() + (b + 1) * T, 1);
-  }
-  auto ids = torch::tensor(flat_ids, torch::kLong).view({B, static_cast<int64_t>(T)});
-  auto mask = torch::tensor(flat_mask, torch::kLong).view({B, static_cast<int64_t>(T)});
+  auto batch = left_pad(prompts, 0, lm.device());
   torch::NoGradGuard ng;
-  return generate(lm, lm.embed(ids.to(lm.device())), mask.to(lm.device()), opt);
+  return generate(lm, lm.embed(batch.ids), batch.mask, opt);
 }
 
 }  // namespace genlens::model
