@@ -7,15 +7,17 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  # toolchain (ccache: cheap rebuilds on 2 cores; used automatically when present)
+  build-essential cmake ninja-build pkg-config git ca-certificates ccache
   # core
   libtorch-dev libopenblas0-pthread libsentencepiece-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev libicu-dev doctest-dev
+  libhnswlib-dev
   # studio (Dear ImGui + GLFW + OpenGL 3) and a real window in CI
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
+  fonts-dejavu-core imagemagick
   # independent references for tests (run with /usr/bin/python3)
-  python3 python3-torch python3-numpy python3-sklearn python3-scipy
+  python3 python3-torch python3-numpy python3-sklearn python3-scipy umap-learn
 )
 # test oracles (npm): any node >= 18 will do; Debian's when none is on PATH.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
