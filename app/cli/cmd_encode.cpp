@@ -29,7 +29,7 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--adapter", o->adapter, "Adapter checkpoint, or a training run directory (its newest checkpoint)");
   sub.add_option("--input", o->input, "Texts JSONL: a \"text\" (or \"question\") field per line")->required();
   sub.add_option("--output", o->output, "Embeddings .npy, float32 [N, D]")->required();
-  sub.add_option("--mode", o->mode, "generative (needs --adapter), mean or last")->capture_default_str();
+  sub.add_option("--mode", o->mode, "generative (needs --adapter), mean, last, or hyde (the LLM's answer, mean-pooled)")->capture_default_str();
   sub.add_option("--instruction", o->instruction, "Text put before every input (e.g. \"Summarize the following passage: \")");
   sub.add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
   sub.add_option("--batch-size", o->batch_size, "Texts per batch")->capture_default_str();
@@ -40,7 +40,7 @@ RunFn setup(CLI::App& sub) {
     const bool quiet = quiet_requested(sub, o->quiet);
     auto mode = gen::parse_encode_mode(o->mode);
     if (mode == gen::EncodeMode::Generative && o->adapter.empty())
-      fail("--mode generative needs --adapter CKPT (or use --mode mean / last for the baselines)");
+      fail("--mode generative needs --adapter CKPT (or use --mode mean / last / hyde for the baselines)");
     if (mode != gen::EncodeMode::Generative && !o->adapter.empty())
       fail("--adapter is only used by --mode generative (found --mode {})", o->mode);
     auto texts = data::read_texts(o->input, o->field);

@@ -1,9 +1,12 @@
 // `genlens forward --model DIR --ids 1,2,3`: logits [T, V] (and every layer's hidden
-// states) of one sequence, as float32 .npy.
+// states) of one sequence, as float32 .npy. With --adapter the adapter's thought and
+// compression tokens are appended after the ids, as the encoder sees them (the logit
+// lens test reads their hidden states from here).
 #include <fmt/format.h>
 
 #include "app/cli/command.h"
 #include "app/cli/model_args.h"
+#include "core/gen/checkpoint.h"
 #include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
 
@@ -11,7 +14,7 @@ namespace genlens::cli {
 namespace {
 
 struct Opts {
-  std::string model, ids, output, hidden_dir, dtype = "f32", device = "cpu";
+  std::string model, ids, output, hidden_dir, adapter, dtype = "f32", device = "cpu";
   bool bidirectional = false;
 };
 
@@ -25,16 +28,23 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--dtype", o->dtype, "Compute dtype: f32, bf16 or f16")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_flag("--bidirectional", o->bidirectional, "Bidirectional instead of causal attention");
+  sub.add_option("--adapter", o->adapter, "Append this adapter's special tokens after the ids (encoder input)");
   return [o] {
     auto ids = parse_ids(o->ids);
     auto lm = model::DecoderLM::load(o->model, model::parse_device(o->device), model::parse_dtype(o->dtype));
     torch::NoGradGuard ng;
-    const int64_t T = static_cast<int64_t>(ids.size());
+    int64_t T = static_cast<int64_t>(ids.size());
     auto t = torch::tensor(ids, torch::kLong).view({1, T}).to(lm->device());
     model::ForwardOptions fo;
     fo.causal = !o->bidirectional;
     fo.output_hidden_states = !o->hidden_dir.empty();
-    auto out = lm->forward(lm->embed(t), torch::ones({1, T}, torch::kLong).to(lm->device()), fo);
+    auto embeds = lm->embed(t);
+    if (!o->adapter.empty()) {
+      auto ad = gen::load_adapter(gen::resolve_adapter_dir(o->adapter), *lm, o->model);
+      embeds = torch::cat({embeds, ad.adapter.special_tokens.to(lm->device(), lm->dtype()).unsqueeze(0)}, 1);
+      T = embeds.size(1);
+    }
+    auto out = lm->forward(embeds, torch::ones({1, T}, torch::kLong).to(lm->device()), fo);
     auto logits = lm->lm_head(out.last_hidden)[0].to(torch::kCPU, torch::kFloat32);
     if (!o->output.empty()) io::save_npy(o->output, logits);
     if (!o->hidden_dir.empty()) {

@@ -47,8 +47,18 @@ InterpolationResult interpolate(const model::DecoderLM& lm, const gen::Adapter& 
                                 const std::string& query_a, const std::string& query_b, int64_t steps,
                                 const DecodeOptions& opt);
 
+// Token-level forms (the text-level ones above tokenize, check lengths and call these):
+// decode from the soft prompts of query id rows; `tok` may be null (no text, no
+// tokenizer EOS). Rows are decoded as one batch.
+std::vector<DecodedText> decode_query_ids(const model::DecoderLM& lm, const gen::Adapter& adapter,
+                                          const text::Tokenizer* tok, const std::vector<std::vector<int32_t>>& rows,
+                                          const DecodeOptions& opt);
+std::vector<InterpolationStep> interpolate_ids(const model::DecoderLM& lm, const gen::Adapter& adapter,
+                                               const text::Tokenizer* tok, const std::vector<int32_t>& a,
+                                               const std::vector<int32_t>& b, int64_t steps, const DecodeOptions& opt);
+
 // The EOS ids decoding stops at: the model config's, the tokenizer's, and `extra`.
-std::vector<int64_t> stop_ids(const model::DecoderLM& lm, const text::Tokenizer& tok,
+std::vector<int64_t> stop_ids(const model::DecoderLM& lm, const text::Tokenizer* tok,
                               const std::vector<int64_t>& extra = {});
 
 }  // namespace genlens::analysis

@@ -74,7 +74,9 @@ struct LensResult {
   std::vector<std::vector<TokenScore>> soft_input_lens;  // one list per soft prompt
 
   // Dominant words over the compression positions at `summary_layer` (the last layer,
-  // as the reference does), or over ordinary tokens when there is no adapter.
+  // as the reference does), or over ordinary tokens when there is no adapter: the union
+  // of each position's top summary_top_k, filtered, by summed probability (all of it;
+  // summarize_lens merges several results and keeps the first summary_size).
   int64_t summary_layer = 0;
   std::vector<SummaryWord> summary;
 };

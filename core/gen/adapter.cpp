@@ -88,7 +88,7 @@ int64_t Adapter::num_parameters() const {
   return n;
 }
 
-EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query) {
+EncoderInput encoder_input(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query) {
   const auto& s = adapter.shape();
   if (s.hidden != lm.config().hidden_size)
     fail("adapter hidden size {} does not match the base model's hidden_size {}", s.hidden, lm.config().hidden_size);
@@ -96,13 +96,26 @@ EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, 
   auto dev = lm.device();
   Tensor text = lm.embed(query.ids.to(dev));  // [B, L, H]
   Tensor special = adapter.special_tokens.to(dev, lm.dtype()).unsqueeze(0).expand({B, s.n_special(), s.hidden});
-  Tensor inputs = torch::cat({text, special}, 1);
-  Tensor mask = torch::cat({query.mask.to(dev), torch::ones({B, s.n_special()}, query.mask.options().device(dev))}, 1);
-  auto out = lm.forward(inputs, mask);
+  EncoderInput in;
+  in.embeds = torch::cat({text, special}, 1);
+  in.mask = torch::cat({query.mask.to(dev), torch::ones({B, s.n_special()}, query.mask.options().device(dev))}, 1);
+  return in;
+}
+
+Tensor soft_prompts_of(const Adapter& adapter, const Tensor& compression) {
+  auto dev = compression.device();
+  return F::linear(compression, adapter.recon_w.to(dev), adapter.recon_b.to(dev));
+}
+
+EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query) {
+  const auto& s = adapter.shape();
+  auto in = encoder_input(lm, adapter, query);
+  auto out = lm.forward(in.embeds, in.mask);
+  auto dev = lm.device();
   EncodeOutput r;
   r.compression = out.last_hidden.narrow(1, out.last_hidden.size(1) - s.n_compression, s.n_compression)
                       .to(torch::kFloat32);
-  r.soft_prompts = F::linear(r.compression, adapter.recon_w.to(dev), adapter.recon_b.to(dev));
+  r.soft_prompts = soft_prompts_of(adapter, r.compression);
   r.embedding = F::linear(r.soft_prompts, adapter.align_w.to(dev), adapter.align_b.to(dev)).mean(1);
   return r;
 }

@@ -69,6 +69,17 @@ struct EncodeOutput {
   torch::Tensor embedding;    // [B, D] float32
 };
 
+// The encoder's input: embed(query) ++ special tokens, with its mask (the analysis code
+// runs it with hidden states; encode_queries below runs it plainly).
+struct EncoderInput {
+  torch::Tensor embeds;  // [B, L + n_special, H] in the LLM's dtype
+  torch::Tensor mask;    // [B, L + n_special]
+};
+EncoderInput encoder_input(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query);
+
+// Soft prompts S = recon(C), position-wise; C [B, n_c, H] float32 -> [B, n_c, H] float32.
+torch::Tensor soft_prompts_of(const Adapter& adapter, const torch::Tensor& compression);
+
 // Encoder pass: LLM(query ++ special tokens), last n_compression positions -> C, S, embedding.
 EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query);
 

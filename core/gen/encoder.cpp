@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/data/responses.h"
+#include "core/model/generate.h"
+#include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -12,7 +15,8 @@ EncodeMode parse_encode_mode(const std::string& n) {
   if (n == "generative" || n == "gen") return EncodeMode::Generative;
   if (n == "mean") return EncodeMode::Mean;
   if (n == "last") return EncodeMode::Last;
-  fail("--mode: expected generative, mean or last, found \"{}\"", n);
+  if (n == "hyde") return EncodeMode::Hyde;
+  fail("--mode: expected generative, mean, last or hyde, found \"{}\"", n);
 }
 
 std::string to_string(EncodeMode m) {
@@ -20,12 +24,15 @@ std::string to_string(EncodeMode m) {
     case EncodeMode::Generative: return "generative";
     case EncodeMode::Mean: return "mean";
     case EncodeMode::Last: return "last";
+    case EncodeMode::Hyde: return "hyde";
   }
   return "?";
 }
 
 torch::Tensor encode_ids(const model::DecoderLM& lm, const Adapter* adapter, const std::vector<TokenRow>& rows,
                          const EncodeOptions& opt) {
+  if (opt.mode == EncodeMode::Hyde)
+    fail("encode: mode hyde generates an answer from the text first; it needs texts (encode_texts), not token ids");
   if (opt.mode == EncodeMode::Generative && !adapter)
     fail("encode: mode generative needs an adapter (--adapter CKPT); the baselines mean and last do not");
   const int64_t N = static_cast<int64_t>(rows.size());
@@ -83,7 +90,54 @@ std::vector<TokenRow> tokenize_queries(const text::Tokenizer& tok, const std::ve
 torch::Tensor encode_texts(const model::DecoderLM& lm, const Adapter* adapter, const text::Tokenizer& tok,
                            const std::vector<std::string>& texts, const std::string& instruction,
                            const EncodeOptions& opt) {
-  return encode_ids(lm, adapter, tokenize_queries(tok, texts, instruction), opt);
+  if (opt.mode != EncodeMode::Hyde) return encode_ids(lm, adapter, tokenize_queries(tok, texts, instruction), opt);
+  // HyDE: generate, then mean-pool the generated answers.
+  EncodeOptions mean = opt;
+  mean.mode = EncodeMode::Mean;
+  auto answers = hyde_answers(lm, tok, texts, instruction, opt);
+  mean.on_progress = nullptr;
+  return encode_ids(lm, nullptr, tokenize_queries(tok, answers, ""), mean);
+}
+
+std::vector<std::string> hyde_answers(const model::DecoderLM& lm, const text::Tokenizer& tok,
+                                      const std::vector<std::string>& texts, const std::string& instruction,
+                                      const EncodeOptions& opt) {
+  text::ChatTemplate loaded;
+  const text::ChatTemplate* chat = opt.hyde_chat;
+  if (!chat) {
+    if (lm.config().source_dir.empty())
+      fail("encode: mode hyde needs the model's chat template; this model was not loaded from a directory "
+           "(pass EncodeOptions::hyde_chat)");
+    loaded = text::load_chat_template(lm.config().source_dir);
+    chat = &loaded;
+  }
+  model::GenerateOptions g;
+  g.max_new_tokens = opt.hyde_max_new_tokens;
+  g.eos_ids = lm.config().eos_token_ids;
+  if (auto e = tok.eos_id()) g.eos_ids.push_back(*e);
+  std::vector<std::string> answers(texts.size());
+  const size_t bs = static_cast<size_t>(std::max<int64_t>(1, opt.batch_size));
+  for (size_t start = 0; start < texts.size(); start += bs) {
+    if (opt.check_cancel) opt.check_cancel();
+    const size_t end = std::min(texts.size(), start + bs);
+    std::vector<std::vector<int64_t>> prompts;
+    for (size_t i = start; i < end; ++i) {
+      auto ids = data::prompt_ids(tok, *chat, instruction + texts[i], opt.max_length > 0 ? opt.max_length : 1024);
+      prompts.emplace_back(ids.begin(), ids.end());
+    }
+    auto out = model::generate_from_ids(lm, prompts, g);
+    for (size_t i = start; i < end; ++i) {
+      const auto& ids = out[i - start];
+      auto a = tok.decode(std::vector<text::TokenId>(ids.begin(), ids.end()), /*skip_special=*/true);
+      // Trimmed as `generate` trims its answers (the template ends the prompt with blank lines).
+      const auto b = a.find_first_not_of(" \t\r\n"), e = a.find_last_not_of(" \t\r\n");
+      answers[i] = b == std::string::npos ? std::string() : a.substr(b, e - b + 1);
+      // An empty answer still needs a token to pool: fall back to the text itself.
+      if (tok.encode(answers[i], true).empty()) answers[i] = instruction + texts[i];
+    }
+    if (opt.on_progress) opt.on_progress(static_cast<int64_t>(end));
+  }
+  return answers;
 }
 
 }  // namespace genlens::gen

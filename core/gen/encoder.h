@@ -16,12 +16,16 @@
 
 namespace genlens::text {
 class Tokenizer;
+struct ChatTemplate;
 }
 
 namespace genlens::gen {
 
-enum class EncodeMode { Generative, Mean, Last };
-EncodeMode parse_encode_mode(const std::string& name);  // "generative" | "mean" | "last"
+// Hyde (the generate-then-encode baseline the method avoids): the LLM's own answer to
+// instruction + text (chat template, greedy, hyde_max_new_tokens), mean-pooled by the
+// frozen LLM. Texts only (encode_texts); encode_ids refuses it.
+enum class EncodeMode { Generative, Mean, Last, Hyde };
+EncodeMode parse_encode_mode(const std::string& name);  // "generative" | "mean" | "last" | "hyde"
 std::string to_string(EncodeMode m);
 
 struct EncodeOptions {
@@ -30,6 +34,9 @@ struct EncodeOptions {
   int64_t max_length = 512;  // text tokens (special tokens come on top)
   std::function<void(int64_t done)> on_progress;  // rows finished so far
   std::function<void()> check_cancel;             // may throw (runtime::Cancelled)
+  // Hyde only: the chat template (null: the one in lm.config().source_dir) and answer length.
+  const text::ChatTemplate* hyde_chat = nullptr;
+  int hyde_max_new_tokens = 128;
 };
 
 // Token-level: rows of ids -> [N, D] float32 on the CPU. `adapter` is needed for
@@ -44,5 +51,10 @@ std::vector<TokenRow> tokenize_queries(const text::Tokenizer& tok, const std::ve
 torch::Tensor encode_texts(const model::DecoderLM& lm, const Adapter* adapter, const text::Tokenizer& tok,
                            const std::vector<std::string>& texts, const std::string& instruction,
                            const EncodeOptions& opt);
+
+// Hyde's first half: the LLM's greedy answer to each instruction + text (chat template).
+std::vector<std::string> hyde_answers(const model::DecoderLM& lm, const text::Tokenizer& tok,
+                                      const std::vector<std::string>& texts, const std::string& instruction,
+                                      const EncodeOptions& opt);
 
 }  // namespace genlens::gen

@@ -214,6 +214,7 @@ ModelConfig ModelConfig::from_json_file(const fs::path& config_json) {
 ModelConfig ModelConfig::from_dir(const fs::path& dir) {
   if (!fs::is_directory(dir)) fail("'{}': not a model directory", dir.string());
   ModelConfig c = from_json_file(dir / "config.json");
+  c.source_dir = dir;
   auto gen = dir / "generation_config.json";
   if (fs::exists(gen)) {
     std::string src = "'" + gen.string() + "'";

@@ -41,6 +41,9 @@ struct ModelConfig {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;  // config.json and generation_config.json, merged
   std::optional<int64_t> pad_token_id;
+  // The directory from_dir() read (empty otherwise): lets code that only holds the
+  // model find its tokenizer and chat template (HyDE in encode_texts).
+  std::filesystem::path source_dir;
 
   static ModelConfig from_json_file(const std::filesystem::path& config_json);
   // `source` names the text in errors (a path, or "<string>").
