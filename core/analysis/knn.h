@@ -1,0 +1,28 @@
+// Internal (core only): k-nearest-neighbour search for UMAP. Exact by blocked matrix
+// products (CPU or CUDA), approximate with hnswlib (sequential build, so the graph is
+// the same for a given input; parallel queries).
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/analysis/projection.h"
+
+namespace genlens::analysis {
+
+struct KnnResult {
+  int64_t n = 0, k = 0;
+  std::vector<int64_t> idx;  // [n, k], nearest first
+  std::vector<float> dist;   // [n, k]: 1 - cos (cosine) or L2 distance (euclidean)
+};
+
+// `data` and `queries` as float32 [*, D]; for cosine they must be L2-normalised already.
+// `self_first`: queries == data and each row's own index must come first at distance 0.
+KnnResult exact_knn(const torch::Tensor& queries, const torch::Tensor& data, int k, Metric metric, bool self_first,
+                    const std::function<void(int64_t done)>& progress = {});
+KnnResult hnsw_knn(const torch::Tensor& queries, const torch::Tensor& data, int k, Metric metric, bool self_first,
+                   int threads, const std::function<void(int64_t done)>& progress = {});
+
+}  // namespace genlens::analysis
