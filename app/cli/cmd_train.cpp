@@ -13,6 +13,7 @@
 #include "core/gen/checkpoint.h"
 #include "core/gen/trainer.h"
 #include "core/io/atomic_file.h"
+#include "core/teach/teacher.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -42,7 +43,9 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--data", o->data, "Responses JSONL: {\"id\", \"question\", \"answer\"} per line")->required();
   sub.add_option("--out", o->out, "Run directory (checkpoint-<step>/, metrics.jsonl)")->required();
-  opt("--teacher", s.teacher, "mean-pool (the frozen LLM over the answer) or npy:PATH ([N, D], row-aligned)",
+  opt("--teacher", s.teacher,
+      "mean-pool (the frozen LLM over the answer), npy:PATH ([N, D], row-aligned) or "
+      "llm2vec:BASE+MNTP_LORA[+SIMCSE_LORA] (the paper's teacher); computed once, cached as OUT/teacher.npy",
       GENLENS_COPY(teacher));
   opt("--steps", s.steps, "Optimizer steps", GENLENS_COPY(steps));
   opt("--batch-size", s.batch_size, "Rows per micro-batch", GENLENS_COPY(batch_size));
@@ -67,7 +70,7 @@ RunFn setup(CLI::App& sub) {
   opt("--save-every", s.save_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)",
       GENLENS_COPY(save_every));
   opt("--keep", s.keep, "Keep the newest K checkpoints (<= 0: all)", GENLENS_COPY(keep));
-  opt("--teacher-batch", s.teacher_batch, "Batch size of the mean-pool teacher", GENLENS_COPY(teacher_batch));
+  opt("--teacher-batch", s.teacher_batch, "Batch size of the teacher's forward passes", GENLENS_COPY(teacher_batch));
   opt("--special-init-std", s.special_init_std, "Std of the special tokens' init (<= 0: the embedding matrix's)",
       GENLENS_COPY(special_init_std));
   sub.add_flag("--resume", o->resume, "Continue the newest checkpoint in --out (starts fresh if there is none)");
@@ -101,7 +104,28 @@ RunFn setup(CLI::App& sub) {
       ts.lm = lm;
       ts.model_dir = o->model;
       ts.data = std::move(tokd.data);
-      ts.teacher = teach::make_teacher(settings.teacher, lm, std::move(tokd.teacher_texts), settings.teacher_batch);
+      if (!o->resume && !gen::list_checkpoints(o->out).empty())
+        fail("{} already holds checkpoints (newest: {}); pass --resume to continue that run or choose another --out",
+             o->out, gen::list_checkpoints(o->out).back().second.filename().string());
+      if (o->resume && !gen::list_checkpoints(o->out).empty()) {
+        // Before the teacher stage touches the run's cache: resuming needs the same teacher.
+        auto path = gen::list_checkpoints(o->out).back().second / "trainer_state.json";
+        if (std::filesystem::exists(path)) {
+          auto prev = io::read_json_file(path).value("settings", nlohmann::json::object()).value("teacher", settings.teacher);
+          if (prev != settings.teacher)
+            fail("{}: cannot resume with a different --teacher (the run used {}, this command {})", path.string(), prev,
+                 settings.teacher);
+        }
+      }
+      // The teacher is its own stage, before any training step, cached in the run directory.
+      teach::TeacherInputs ti;
+      ti.lm = lm;
+      ti.texts = std::move(tokd.teacher_texts);
+      if (settings.teacher.rfind("llm2vec:", 0) == 0)
+        for (auto& r : rows) ti.answers.push_back(r.answer);
+      ti.batch_size = settings.teacher_batch;
+      ti.max_length = settings.response_max_length;
+      ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
       ts.settings = settings;
       ts.out_dir = o->out;
       ts.resume = o->resume;

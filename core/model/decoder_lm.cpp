@@ -129,7 +129,8 @@ struct DecoderLM::Impl {
 DecoderLM::DecoderLM(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DecoderLM::~DecoderLM() = default;
 
-std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype) {
+std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
+                                           const WeightEdit& edit) {
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
     fail("DecoderLM::load: dtype must be float32, bfloat16 or float16, found {}", c10::toString(dtype));
   torch::NoGradGuard ng;
@@ -171,6 +172,15 @@ std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device de
   for (auto& s : specs) {
     auto& file = wf.by_name.at(s.name);
     Tensor view = file->get(s.name);
+    if (edit) {
+      Tensor edited = edit(s.name, view);
+      if (edited.defined()) {
+        if (edited.sizes() != view.sizes())
+          fail("'{}': the edit of tensor '{}' changed its shape from [{}] to [{}]", dir.string(), s.name,
+               fmt::join(view.sizes(), ", "), fmt::join(edited.sizes(), ", "));
+        view = edited;
+      }
+    }
     Tensor x;
     if (view.scalar_type() == dtype && device.is_cpu()) {
       x = view;  // zero-copy: the mmap'ed bytes themselves

@@ -12,7 +12,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/model/config.h"
@@ -33,13 +35,19 @@ struct ForwardOutput {
                                              // layer's output (pre final norm): n_layers+1
 };
 
+// Changes a weight while it is loaded (LoRA merging, core/model/lora.h): gets the
+// tensor's HF name and its stored values (a read-only view of the file), returns the
+// values to use (same shape) or an undefined tensor to keep them.
+using WeightEdit = std::function<torch::Tensor(const std::string& name, const torch::Tensor& stored)>;
+
 class DecoderLM {
  public:
   // One loader for everything: a real HF directory, an init-model checkpoint, the demo
   // model. dtype: weights are converted on load when the file's dtype differs.
   static std::shared_ptr<DecoderLM> load(const std::filesystem::path& dir,
                                          torch::Device device = torch::kCPU,
-                                         torch::ScalarType dtype = torch::kFloat32);
+                                         torch::ScalarType dtype = torch::kFloat32,
+                                         const WeightEdit& edit = {});
 
   const ModelConfig& config() const;
   torch::Device device() const;
