@@ -1,0 +1,62 @@
+// `genlens eval`: every task folder under --tasks, every mode -> OUT/results.json + a table.
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "app/cli/command.h"
+#include "app/cli/progress.h"
+#include "core/analysis/eval.h"
+#include "core/util/error.h"
+
+namespace genlens::cli {
+namespace {
+
+struct Opts {
+  analysis::EvalOptions e;
+  std::string modes = "generative,mean,last", tasks, out;
+  bool quiet = false, json = false;
+};
+
+std::vector<std::string> split_modes(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string m;
+  while (std::getline(ss, m, ','))
+    if (!m.empty()) out.push_back(m);
+  if (out.empty()) fail("--modes: expected a comma-separated list such as generative,mean,last");
+  return out;
+}
+
+RunFn setup(CLI::App& sub) {
+  auto o = std::make_shared<Opts>();
+  sub.add_option("--model", o->e.model_dir, "Base model directory (HF layout, with tokenizer)")->required();
+  sub.add_option("--adapter", o->e.adapter, "Adapter checkpoint or run directory (needed by the generative mode)");
+  sub.add_option("--tasks", o->tasks, "A task folder, or a folder of task folders (README: Evaluation tasks)")->required();
+  sub.add_option("--modes", o->modes, "Comma-separated encode modes")->capture_default_str();
+  sub.add_option("--out", o->out, "Output folder for results.json")->required();
+  sub.add_option("--batch-size", o->e.batch_size, "Texts per batch")->capture_default_str();
+  sub.add_option("--max-length", o->e.max_length, "Most text tokens per text")->capture_default_str();
+  sub.add_option("--device", o->e.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub.add_option("--dtype", o->e.dtype, "LLM compute dtype: auto, f32, bf16, f16")->default_str("auto");
+  sub.add_option("--seed", o->e.seed, "Seed for k-means")->capture_default_str();
+  sub.add_flag("--json", o->json, "Print results.json instead of the table");
+  add_quiet_flag(sub, o->quiet);
+  return [o, &sub]() -> int {
+    const bool quiet = quiet_requested(sub, o->quiet);
+    o->e.modes = split_modes(o->modes);
+    o->e.tasks_dir = o->tasks;
+    o->e.out_dir = o->out;
+    analysis::EvalResults res;
+    runtime::Job job("eval", [&](runtime::JobContext& ctx) { res = analysis::run_eval(o->e, &ctx); });
+    int rc = run_job_cli(job, quiet);
+    if (rc != kOk) return rc;
+    if (o->json) fmt::print("{}", analysis::results_to_json(res));
+    else fmt::print("{}{}\n", analysis::format_results_table(res), "results: " + (std::filesystem::path(o->out) / "results.json").string());
+    return kOk;
+  };
+}
+
+RegisterCommand reg({"eval", "Score encode modes on task folders (STS, clustering, classification, retrieval, safety)", setup, 46});
+
+}  // namespace
+}  // namespace genlens::cli
