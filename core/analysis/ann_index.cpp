@@ -1,10 +1,15 @@
 #include "core/analysis/ann_index.h"
 
+// The only translation unit that includes hnswlib (its 0.6 headers define non-inline
+// globals): AnnIndex for the latent lens and hnsw_knn for UMAP both live here.
+#include "core/analysis/knn.h"
+
 #include <hnswlib/hnswlib.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <thread>
 
@@ -135,6 +140,53 @@ double recall_at_k(const std::vector<std::vector<std::pair<int64_t, float>>>& ap
     sum += static_cast<double>(hit) / static_cast<double>(std::max<size_t>(1, ke));
   }
   return sum / static_cast<double>(exact.size());
+}
+
+// ---- UMAP's approximate kNN (see knn.h) ----
+
+KnnResult hnsw_knn(const torch::Tensor& queries_in, const torch::Tensor& data_in, int k, Metric metric,
+                   bool self_first, int threads, const std::function<void(int64_t)>& progress) {
+  auto data = data_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  auto queries = queries_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t n = data.size(0), d = data.size(1), nq = queries.size(0);
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  if (metric == Metric::Cosine) space = std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(d));
+  else space = std::make_unique<hnswlib::L2Space>(static_cast<size_t>(d));
+  // M and ef as hnswlib's own recommendations for recall > 0.95 at these sizes.
+  hnswlib::HierarchicalNSW<float> index(space.get(), static_cast<size_t>(n), 16, 200, /*random_seed=*/100);
+  const float* base = data.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {  // sequential: the graph is the same on every run
+    index.addPoint(base + i * d, static_cast<hnswlib::labeltype>(i));
+    if (progress && (i % 1024 == 0)) progress(i / 2);
+  }
+  index.setEf(static_cast<size_t>(std::max(64, 2 * k)));
+  KnnResult r;
+  r.n = nq;
+  r.k = k;
+  r.idx.resize(static_cast<size_t>(nq * k));
+  r.dist.resize(static_cast<size_t>(nq * k));
+  const float* qbase = queries.data_ptr<float>();
+  std::atomic<int64_t> next{0};
+  auto worker = [&] {
+    for (int64_t i; (i = next.fetch_add(1)) < nq;) {
+      auto pq = index.searchKnn(qbase + i * d, static_cast<size_t>(k));
+      // The queue pops the farthest first.
+      for (int64_t j = static_cast<int64_t>(pq.size()) - 1; j >= 0; --j) {
+        auto [dist, label] = pq.top();
+        pq.pop();
+        float dv = metric == Metric::Cosine ? std::max(0.0f, dist) : std::sqrt(std::max(0.0f, dist));
+        r.dist[static_cast<size_t>(i * k + j)] = dv;
+        r.idx[static_cast<size_t>(i * k + j)] = static_cast<int64_t>(label);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (progress) progress(n);
+  if (self_first) force_self_first(r);
+  return r;
 }
 
 }  // namespace genlens::analysis

@@ -22,6 +22,10 @@ struct KnnResult {
 // `self_first`: queries == data and each row's own index must come first at distance 0.
 KnnResult exact_knn(const torch::Tensor& queries, const torch::Tensor& data, int k, Metric metric, bool self_first,
                     const std::function<void(int64_t done)>& progress = {});
+// After a self-search: puts each row's own index first at distance 0 (ties may hide it).
+void force_self_first(KnnResult& r);
+// Defined in ann_index.cpp: hnswlib 0.6 defines non-inline globals, so exactly one
+// translation unit of genlens_core may include it.
 KnnResult hnsw_knn(const torch::Tensor& queries, const torch::Tensor& data, int k, Metric metric, bool self_first,
                    int threads, const std::function<void(int64_t done)>& progress = {});
 

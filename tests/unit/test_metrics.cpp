@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/metrics.h"
+#include "core/util/error.h"
 #include "tests/test_util.h"
 
 using namespace genlens;
