@@ -1,0 +1,54 @@
+// Decoding an embedding back to text (DESIGN.md §1, §5): the soft prompts S = recon(C)
+// of a query are the whole decoder input (no BOS, no chat template), greedy or sampled
+// with a KV cache, stopping at any EOS id -- the path the reconstruction loss trains.
+// Next to it the LLM's own answer to the query (chat template, as `generate`), and the
+// interpolation (1-t)*S_a + t*S_b between two queries.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/analysis/lens_types.h"
+
+namespace genlens::model {
+class DecoderLM;
+}
+namespace genlens::gen {
+class Adapter;
+}
+namespace genlens::text {
+class Tokenizer;
+struct ChatTemplate;
+}
+
+namespace genlens::analysis {
+
+struct DecodeOptions {
+  std::string instruction;
+  int64_t max_length = 512;   // query text tokens; longer is an error
+  int max_new_tokens = 64;
+  bool sample = false;
+  float temperature = 1.0f;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  std::vector<int64_t> extra_eos_ids;  // on top of the model's (generation_config.json)
+  // The model's own answer (needs `chat`); max_new_tokens applies too.
+  bool model_answer = true;
+  const text::ChatTemplate* chat = nullptr;
+};
+
+// Batched over queries; results in query order.
+std::vector<DecodeResult> decode_queries(const model::DecoderLM& lm, const gen::Adapter& adapter,
+                                         const text::Tokenizer& tok, const std::vector<std::string>& queries,
+                                         const DecodeOptions& opt);
+
+// `steps` values of t evenly spaced in [0, 1] (steps >= 2), decoded as one batch.
+InterpolationResult interpolate(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                                const std::string& query_a, const std::string& query_b, int64_t steps,
+                                const DecodeOptions& opt);
+
+// The EOS ids decoding stops at: the model config's, the tokenizer's, and `extra`.
+std::vector<int64_t> stop_ids(const model::DecoderLM& lm, const text::Tokenizer& tok,
+                              const std::vector<int64_t>& extra = {});
+
+}  // namespace genlens::analysis
