@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "app/studio/fonts.h"
@@ -194,6 +195,12 @@ int main(int argc, char** argv) {
         break;
       }
       glfwSwapBuffers(window);
+      // Without vsync (scripts, screenshots) pace frames at about 60 Hz anyway, so the
+      // UI does not spin a core that jobs (training, encoding) need.
+      if (unattended) {
+        auto spent = std::chrono::steady_clock::now() - t0;
+        if (spent < std::chrono::milliseconds(16)) std::this_thread::sleep_for(std::chrono::milliseconds(16) - spent);
+      }
     }
     // ~StudioApp cancels jobs and waits: a running training run stops at a checkpoint.
   }
