@@ -123,7 +123,8 @@ StudioApp::StudioApp(StudioOptions opt) : opt_(std::move(opt)) {
 }
 
 StudioApp::~StudioApp() {
-  if (jobs_.any_active()) log("closing: stopping jobs (a training run saves a checkpoint first)");
+  if (jobs_.any_active())
+    fmt::print(stderr, "genlens-studio: closing: stopping running jobs (a training run saves a checkpoint first)\n");
   jobs_.shutdown();
 }
 
@@ -696,14 +697,15 @@ void StudioApp::draw_main(const views::Rect& area) {
     }
     ImGui::EndTabBar();
   }
+  // A requested tab is forced until the tab bar shows it; after that the person's clicks rule.
   if (tab_pending_ && tab_ == requested_tab_) tab_pending_ = false;
+  if (!tab_pending_) requested_tab_ = tab_;
   ImGui::End();
 }
 
 void StudioApp::frame(float w, float h) {
   ++frame_no_;
   drawn_.clear();
-  if (requested_tab_ != tab_) tab_pending_ = true;
   poll_jobs();
   poll_training();
   set_similarity_from_selection();

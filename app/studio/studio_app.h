@@ -39,7 +39,10 @@ class StudioApp {
   // Actions (the views' intents and the script both use these).
   void open(views::OpenKind kind, const std::string& path);
   void inspect(const std::string& query);
-  void show(Tab t) { requested_tab_ = t; }
+  void show(Tab t) {
+    requested_tab_ = t;
+    tab_pending_ = true;
+  }
   void select_box(float x0, float y0, float x1, float y1);  // map data coordinates (generative map)
   void project();                                           // encode the corpus, lay it out
   void start_training(bool resume);

@@ -92,26 +92,28 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
   auto to_data_y = [&](float sy) { return v.cy - (sy - mid.y) / v.scale; };
 
   dl->PushClipRect(a, b, true);
-  // Count what is on screen to choose points or density.
-  size_t on_screen = 0;
-  for (size_t i = 0; i < n; ++i) {
-    ImVec2 p = to_screen(d.x[i], d.y[i]);
-    if (p.x >= a.x && p.x <= b.x && p.y >= a.y && p.y <= b.y && visible(i)) ++on_screen;
-  }
+  // Points or density, chosen from last frame's visible count: one pass over the data
+  // per frame either way (a million points stay interactive).
   bool any_selected = std::any_of(selected.begin(), selected.end(), [](uint8_t s) { return s != 0; });
   const float r = n > 5000 ? 1.5f : 3.0f;
-  if (on_screen > size_t(density_above)) {
-    // Density grid: each cell's alpha grows with its count (log), tinted by its majority label.
+  const bool density = v.on_screen > size_t(density_above);
+  ImGuiIO& io = ImGui::GetIO();
+  size_t on_screen = 0;
+  if (density) {
+    // Density grid: a cell's alpha grows with its count (log), tinted by its first label;
+    // hovering a cell picks its most recent point.
     const float cell = 3.0f;
     int gw = int(size.x / cell) + 1, gh = int(size.y / cell) + 1;
-    std::vector<int> count(size_t(gw) * gh, 0), first_label(size_t(gw) * gh, -1);
+    std::vector<int> count(size_t(gw) * gh, 0), first_label(size_t(gw) * gh, -1), rep(size_t(gw) * gh, -1);
     for (size_t i = 0; i < n; ++i) {
       if (!visible(i)) continue;
       ImVec2 p = to_screen(d.x[i], d.y[i]);
       int gx = int((p.x - a.x) / cell), gy = int((p.y - a.y) / cell);
-      if (gx < 0 || gy < 0 || gx >= gw || gy >= gh) continue;
+      if (p.x < a.x || p.y < a.y || gx >= gw || gy >= gh) continue;
       size_t k = size_t(gy) * gw + gx;
       if (count[k]++ == 0) first_label[k] = label_of(i);
+      rep[k] = int(i);
+      ++on_screen;
     }
     int maxc = *std::max_element(count.begin(), count.end());
     float lmax = std::log1p(float(std::max(maxc, 1)));
@@ -125,12 +127,17 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
         ImVec2 q(a.x + gx * cell, a.y + gy * cell);
         dl->AddRectFilled(q, ImVec2(q.x + cell, q.y + cell), col);
       }
+    if (hovered) {
+      int gx = int((io.MousePos.x - a.x) / cell), gy = int((io.MousePos.y - a.y) / cell);
+      if (gx >= 0 && gy >= 0 && gx < gw && gy < gh) res.hovered = rep[size_t(gy) * gw + gx];
+    }
   } else {
     for (int pass = 0; pass < 2; ++pass)  // selected points on top
       for (size_t i = 0; i < n; ++i) {
         if (!visible(i) || (pass == 1) != (selected[i] != 0)) continue;
         ImVec2 p = to_screen(d.x[i], d.y[i]);
         if (p.x < a.x - r || p.x > b.x + r || p.y < a.y - r || p.y > b.y + r) continue;
+        ++on_screen;
         int l = label_of(i);
         float alpha = any_selected && !selected[i] ? 0.25f : 0.9f;
         ImU32 col = l >= 0 ? category_color(l, alpha) : IM_COL32(200, 200, 210, int(alpha * 255));
@@ -143,18 +150,20 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
           dl->AddCircleFilled(p, r, col, 8);
         }
       }
-  }
-
-  ImGuiIO& io = ImGui::GetIO();
-  // Hover: nearest point within a few pixels.
-  if (hovered) {
-    float best = (r + 5) * (r + 5);
-    for (size_t i = 0; i < n; ++i) {
-      if (!visible(i)) continue;
-      ImVec2 p = to_screen(d.x[i], d.y[i]);
-      float dx = p.x - io.MousePos.x, dy = p.y - io.MousePos.y, dd = dx * dx + dy * dy;
-      if (dd < best) best = dd, res.hovered = int(i);
+    // Hover: the nearest point within a few pixels.
+    if (hovered) {
+      float best = (r + 5) * (r + 5);
+      for (size_t i = 0; i < n; ++i) {
+        if (!visible(i)) continue;
+        ImVec2 p = to_screen(d.x[i], d.y[i]);
+        float dx = p.x - io.MousePos.x, dy = p.y - io.MousePos.y, dd = dx * dx + dy * dy;
+        if (dd < best) best = dd, res.hovered = int(i);
+      }
     }
+  }
+  v.on_screen = on_screen;
+
+  if (hovered) {
     if (res.hovered >= 0) {
       ImVec2 p = to_screen(d.x[size_t(res.hovered)], d.y[size_t(res.hovered)]);
       dl->AddCircle(p, r + 4, IM_COL32(255, 255, 255, 255), 12, 1.5f);

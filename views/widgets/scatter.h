@@ -27,6 +27,7 @@ struct ScatterData {
 struct ScatterView {
   bool fit = true;
   float cx = 0, cy = 0, scale = 1;  // data centre and pixels per data unit
+  size_t on_screen = 0;             // visible points last frame: picks points or density
 };
 
 struct ScatterResult {
