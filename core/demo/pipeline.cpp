@@ -45,7 +45,7 @@ struct Plan {
   int64_t hidden, layers, intermediate, vocab;
 };
 Plan plan_for(bool quick) {
-  if (quick) return {0.6, 500, 32, 150, 32, 96, 2, 256, 600};
+  if (quick) return {0.5, 240, 32, 80, 32, 96, 2, 256, 500};
   return {1.0, 1200, 32, 300, 32, 128, 4, 352, 800};
 }
 
