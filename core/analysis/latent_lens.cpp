@@ -36,20 +36,9 @@ LatentLensResult latent_lens(const model::DecoderLM& lm, const gen::Adapter* ada
   auto ids = lens_query_ids(tok, query, lo);
   const int64_t T = static_cast<int64_t>(ids.size());
   torch::NoGradGuard ng;
-  model::ForwardOptions fo;
-  fo.output_hidden_states = true;
-  model::ForwardOutput out;
-  int64_t n_thought = 0, n_comp = 0;
-  if (adapter) {
-    auto pb = model::left_pad(std::vector<std::vector<int32_t>>{ids}, 0, lm.device());
-    auto in = gen::encoder_input(lm, *adapter, pb);
-    out = lm.forward(in.embeds, in.mask, fo);
-    n_thought = adapter->shape().n_thought;
-    n_comp = adapter->shape().n_compression;
-  } else {
-    auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).view({1, T}).to(lm.device());
-    out = lm.forward(lm.embed(t), torch::ones({1, T}, torch::kLong).to(lm.device()), fo);
-  }
+  auto qs = query_states(lm, adapter, ids);
+  const auto& out = qs.out;
+  const int64_t n_thought = qs.n_thought, n_comp = qs.n_compression;
   LatentLensResult res;
   res.query = query;
   res.encoder_layer = layer;

@@ -5,7 +5,14 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "core/model/decoder_lm.h"
+
+namespace genlens::gen {
+class Adapter;
+}
 
 namespace genlens::analysis {
 
@@ -13,5 +20,14 @@ inline torch::Tensor layer_state(const model::DecoderLM& lm, const model::Forwar
   if (layer == lm.config().num_hidden_layers) return out.last_hidden;
   return out.hidden_states[static_cast<size_t>(layer)];
 }
+
+// One query's encoder pass with every layer's hidden state: the query ids, then (with an
+// adapter) its thought and compression tokens, exactly as encode builds them. Shared by
+// the logit lens and the latent lens (defined in lens.cpp).
+struct QueryStates {
+  model::ForwardOutput out;
+  int64_t n_thought = 0, n_compression = 0;
+};
+QueryStates query_states(const model::DecoderLM& lm, const gen::Adapter* adapter, const std::vector<int32_t>& ids);
 
 }  // namespace genlens::analysis

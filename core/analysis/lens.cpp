@@ -7,6 +7,7 @@
 #include <cctype>
 #include <map>
 
+#include "core/analysis/layer_state.h"
 #include "core/gen/adapter.h"
 #include "core/model/decoder_lm.h"
 #include "core/text/readable_piece.h"
@@ -219,20 +220,9 @@ LensResult logit_lens(const model::DecoderLM& lm, const gen::Adapter* adapter, c
   const int64_t T = static_cast<int64_t>(ids.size());
   auto tracked = resolve_tracked(tok, opt.track);
 
-  model::ForwardOptions fo;
-  fo.output_hidden_states = true;
-  model::ForwardOutput out;
-  int64_t n_thought = 0, n_comp = 0;
-  if (adapter) {
-    auto pb = model::left_pad(std::vector<std::vector<int32_t>>{ids}, 0, lm.device());
-    auto in = gen::encoder_input(lm, *adapter, pb);
-    out = lm.forward(in.embeds, in.mask, fo);
-    n_thought = adapter->shape().n_thought;
-    n_comp = adapter->shape().n_compression;
-  } else {
-    auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).view({1, T}).to(lm.device());
-    out = lm.forward(lm.embed(t), torch::ones({1, T}, torch::kLong).to(lm.device()), fo);
-  }
+  auto qs = query_states(lm, adapter, ids);
+  const auto& out = qs.out;
+  const int64_t n_thought = qs.n_thought, n_comp = qs.n_compression;
   // Positions shown: ordinary tokens (no adapter, or asked for), then thought, compression.
   const int64_t first = (adapter && !opt.include_ordinary) ? T : 0;
   for (int64_t i = first; i < T + n_thought + n_comp; ++i) {
@@ -324,6 +314,25 @@ std::vector<SummaryWord> summarize_lens(const std::vector<LensResult>& results, 
   if (opt.summary_size > 0 && static_cast<int64_t>(out.size()) > opt.summary_size)
     out.resize(static_cast<size_t>(opt.summary_size));
   return out;
+}
+
+QueryStates query_states(const model::DecoderLM& lm, const gen::Adapter* adapter, const std::vector<int32_t>& ids) {
+  torch::NoGradGuard ng;
+  model::ForwardOptions fo;
+  fo.output_hidden_states = true;
+  QueryStates qs;
+  if (adapter) {
+    auto pb = model::left_pad(std::vector<std::vector<int32_t>>{ids}, 0, lm.device());
+    auto in = gen::encoder_input(lm, *adapter, pb);
+    qs.out = lm.forward(in.embeds, in.mask, fo);
+    qs.n_thought = adapter->shape().n_thought;
+    qs.n_compression = adapter->shape().n_compression;
+  } else {
+    const int64_t T = static_cast<int64_t>(ids.size());
+    auto t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).view({1, T}).to(lm.device());
+    qs.out = lm.forward(lm.embed(t), torch::ones({1, T}, torch::kLong).to(lm.device()), fo);
+  }
+  return qs;
 }
 
 }  // namespace genlens::analysis
