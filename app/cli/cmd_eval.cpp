@@ -39,6 +39,8 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--device", o->e.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--dtype", o->e.dtype, "LLM compute dtype: auto, f32, bf16, f16")->default_str("auto");
   sub.add_option("--seed", o->e.seed, "Seed for k-means")->capture_default_str();
+  sub.add_flag("--no-cache", [o](int64_t) { o->e.use_cache = false; },
+               "Encode everything again (default: reuse OUT/cache/ embeddings of the same model, adapter and texts)");
   sub.add_flag("--json", o->json, "Print results.json instead of the table");
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {

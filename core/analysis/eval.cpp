@@ -10,10 +10,12 @@
 #include <unordered_map>
 
 #include "core/analysis/metrics.h"
+#include "core/analysis/neighbors.h"  // corpus_cache_key
 #include "core/analysis/points_tensor.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
 #include "core/io/atomic_file.h"
+#include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/tokenizer.h"
@@ -123,7 +125,11 @@ EvalResults run_eval(const EvalOptions& opt, runtime::JobContext* ctx) {
                          : model::parse_dtype(opt.dtype);
   auto lm = model::DecoderLM::load(opt.model_dir, device, dtype);
   std::optional<gen::LoadedAdapter> adapter;
-  if (!opt.adapter.empty()) adapter = gen::load_adapter(gen::resolve_adapter_dir(opt.adapter), *lm, opt.model_dir);
+  fs::path adapter_dir;
+  if (!opt.adapter.empty()) {
+    adapter_dir = gen::resolve_adapter_dir(opt.adapter);
+    adapter = gen::load_adapter(adapter_dir, *lm, opt.model_dir);
+  }
 
   for (auto& mode_name : opt.modes) {
     gen::EncodeMode mode;
@@ -170,7 +176,27 @@ EvalResults run_eval(const EvalOptions& opt, runtime::JobContext* ctx) {
       eo.check_cancel = [&] {
         if (ctx) ctx->check_cancel();
       };
-      auto emb = to_points(gen::encode_texts(*lm, adapter ? &adapter->adapter : nullptr, *tok, texts, instr, eo));
+      // On disk under OUT/cache/, keyed by what the vectors depend on: a second eval of
+      // the same tasks (another mode added, a crash, the demo resumed) encodes nothing.
+      fs::path cache_file;
+      if (!opt.out_dir.empty() && opt.use_cache) {
+        const auto key = corpus_cache_key(*lm, opt.model_dir, adapter_dir, mode_name, instr, opt.max_length, texts);
+        cache_file = opt.out_dir / "cache" / (mode_name + "-" + key + ".npy");
+      }
+      Points emb;
+      if (!cache_file.empty() && fs::exists(cache_file)) {
+        emb = to_points(io::load_npy(cache_file));
+        if (emb.rows != static_cast<int64_t>(texts.size())) emb = Points{};  // stale or foreign: re-encode
+        else if (ctx) ctx->set_done(base + emb.rows);
+      }
+      if (emb.rows == 0) {
+        auto t = gen::encode_texts(*lm, adapter ? &adapter->adapter : nullptr, *tok, texts, instr, eo);
+        if (!cache_file.empty()) {
+          fs::create_directories(cache_file.parent_path());
+          io::save_npy(cache_file, t);
+        }
+        emb = to_points(t);
+      }
       if (cache.cols == 0) cache.cols = emb.cols;
       cache.data.insert(cache.data.end(), emb.data.begin(), emb.data.end());
       for (size_t r = 0; r < texts.size(); ++r) seen[instr + '\x1f' + texts[r]] = done + static_cast<int64_t>(r);

@@ -94,11 +94,13 @@ struct EvalOptions {
   std::string device = "cpu";
   std::string dtype;  // "" = the model's own
   uint64_t seed = 0;  // k-means, splits
+  bool use_cache = true;  // embeddings kept in OUT/cache/ (needs out_dir)
 };
 
 // Runs every task under every mode; each distinct (text, instruction) is encoded once per
 // mode (cache keyed by a fingerprint of model, adapter, mode, instruction, max length and
-// text). Writes OUT/results.json atomically. Stages per mode "encode", then "score".
+// texts; kept on disk as OUT/cache/MODE-KEY.npy so a re-run encodes nothing it already
+// has). Writes OUT/results.json atomically. Stages per mode "encode", then "score".
 EvalResults run_eval(const EvalOptions& opt, runtime::JobContext* ctx = nullptr);
 
 // Scores one task with any embedding function: `embed(texts, instruction)` returns

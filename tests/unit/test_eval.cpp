@@ -133,6 +133,28 @@ TEST_CASE("cli eval: one small task of each type, every mode, results.json in th
   CHECK(back.tasks.size() == 5);
   CHECK(back.skipped.count("nosuch") == 1);
 
+  // The embeddings are kept in OUT/cache/; a second run reads them back (no file is
+  // rewritten) and scores exactly the same; --no-cache encodes again, to the same figures.
+  std::map<fs::path, fs::file_time_type> cached;
+  for (auto& e : fs::directory_iterator(tmp / "out" / "cache")) cached[e.path()] = fs::last_write_time(e.path());
+  CHECK(cached.size() >= 3 * 2);  // per mode: the query instruction and the passage ones
+  const auto first = test::read_file(tmp / "out" / "results.json");
+  auto again = test::run_genlens("eval --model " + q(model) + " --adapter " + q(tmp / "run") + " --tasks " +
+                                 q(tmp / "tasks") + " --modes generative,mean,last,nosuch --out " + q(tmp / "out") + " -q");
+  REQUIRE(again.exit_code == 0);
+  CHECK(test::read_file(tmp / "out" / "results.json") == first);
+  for (auto& [p, t] : cached) CHECK(fs::last_write_time(p) == t);
+  auto fresh = test::run_genlens("eval --model " + q(model) + " --adapter " + q(tmp / "run") + " --tasks " +
+                                 q(tmp / "tasks") + " --modes generative,mean,last,nosuch --out " + q(tmp / "out-fresh") +
+                                 " -q --no-cache");
+  REQUIRE(fresh.exit_code == 0);
+  CHECK(!fs::exists(tmp / "out-fresh" / "cache"));
+  auto a = Json::parse(first), b = Json::parse(test::read_file(tmp / "out-fresh" / "results.json"));
+  for (size_t i = 0; i < a["tasks"].size(); ++i)
+    for (auto& [mode, ms] : a["tasks"][i]["scores"].items())
+      for (auto& [k, v] : ms.items())
+        CHECK(b["tasks"][i]["scores"][mode][k].get<double>() == doctest::Approx(v.get<double>()).epsilon(1e-5));
+
   // Without an adapter, generative is skipped with the reason (not dropped).
   auto r2 = test::run_genlens("eval --model " + q(model) + " --tasks " + q(tmp / "tasks/sts") + " --modes generative,mean --out " +
                               q(tmp / "out2") + " -q --json");
