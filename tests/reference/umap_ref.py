@@ -6,6 +6,10 @@
                                                  10-d Gaussian on its own random subspace
                                                  of R^D, class centres along a curve
   umap_ref.py umap X.npy OUT.npy METRIC K SEED    umap-learn's 2-D layout (prints seconds)
+  umap_ref.py transform FIT.npy NEW.npy OUTDIR METRIC K SEED
+                                                 umap-learn's fit on FIT (OUTDIR/fit.npy) and
+                                                 its transform of NEW with transform_seed
+                                                 0, 1, 2 (OUTDIR/new-0.npy ...)
   umap_ref.py trust X.npy Y.npy [K]              sklearn.manifold.trustworthiness
   umap_ref.py pca X.npy DIMS                      NumPy SVD: coords and explained variance
 """
@@ -44,6 +48,16 @@ elif cmd == "umap":
                   random_state=int(sys.argv[6])).fit_transform(x)
     print(json.dumps({"seconds": time.time() - t0}))
     np.save(sys.argv[3], y.astype(np.float32))
+elif cmd == "transform":
+    import umap
+    import os
+    fit = umap.UMAP(n_neighbors=int(sys.argv[6]), min_dist=0.1, metric=sys.argv[5],
+                    random_state=int(sys.argv[7])).fit(np.load(sys.argv[2]))
+    np.save(os.path.join(sys.argv[4], "fit.npy"), fit.embedding_.astype(np.float32))
+    for ts in range(3):
+        fit.transform_seed = ts
+        np.save(os.path.join(sys.argv[4], f"new-{ts}.npy"), fit.transform(np.load(sys.argv[3])).astype(np.float32))
+    print(json.dumps({"ok": True}))
 elif cmd == "trust":
     from sklearn.manifold import trustworthiness
     k = int(sys.argv[4]) if len(sys.argv) > 4 else 5

@@ -59,6 +59,17 @@ void compare_with_umap_learn(const fs::path& x_path, Metric metric, double* ours
   }
 }
 
+// The fraction of new points whose nearest fitted point on the map is among their 15
+// nearest fitted points in the input (cosine): how well a transform places them.
+double transform_hit_rate(const Points& fit, const Points& added, const Points& fit_map, const Points& added_map) {
+  auto xn = to_tensor(fit), qn = to_tensor(added);
+  xn = xn / xn.norm(2, 1, true);
+  qn = qn / qn.norm(2, 1, true);
+  auto nn_in = std::get<1>(qn.matmul(xn.t()).topk(15, 1));
+  auto nn_map = torch::cdist(to_tensor(added_map), to_tensor(fit_map)).argmin(1);
+  return (nn_in == nn_map.unsqueeze(1)).any(1).to(torch::kFloat32).mean().item<double>();
+}
+
 }  // namespace
 
 TEST_CASE("projection: PCA equals NumPy's SVD (coordinates up to sign, explained variance)") {
@@ -130,16 +141,34 @@ TEST_CASE("projection: UMAP is deterministic, publishes frames, transforms new p
   CHECK(a.embedding.data == b.embedding.data);
   auto placed = umap_transform(a, new_part);
   REQUIRE(placed.rows == new_part.rows);
-  // A new point lands near the fitted points that are its neighbours in the input:
-  // its nearest fitted point in the map is among its 15 nearest in the input for most.
-  auto xn = to_tensor(fit_part), qn = to_tensor(new_part);
-  xn = xn / xn.norm(2, 1, true);
-  qn = qn / qn.norm(2, 1, true);
-  auto nn_in = std::get<1>(qn.matmul(xn.t()).topk(15, 1));
-  auto nn_map = torch::cdist(to_tensor(placed), to_tensor(a.embedding)).argmin(1);
-  auto hit = (nn_in == nn_map.unsqueeze(1)).any(1).to(torch::kFloat32).mean().item<float>();
-  MESSAGE("transform: nearest fitted point in the map is an input neighbour for " << hit * 100 << "%");
-  // Chance is 15 / 1500 = 1%; measured 52.5%. Not yet compared with umap-learn's own
-  // transform on the same split (the closing note of issue 9 lists this as open).
-  CHECK(hit > 0.45f);
+  // A new point lands near the fitted points that are its neighbours in the input.
+  const double hit = transform_hit_rate(fit_part, new_part, a.embedding, placed);
+  MESSAGE("transform (100 epochs): nearest fitted point in the map is an input neighbour for " << hit * 100 << "%");
+  CHECK(hit > 0.45);  // chance is 15 / 1500 = 1%
+}
+
+TEST_CASE("projection: UMAP transform places new points as well as umap-learn's transform") {
+  // Both sides fit the same 1500 digits (cosine, defaults), then place the other 297; the
+  // hit rate is averaged over three transform seeds (one seed varies by +-3 points).
+  test::TempDir tmp("umap-transform");
+  py_ref("data digits " + q(tmp / "x.npy") + " " + q(tmp / "y.npy"));
+  auto x = load(tmp / "x.npy");
+  Points fit_part{1500, x.cols, std::vector<float>(x.data.begin(), x.data.begin() + 1500 * x.cols)};
+  Points new_part{x.rows - 1500, x.cols, std::vector<float>(x.data.begin() + 1500 * x.cols, x.data.end())};
+  save(tmp / "fit.npy", fit_part);
+  save(tmp / "new.npy", new_part);
+  auto ours = umap_fit(fit_part, UmapOptions{});
+  fs::create_directories(tmp / "ref");
+  py_ref("transform " + q(tmp / "fit.npy") + " " + q(tmp / "new.npy") + " " + q(tmp / "ref") + " cosine 15 0");
+  const auto ref_fit = load(tmp / "ref" / "fit.npy");
+  double our_hit = 0, ref_hit = 0;
+  for (int s = 0; s < 3; ++s) {
+    ours.options.seed = static_cast<uint64_t>(s);  // the transform's SGD seed
+    our_hit += transform_hit_rate(fit_part, new_part, ours.embedding, umap_transform(ours, new_part)) / 3;
+    ref_hit += transform_hit_rate(fit_part, new_part, ref_fit, load(tmp / "ref" / ("new-" + std::to_string(s) + ".npy"))) / 3;
+  }
+  MESSAGE("transform neighbour-hit rate (mean of 3 seeds): genlens " << our_hit * 100 << "%, umap-learn " << ref_hit * 100 << "%");
+  // Measured 60.7% vs 62.3% (chance 1%). Over 5 seeds on umap-learn's own fit ours placed
+  // 59.8% and umap-learn 62.6%: a small gap the step-by-step port does not explain yet.
+  CHECK(our_hit >= ref_hit - 0.07);
 }
