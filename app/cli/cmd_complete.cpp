@@ -28,7 +28,7 @@ RunFn setup(CLI::App& sub) {
   auto* prompt = sub.add_option("--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer)");
   ids->excludes(prompt);
   sub.add_flag("--text", o->text, "Also print the continuation as text (the model's tokenizer)");
-  sub.add_option("--max-new-tokens", o->max_new_tokens, "Most tokens to generate")->capture_default_str();
+  sub.add_option("--max-new-tokens", o->max_new_tokens, "Most tokens to generate")->check(kAtLeastOne)->capture_default_str();
   sub.add_flag("--sample", o->sample, "Sample instead of greedy decoding");
   sub.add_option("--temperature", o->temperature, "Sampling temperature")->capture_default_str();
   sub.add_option("--top-p", o->top_p, "Nucleus sampling mass")->capture_default_str();

@@ -36,8 +36,8 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--query-b", o->query_b, "Second query: decode the interpolation between --query and it");
   sub.add_option("--steps", o->steps, "Values of t in [0, 1] for the interpolation")->capture_default_str();
   sub.add_option("--instruction", o->d.instruction, "Text put before each query (as for `encode`)");
-  sub.add_option("--max-new-tokens", o->d.max_new_tokens, "Most tokens per decoded text")->capture_default_str();
-  sub.add_option("--max-length", o->d.max_length, "Most query tokens (a longer query is an error)")->capture_default_str();
+  sub.add_option("--max-new-tokens", o->d.max_new_tokens, "Most tokens per decoded text")->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--max-length", o->d.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)->capture_default_str();
   sub.add_flag("--sample", o->d.sample, "Sample instead of greedy decoding");
   sub.add_option("--temperature", o->d.temperature, "Sampling temperature")->capture_default_str();
   sub.add_option("--top-p", o->d.top_p, "Nucleus sampling mass")->capture_default_str();

@@ -30,10 +30,11 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--input", o->input, "Texts JSONL: a \"text\" (or \"question\") field per line")->required();
   sub.add_option("--output", o->output, "Embeddings .npy, float32 [N, D]")->required();
   sub.add_option("--mode", o->mode, "generative (needs --adapter), mean, last, or hyde (the LLM's answer, mean-pooled)")->capture_default_str();
-  sub.add_option("--instruction", o->instruction, "Text put before every input (e.g. \"Summarize the following passage: \")");
+  sub.add_option("--instruction", o->instruction,
+                 "Text put before every input (default: the adapter's training instruction, from its genlens.json)");
   sub.add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
-  sub.add_option("--batch-size", o->batch_size, "Texts per batch")->capture_default_str();
-  sub.add_option("--max-length", o->max_length, "Most text tokens (special tokens come on top)")->capture_default_str();
+  sub.add_option("--batch-size", o->batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--max-length", o->max_length, "Most text tokens (special tokens come on top; default: the adapter's training query length)")->check(kAtLeastOne)->capture_default_str();
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
@@ -48,16 +49,32 @@ RunFn setup(CLI::App& sub) {
     auto lm = o->dev.load(o->model);
     std::optional<gen::LoadedAdapter> adapter;
     if (!o->adapter.empty()) adapter = gen::load_adapter(gen::resolve_adapter_dir(o->adapter), *lm, o->model);
+    // The adapter learned with one instruction and query length (its genlens.json): use
+    // them unless told otherwise, and say so when told otherwise (a silent mismatch
+    // between training and encoding degrades every embedding).
+    std::string instruction = o->instruction;
+    int64_t max_length = o->max_length;
+    if (adapter) {
+      const auto& m = adapter->meta;
+      if (sub.count("--instruction") == 0) instruction = m.instruction;
+      else if (o->instruction != m.instruction && !quiet)
+        fmt::print(stderr, "note: --instruction \"{}\" differs from the adapter's training instruction \"{}\"\n",
+                   o->instruction, m.instruction);
+      if (sub.count("--max-length") == 0) max_length = m.query_max_length;
+      else if (o->max_length != m.query_max_length && !quiet)
+        fmt::print(stderr, "note: --max-length {} differs from the adapter's training query length {}\n",
+                   o->max_length, m.query_max_length);
+    }
     torch::Tensor emb;
     runtime::Job job("encode", [&](runtime::JobContext& ctx) {
       ctx.set_stage("encode", static_cast<int64_t>(texts.size()), "texts");
       gen::EncodeOptions eo;
       eo.mode = mode;
       eo.batch_size = o->batch_size;
-      eo.max_length = o->max_length;
+      eo.max_length = max_length;
       eo.on_progress = [&](int64_t done) { ctx.set_done(done); };
       eo.check_cancel = [&] { ctx.check_cancel(); };
-      emb = gen::encode_texts(*lm, adapter ? &adapter->adapter : nullptr, *tok, texts, o->instruction, eo);
+      emb = gen::encode_texts(*lm, adapter ? &adapter->adapter : nullptr, *tok, texts, instruction, eo);
       io::save_npy(o->output, emb);
     });
     int rc = run_job_cli(job, quiet);

@@ -34,8 +34,8 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--tasks", o->tasks, "A task folder, or a folder of task folders (README: Evaluation tasks)")->required();
   sub.add_option("--modes", o->modes, "Comma-separated encode modes")->capture_default_str();
   sub.add_option("--out", o->out, "Output folder for results.json")->required();
-  sub.add_option("--batch-size", o->e.batch_size, "Texts per batch")->capture_default_str();
-  sub.add_option("--max-length", o->e.max_length, "Most text tokens per text")->capture_default_str();
+  sub.add_option("--batch-size", o->e.batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--max-length", o->e.max_length, "Most text tokens per text")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--device", o->e.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--dtype", o->e.dtype, "LLM compute dtype: auto, f32, bf16, f16")->default_str("auto");
   sub.add_option("--seed", o->e.seed, "Seed for k-means")->capture_default_str();

@@ -26,10 +26,10 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--model", o->model, "Model directory (HF layout, with tokenizer and chat template)")->required();
   sub.add_option("--input", o->input, "Queries JSONL: {\"id\", \"question\"} per line")->required();
   sub.add_option("--output", o->output, "Responses JSONL (appended while running; rerun to resume)")->required();
-  sub.add_option("--max-new-tokens", o->g.max_new_tokens, "Most tokens per answer")->capture_default_str();
+  sub.add_option("--max-new-tokens", o->g.max_new_tokens, "Most tokens per answer")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--max-input-length", o->g.max_input_length, "Most prompt tokens (longer questions are cut)")
       ->capture_default_str();
-  sub.add_option("--batch-size", o->g.batch_size, "Prompts generated together")->capture_default_str();
+  sub.add_option("--batch-size", o->g.batch_size, "Prompts generated together")->check(kAtLeastOne)->capture_default_str();
   sub.add_flag("--sample", o->g.sample, "Sample instead of greedy decoding");
   sub.add_option("--temperature", o->g.temperature, "Sampling temperature")->capture_default_str();
   sub.add_option("--top-p", o->g.top_p, "Nucleus sampling mass")->capture_default_str();

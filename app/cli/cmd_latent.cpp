@@ -37,7 +37,7 @@ RunFn setup_index(CLI::App& sub) {
   sub.add_option("--max-per-token", o->spec.max_per_token, "Most contexts per token id")->capture_default_str();
   sub.add_option("--max-tokens-per-row", o->spec.max_tokens_per_row, "Longer rows are cut")->capture_default_str();
   sub.add_option("--max-rows", o->spec.max_rows, "Read at most this many rows (0 = all)")->capture_default_str();
-  sub.add_option("--batch-size", o->spec.batch_size, "Rows per forward pass")->capture_default_str();
+  sub.add_option("--batch-size", o->spec.batch_size, "Rows per forward pass")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--context-chars", o->spec.context_chars, "Bytes of context kept before each token")
       ->capture_default_str();
   sub.add_option("--shard-entries", o->spec.shard_entries, "Entries per shard file (memory bound of the build)")
@@ -90,12 +90,12 @@ RunFn setup_lens(CLI::App& sub) {
   sub.add_option("--encoder-layer", o->lens.encoder_layer, "Layer of the query's states (-1 = last)")
       ->capture_default_str();
   sub.add_option("--index-layer", o->lens.index_layer, "Search only this index layer (-1 = all)")->capture_default_str();
-  sub.add_option("--top-k", o->lens.top_k, "Hits per position")->capture_default_str();
+  sub.add_option("--top-k", o->lens.top_k, "Hits per position")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--search", o->search, "auto (hnsw for >= 100k entries when built), exact or hnsw")
       ->capture_default_str();
   sub.add_option("--ef", o->lens.ef, "hnsw search breadth")->capture_default_str();
   sub.add_flag("--compression-only", o->lens.compression_only, "Skip the thought tokens");
-  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")
+  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)
       ->capture_default_str();
   sub.add_flag("--json", o->json, "Print JSON");
   o->dev.add(sub);

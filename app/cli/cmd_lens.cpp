@@ -109,11 +109,11 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--query", o->queries, "Query text (repeat for several; instruction + text, as `encode` builds it)")
       ->required();
   sub.add_option("--instruction", o->lens.instruction, "Text put before the query");
-  sub.add_option("--top-k", o->lens.top_k, "Tokens per cell")->capture_default_str();
+  sub.add_option("--top-k", o->lens.top_k, "Tokens per cell")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--layers", o->layers, "all, a:b (inclusive) or a,b,c; 0 = embeddings, negatives from the end")
       ->capture_default_str();
   sub.add_option("--track", o->track, "Comma-separated words whose rank and probability every cell reports");
-  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")
+  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)
       ->capture_default_str();
   sub.add_flag("--include-tokens", o->lens.include_ordinary, "With --adapter: also the query's own tokens");
   sub.add_option("--summary-size", o->lens.summary_size, "Words in the dominant-word summary")->capture_default_str();

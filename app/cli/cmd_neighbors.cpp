@@ -35,12 +35,12 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--modes", o->modes,
                  "Comma-separated spaces: generative, mean, last, hyde (default: generative,mean,last with --adapter, "
                  "else mean,last)");
-  sub.add_option("--top-k", o->n.top_k, "Neighbours per mode")->capture_default_str();
+  sub.add_option("--top-k", o->n.top_k, "Neighbours per mode")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--instruction", o->n.instruction, "Text put before the query");
   sub.add_option("--corpus-instruction", o->n.corpus_instruction, "Text put before every corpus text");
   sub.add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
-  sub.add_option("--max-length", o->n.max_length, "Most text tokens")->capture_default_str();
-  sub.add_option("--batch-size", o->n.batch_size, "Texts per batch")->capture_default_str();
+  sub.add_option("--max-length", o->n.max_length, "Most text tokens")->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--batch-size", o->n.batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--cache-dir", o->cache_dir, "Where corpus embeddings are cached (default: CORPUS.genlens-cache/)");
   sub.add_flag("--no-cache", o->no_cache, "Encode the corpus again and write no cache");
   sub.add_flag("--json", o->json, "Print JSON");

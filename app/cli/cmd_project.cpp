@@ -24,14 +24,14 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--input", o->input, "Embeddings .npy, float [N, D]")->required();
   sub.add_option("--output", o->output, "Map .npy, float32 [N, dims]")->required();
   sub.add_option("--method", o->method, "umap or pca")->capture_default_str();
-  sub.add_option("--neighbors", o->neighbors, "UMAP: neighbours per point")->capture_default_str();
+  sub.add_option("--neighbors", o->neighbors, "UMAP: neighbours per point")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--min-dist", o->min_dist, "UMAP: how tightly points may pack")->capture_default_str();
   sub.add_option("--spread", o->spread, "UMAP: scale of the embedded points")->capture_default_str();
   sub.add_option("--metric", o->metric, "UMAP: cosine or euclidean")->capture_default_str();
   sub.add_option("--init", o->init, "UMAP: spectral, pca or random")->capture_default_str();
   sub.add_option("--epochs", o->epochs, "UMAP: SGD epochs (0 = 500 up to 10k points, else 200)")->capture_default_str();
   sub.add_option("--seed", o->seed, "Random seed (same seed and threads -> same map)")->capture_default_str();
-  sub.add_option("--dims", o->dims, "Output dimensions")->capture_default_str();
+  sub.add_option("--dims", o->dims, "Output dimensions")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--threads", o->threads, "Worker threads (0 = LibTorch's setting)")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N (PCA and exact kNN)")->capture_default_str();
   add_quiet_flag(sub, o->quiet);

@@ -13,6 +13,7 @@
 #include "core/gen/checkpoint.h"
 #include "core/gen/trainer.h"
 #include "core/io/atomic_file.h"
+#include "core/io/dir_lock.h"
 #include "core/teach/teacher.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -23,7 +24,7 @@ namespace {
 struct Opts {
   std::string model, data, out;
   gen::TrainSettings s;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, skip_empty = true;
   int64_t stop_at = 0;
   DeviceArgs dev;
 };
@@ -73,6 +74,9 @@ RunFn setup(CLI::App& sub) {
   opt("--teacher-batch", s.teacher_batch, "Batch size of the teacher's forward passes", GENLENS_COPY(teacher_batch));
   opt("--special-init-std", s.special_init_std, "Std of the special tokens' init (<= 0: the embedding matrix's)",
       GENLENS_COPY(special_init_std));
+  sub.add_flag("--skip-empty,!--keep-empty", o->skip_empty,
+               "Drop rows whose answer is empty (default; their teacher target would be a zero vector); "
+               "--keep-empty trains on them too");
   sub.add_flag("--resume", o->resume, "Continue the newest checkpoint in --out (starts fresh if there is none)");
   sub.add_option("--stop-at", o->stop_at, "Stop after this step (checkpoint saved); continue later with --resume");
   o->dev.add(sub);
@@ -92,13 +96,23 @@ RunFn setup(CLI::App& sub) {
       }
     }
     settings.validate();
+    // One process per run directory: a second `genlens train --out` here is refused.
+    io::DirLock lock(o->out, "run");
 
     auto tok = text::load_tokenizer(o->model);
     std::shared_ptr<const model::DecoderLM> lm = o->dev.load(o->model);
     auto rows = data::read_responses(o->data);
+    const size_t n_rows = rows.size();
+    const size_t n_empty = o->skip_empty ? data::drop_empty_answers(rows) : 0;
+    if (o->skip_empty && rows.empty())
+      fail("{}: all {} answers are empty; nothing to train on (regenerate the responses, or --keep-empty)", o->data,
+           n_rows);
     gen::Trainer* trainer_ptr = nullptr;
     std::unique_ptr<gen::Trainer> trainer;
     runtime::Job job("train", [&](runtime::JobContext& ctx) {
+      if (n_empty > 0)
+        ctx.log(fmt::format("skipped {} of {} rows of {} whose answer is empty (--keep-empty keeps them)", n_empty,
+                            n_rows, o->data));
       auto tokd = data::tokenize_train_data(rows, *tok, data::target_eos_id(*tok, *lm), settings, &ctx);
       gen::TrainerSetup ts;
       ts.lm = lm;

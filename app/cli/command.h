@@ -43,6 +43,20 @@ struct Cli {
   bool quiet = false;
 };
 void build_cli(Cli& cli);
+
+// For counts and sizes (--batch-size, --max-length, --top-k, ...): a whole number >= 1,
+// with a message a person can read ("--batch-size: must be a whole number >= 1, found 0").
+inline const CLI::Validator kAtLeastOne(
+    [](std::string& in) -> std::string {
+      try {
+        size_t used = 0;
+        const long long v = std::stoll(in, &used);
+        if (used == in.size() && v >= 1) return {};
+      } catch (const std::exception&) {
+      }
+      return "must be a whole number >= 1, found " + in;
+    },
+    "");
 // Parses argv and runs the chosen subcommand; prints errors; returns the exit code.
 int run_cli(int argc, const char* const* argv);
 

@@ -47,14 +47,31 @@ std::vector<ResponseRow> read_responses(const fs::path& path) {
   return out;
 }
 
+size_t drop_empty_answers(std::vector<ResponseRow>& rows) {
+  const size_t before = rows.size();
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [](const ResponseRow& r) { return r.answer.find_first_not_of(" \t\r\n") == std::string::npos; }),
+             rows.end());
+  return before - rows.size();
+}
+
 std::vector<std::string> read_texts(const fs::path& path, const std::string& field) {
   io::JsonlReader r(path);
   std::vector<std::string> out;
   io::Json row;
   while (r.next(row)) {
     auto t = r.get_string_opt(row, field);
-    if (!t) t = r.get_string_opt(row, "question");
-    if (!t) fail("{}: expected a string field \"{}\" (or \"question\"), found neither", r.where(), field);
+    // Only the default field falls back (responses.jsonl rows have "question"); a field
+    // the user named must be there, or the wrong text would be embedded silently.
+    const bool fallback = field == "text";
+    if (!t && fallback) t = r.get_string_opt(row, "question");
+    if (!t) {
+      std::string keys;
+      if (row.is_object())
+        for (auto& [k, v] : row.items()) keys += (keys.empty() ? "" : ", ") + ("\"" + k + "\"");
+      fail("{}: no string field \"{}\"{} in this row (its fields: {})", r.where(), field,
+           fallback ? " (or \"question\")" : "", keys.empty() ? "none" : keys);
+    }
     out.push_back(std::move(*t));
   }
   return out;

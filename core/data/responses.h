@@ -27,7 +27,12 @@ struct ResponseRow {
 // Errors name file:line and field; an id seen twice is an error (resuming relies on ids).
 std::vector<QueryRow> read_queries(const std::filesystem::path& path);
 std::vector<ResponseRow> read_responses(const std::filesystem::path& path);
-// Texts to encode: each row's "text" (or, when absent, "question") field.
+// Removes rows whose answer is empty or only whitespace (a tiny or broken model's
+// generations): their mean-pool teacher target would be a zero vector and their
+// reconstruction target a lone EOS. Returns how many were removed.
+size_t drop_empty_answers(std::vector<ResponseRow>& rows);
+// Texts to encode: each row's `field`. Only the default "text" falls back to "question"
+// (a responses.jsonl); a field the user named must be in every row (genlens::Error).
 std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field = "text");
 
 struct GenerateSettings {

@@ -1,9 +1,13 @@
 #include "core/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,16 +19,47 @@ namespace genlens::io {
 namespace fs = std::filesystem;
 
 namespace {
-fs::path temp_sibling(const fs::path& p) {
-  return p.parent_path() / (p.filename().string() + ".tmp-" + std::to_string(::getpid()));
+
+// "<name>.tmp-<pid>-<n>": unique per call, so two jobs (threads) of one process writing
+// the same target never share a temp file; the pid lets a later run spot leftovers of
+// a process that died mid-write.
+fs::path temp_sibling(const fs::path& p, const char* kind = "tmp") {
+  static std::atomic<uint64_t> counter{0};
+  return p.parent_path() /
+         (p.filename().string() + "." + kind + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
 }
+
+// Removes "<name>.tmp-<pid>-*" / "<name>.old-<pid>-*" siblings left by processes that no
+// longer run (killed mid-write); those of live processes are theirs to finish.
+void remove_stale_siblings(const fs::path& target) {
+  const auto parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string base = target.filename().string();
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    for (const char* kind : {".tmp-", ".old-"}) {
+      const std::string prefix = base + kind;
+      if (name.rfind(prefix, 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::error_code rm;
+        fs::remove_all(it->path(), rm);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void fsync_path(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  ::fsync(fd);
+  const int rc = ::fsync(fd);
+  const int err = errno;
   ::close(fd);
+  // Filesystems that cannot sync a directory say EINVAL/EROFS; anything else (EIO,
+  // ENOSPC, EDQUOT) means the bytes may not be on disk: the write did not happen.
+  if (rc != 0 && err != EINVAL && err != EROFS) fail("cannot flush '{}' to disk: {}", p.string(), std::strerror(err));
 }
 
 void write_file_atomic_with(const fs::path& path, const std::function<void(const fs::path&)>& fill) {
@@ -39,7 +74,12 @@ void write_file_atomic_with(const fs::path& path, const std::function<void(const
     fs::remove(tmp, ec);
     throw;
   }
-  fsync_path(tmp);
+  try {
+    fsync_path(tmp);
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
   fs::rename(tmp, path, ec);
   if (ec) {
     fs::remove(tmp, ec);
@@ -63,32 +103,54 @@ void write_dir_atomic(const fs::path& dir, const std::function<void(const fs::pa
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) fail("cannot create directory '{}': {}", parent.string(), ec.message());
+  remove_stale_siblings(dir);
   auto tmp = temp_sibling(dir);
-  fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) fail("cannot create directory '{}': {}", tmp.string(), ec.message());
   try {
     fill(tmp);
+    for (auto& e : fs::directory_iterator(tmp)) fsync_path(e.path());
+    fsync_path(tmp);
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;
   }
-  for (auto& e : fs::directory_iterator(tmp)) fsync_path(e.path());
-  fsync_path(tmp);
-  fs::path old;
   if (fs::exists(dir)) {
-    old = parent / (dir.filename().string() + ".old-" + std::to_string(::getpid()));
-    fs::remove_all(old, ec);
+    // Swap the two in one step (Linux renameat2 RENAME_EXCHANGE): `dir` always exists,
+    // holding either the old or the new content. The old content ends up under the temp
+    // name and is removed after.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
+      fsync_path(parent);
+      fs::remove_all(tmp, ec);
+      return;
+    }
+    // No exchange on this filesystem: move the old one aside first (a short window
+    // without `dir`; a crash there leaves "<dir>.old-<pid>-N", restored below or
+    // removed by the next write once that process is gone).
+    auto old = temp_sibling(dir, "old");
     fs::rename(dir, old, ec);
-    if (ec) fail("cannot move old '{}' aside: {}", dir.string(), ec.message());
+    if (ec) {
+      fs::remove_all(tmp, ec);
+      fail("cannot move old '{}' aside: {}", dir.string(), ec.message());
+    }
+    fs::rename(tmp, dir, ec);
+    if (ec) {
+      const auto why = ec.message();
+      fs::rename(old, dir, ec);
+      fs::remove_all(tmp, ec);
+      fail("cannot move '{}' into place: {}", dir.string(), why);
+    }
+    fsync_path(parent);
+    fs::remove_all(old, ec);
+    return;
   }
   fs::rename(tmp, dir, ec);
   if (ec) {
-    if (!old.empty()) fs::rename(old, dir, ec);
-    fail("cannot move '{}' into place", dir.string());
+    const auto why = ec.message();
+    fs::remove_all(tmp, ec);
+    fail("cannot move '{}' into place: {}", dir.string(), why);
   }
   fsync_path(parent);
-  if (!old.empty()) fs::remove_all(old, ec);
 }
 
 std::string read_file(const fs::path& path) {

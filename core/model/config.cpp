@@ -194,6 +194,19 @@ void ModelConfig::validate(const std::string& src) const {
   positive("num_attention_heads", num_attention_heads);
   positive("num_key_value_heads", num_key_value_heads);
   positive("head_dim", head_dim);
+  // Upper bounds far above any real model (Llama-3.1-405B: 126 layers, hidden 16384,
+  // vocab 128256): a number that only a corrupted or hostile file holds must not become
+  // an allocation or a loop of that size.
+  auto at_most = [&](const char* k, int64_t v, int64_t max) {
+    if (v > max) fail("{}: field '{}' is {}, more than genlens accepts ({}); is this config.json intact?", src, k, v, max);
+  };
+  at_most("vocab_size", vocab_size, int64_t{1} << 24);
+  at_most("hidden_size", hidden_size, int64_t{1} << 17);
+  at_most("intermediate_size", intermediate_size, int64_t{1} << 20);
+  at_most("num_hidden_layers", num_hidden_layers, 4096);
+  at_most("num_attention_heads", num_attention_heads, 4096);
+  at_most("num_key_value_heads", num_key_value_heads, 4096);
+  at_most("head_dim", head_dim, 8192);
   if (head_dim % 2 != 0) fail("{}: head_dim must be even for RoPE, found {}", src, head_dim);
   if (num_attention_heads % num_key_value_heads != 0)
     fail("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", src,

@@ -140,6 +140,22 @@ std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device de
   impl->dtype = dtype;
   const auto& cfg = impl->cfg;
   WeightFiles wf = open_weight_files(dir);
+  // The layer count decides how much is built below: check it against the weights first
+  // (a config.json from another model, or a corrupted number, fails here at once).
+  int64_t layers_in_weights = 0;
+  for (auto& [name, file] : wf.by_name) {
+    static const std::string prefix = "model.layers.";
+    if (name.rfind(prefix, 0) != 0) continue;
+    const auto end = name.find('.', prefix.size());
+    try {
+      layers_in_weights = std::max<int64_t>(layers_in_weights, std::stoll(name.substr(prefix.size(), end - prefix.size())) + 1);
+    } catch (const std::exception&) {
+      fail("'{}': tensor name '{}' has no layer number after 'model.layers.'", file->path().string(), name);
+    }
+  }
+  if (layers_in_weights != cfg.num_hidden_layers)
+    fail("'{}': config.json field 'num_hidden_layers' is {}, but the weights hold {} layers; does config.json belong "
+         "to these weights?", dir.string(), cfg.num_hidden_layers, layers_in_weights);
   auto specs = parameter_specs(cfg);
 
   // Validate everything before converting anything.

@@ -1,0 +1,211 @@
+// Regression tests for the defects issue 13 lists: each bad input is refused at once
+// with a message naming the file / flag / field, and nothing already written is lost.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/io/atomic_file.h"
+#include "core/io/dir_lock.h"
+#include "core/io/npy.h"
+#include "core/util/error.h"
+#include "tests/gen_fixtures.h"
+#include "tests/test_util.h"
+
+using namespace genlens;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string q(const fs::path& p) { return test::shell_quote(p.string()); }
+
+// A copy of the tiny model whose config.json has one field replaced.
+fs::path model_with_config(const fs::path& root, const std::string& field, const Json& value) {
+  auto src = test::tiny_qwen3_text_model();
+  auto dst = root / ("model-" + field + "-" + value.dump());
+  fs::create_directories(dst);
+  for (auto& e : fs::directory_iterator(src)) fs::copy_file(e.path(), dst / e.path().filename());
+  auto cfg = Json::parse(test::read_file(dst / "config.json"));
+  cfg[field] = value;
+  test::write_file(dst / "config.json", cfg.dump(2));
+  return dst;
+}
+
+void write_responses(const fs::path& p, int n, int empty_every) {
+  std::string s;
+  for (int i = 0; i < n; ++i)
+    s += Json{{"id", std::to_string(i)},
+              {"question", "question number " + std::to_string(i)},
+              {"answer", empty_every > 0 && i % empty_every == 0 ? " \n" : "answer number " + std::to_string(i)}}
+             .dump() +
+         "\n";
+  test::write_file(p, s);
+}
+
+}  // namespace
+
+TEST_CASE("hardening: an absurd or mismatched num_hidden_layers fails at once, naming the field") {
+  test::TempDir tmp("hard-layers");
+  for (auto [value, expect] : {std::pair<int64_t, const char*>{1000000000, "more than genlens accepts"},
+                               std::pair<int64_t, const char*>{3, "the weights hold 2 layers"}}) {
+    auto model = model_with_config(tmp.path, "num_hidden_layers", value);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = test::run_genlens("forward --model " + q(model) + " --ids 1,2,3");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("num_hidden_layers") != std::string::npos);
+    CHECK(r.output.find(expect) != std::string::npos);
+    CHECK(s < 30.0);  // a generous bound: before the fix 10^9 layers ran for minutes
+  }
+}
+
+TEST_CASE("hardening: encode refuses a --field no row has and a zero --batch-size") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-encode");
+  test::write_file(tmp / "texts.jsonl", "{\"text\": \"a\", \"question\": \"b\"}\n{\"text\": \"c\"}\n");
+  auto r = test::run_genlens("encode --model " + q(model) + " --mode mean --input " + q(tmp / "texts.jsonl") +
+                             " --field body --output " + q(tmp / "e.npy"));
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("texts.jsonl") != std::string::npos);
+  CHECK(r.output.find("\"body\"") != std::string::npos);
+  CHECK(r.output.find("\"text\"") != std::string::npos);  // the fields the row has
+  CHECK(!fs::exists(tmp / "e.npy"));
+
+  auto r2 = test::run_genlens("encode --model " + q(model) + " --mode mean --input " + q(tmp / "texts.jsonl") +
+                              " --batch-size 0 --output " + q(tmp / "e.npy"));
+  INFO(r2.output);
+  CHECK(r2.exit_code != 0);
+  CHECK(r2.output.find("--batch-size") != std::string::npos);
+  CHECK(!fs::exists(tmp / "e.npy"));
+
+  // The default field still falls back to "question" (a responses.jsonl).
+  test::write_file(tmp / "questions.jsonl", "{\"id\": \"1\", \"question\": \"only a question\"}\n");
+  auto r3 = test::run_genlens("encode --model " + q(model) + " --mode mean --input " + q(tmp / "questions.jsonl") +
+                              " --output " + q(tmp / "ok.npy") + " -q");
+  INFO(r3.output);
+  CHECK(r3.exit_code == 0);
+}
+
+TEST_CASE("hardening: training drops empty answers and says so; all-empty data is refused") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-empty");
+  write_responses(tmp / "r.jsonl", 8, 4);  // rows 0 and 4 are empty
+  auto r = test::run_genlens("train --model " + q(model) + " --data " + q(tmp / "r.jsonl") + " --out " + q(tmp / "run") +
+                             " --steps 1 --batch-size 2 --thought 1 --compression 1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("skipped 2 of 8 rows") != std::string::npos);
+  write_responses(tmp / "empty.jsonl", 3, 1);
+  auto r2 = test::run_genlens("train --model " + q(model) + " --data " + q(tmp / "empty.jsonl") + " --out " +
+                              q(tmp / "run2") + " --steps 1 --batch-size 2");
+  INFO(r2.output);
+  CHECK(r2.exit_code == 1);
+  CHECK(r2.output.find("all 3 answers are empty") != std::string::npos);
+}
+
+TEST_CASE("hardening: a second train on a run directory in use is refused; resume refuses changed settings") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-lock");
+  write_responses(tmp / "r.jsonl", 8, 0);
+  const std::string base = "train --model " + q(model) + " --data " + q(tmp / "r.jsonl") + " --out " + q(tmp / "run") +
+                           " --steps 4 --batch-size 2 --thought 1 --compression 1 --save-every 2";
+  {
+    io::DirLock held(tmp / "run", "run");  // another process's train, as far as genlens can tell
+    auto r = test::run_genlens(base);
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("in use by another genlens process") != std::string::npos);
+    CHECK(r.output.find(std::to_string(::getpid())) != std::string::npos);
+    CHECK_THROWS_WITH_AS(io::DirLock(tmp / "run", "run"), doctest::Contains("in use"), Error);
+  }
+  auto r = test::run_genlens(base + " --stop-at 2 -q");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (auto [flag, value] : {std::pair<const char*, const char*>{"--beta1", "0.8"}, {"--weight-decay", "0.1"},
+                             {"--max-grad-norm", "0.5"}, {"--align-weight", "2"}, {"--instruction", "'Q: '"},
+                             {"--response-max-length", "64"}}) {
+    auto bad = test::run_genlens(base + " --resume " + flag + " " + value + " -q");
+    INFO(flag << ": " << bad.output);
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.output.find(std::string("different ") + flag) != std::string::npos);
+  }
+  auto ok = test::run_genlens(base + " --resume -q");  // the recorded settings: fine
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("hardening: encode uses the adapter's training instruction unless told otherwise") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-instr");
+  write_responses(tmp / "r.jsonl", 4, 0);
+  auto t = test::run_genlens("train --model " + q(model) + " --data " + q(tmp / "r.jsonl") + " --out " + q(tmp / "run") +
+                             " --steps 1 --batch-size 2 --thought 1 --compression 2 --instruction 'Retrieve: ' -q");
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  test::write_file(tmp / "texts.jsonl", "{\"text\": \"hello there\"}\n{\"text\": \"general kenobi\"}\n");
+  auto enc = [&](const std::string& extra, const std::string& out) {
+    auto r = test::run_genlens("encode --model " + q(model) + " --adapter " + q(tmp / "run") + " --input " +
+                               q(tmp / "texts.jsonl") + " --output " + q(tmp / out) + " " + extra);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return std::make_pair(io::load_npy(tmp / out), r.output);
+  };
+  auto [dflt, o1] = enc("-q", "default.npy");
+  auto [same, o2] = enc("--instruction 'Retrieve: ' -q", "same.npy");
+  auto [other, o3] = enc("--instruction ''", "other.npy");
+  CHECK(torch::equal(dflt, same));
+  CHECK(!torch::allclose(dflt, other));
+  CHECK(o3.find("differs from the adapter's training instruction") != std::string::npos);
+}
+
+TEST_CASE("hardening: atomic writes from two threads to one target never collide") {
+  test::TempDir tmp("hard-atomic");
+  std::atomic<int> failures{0};
+  auto writer = [&](char c) {
+    for (int i = 0; i < 200; ++i) try {
+        io::write_file_atomic(tmp / "target.txt", std::string(1000, c));
+      } catch (const std::exception&) {
+        ++failures;
+      }
+  };
+  std::thread a(writer, 'a'), b(writer, 'b');
+  a.join();
+  b.join();
+  CHECK(failures == 0);
+  auto content = test::read_file(tmp / "target.txt");
+  CHECK((content == std::string(1000, 'a') || content == std::string(1000, 'b')));
+  int leftovers = 0;
+  for (auto& e : fs::directory_iterator(tmp.path)) leftovers += e.path().filename() != "target.txt";
+  CHECK(leftovers == 0);
+}
+
+TEST_CASE("hardening: replacing a directory swaps it in one step and clears a dead process's leftovers") {
+  test::TempDir tmp("hard-dir");
+  auto dir = tmp / "checkpoint-1";
+  io::write_dir_atomic(dir, [](const fs::path& d) { test::write_file(d / "a.txt", "old"); });
+  // What a process killed mid-write leaves (pid 2^22 + 7 is above Linux's pid_max default).
+  fs::create_directories(tmp / "checkpoint-1.tmp-4194311-0");
+  fs::create_directories(tmp / "checkpoint-1.old-4194311-3");
+  // A reader polling throughout the replacement always finds the directory.
+  std::atomic<bool> done{false};
+  std::atomic<int> missing{0};
+  std::thread reader([&] {
+    while (!done)
+      if (!fs::exists(dir / "a.txt")) ++missing;
+  });
+  for (int i = 0; i < 50; ++i)
+    io::write_dir_atomic(dir, [&](const fs::path& d) { test::write_file(d / "a.txt", "new " + std::to_string(i)); });
+  done = true;
+  reader.join();
+  CHECK(missing == 0);
+  CHECK(test::read_file(dir / "a.txt") == "new 49");
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(tmp.path)) names.push_back(e.path().filename().string());
+  CHECK(names == std::vector<std::string>{"checkpoint-1"});
+}
