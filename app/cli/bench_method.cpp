@@ -3,6 +3,7 @@
 // LLM's plain forward over the same tokens (what any embedding method pays at least).
 #include <fmt/format.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "app/cli/bench.h"
 #include "app/cli/method_args.h"
 #include "core/gen/encoder.h"
+#include "core/gen/linear_ce.h"
 #include "core/gen/trainer.h"
 #include "core/model/checkpoint.h"
 #include "core/model/config.h"
@@ -94,6 +96,13 @@ gen::TrainData bench_data(const Shape& sh, int64_t n) {
   return d;
 }
 
+// The process's peak resident set so far (MB). Only grows: read it after each phase.
+double peak_rss_mb() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
 double time_it(const std::function<void()>& f, int reps) {
   f();  // warm-up
   auto t0 = std::chrono::steady_clock::now();
@@ -106,6 +115,17 @@ std::function<int()> setup_train(CLI::App& sub) {
   sh->add(sub);
   return [sh] {
     TempModel m(*sh);
+    // Baseline first, so the process's peak RSS after it is the forward's own: the frozen
+    // LLM's forward (no grad) over the same positions as a training row.
+    const int64_t T = sh->query_len + sh->thought + sh->compression + sh->compression + sh->response_len;
+    auto ids = torch::randint(10, sh->vocab, {sh->batch, T}, torch::kLong).to(m.lm->device());
+    auto mask = torch::ones({sh->batch, T}, torch::kLong).to(m.lm->device());
+    double fwd = time_it([&] {
+      torch::NoGradGuard ng;
+      auto h2 = m.lm->forward(m.lm->embed(ids), mask).last_hidden;
+      (void)h2.sum().item<float>();
+    }, 3);
+    const double rss_fwd = peak_rss_mb();
     auto data = bench_data(*sh, sh->batch * (sh->steps + 2));
     std::vector<gen::TokenRow> tt;
     for (auto& t : data.target) tt.emplace_back(t.begin(), t.end() - 1);
@@ -138,21 +158,35 @@ std::function<int()> setup_train(CLI::App& sub) {
       tok += h[i].value_or("tokens_per_s", 0) * h[i].value_or("step_s", 0);
     }
     const double steps = static_cast<double>(h.size() - 1);
-    // Baseline: the frozen LLM's forward (no grad) over the same positions.
-    const int64_t T = sh->query_len + sh->thought + sh->compression + sh->compression + sh->response_len;
-    auto ids = torch::randint(10, sh->vocab, {sh->batch, T}, torch::kLong).to(m.lm->device());
-    auto mask = torch::ones({sh->batch, T}, torch::kLong).to(m.lm->device());
-    double fwd = time_it([&] {
-      torch::NoGradGuard ng;
-      auto h2 = m.lm->forward(m.lm->embed(ids), mask).last_hidden;
-      (void)h2.sum().item<float>();
-    }, 3);
+    const double rss_train = peak_rss_mb();
+    // The reconstruction loss's head + cross-entropy alone, forward + backward over the
+    // batch's target tokens: chunked (what training uses) vs the plain [N, V] logits.
+    const int64_t N = sh->batch * sh->response_len;
+    auto hid = torch::randn({N, sh->hidden}, torch::TensorOptions().dtype(m.lm->dtype()).device(m.lm->device()));
+    auto lab = torch::randint(0, sh->vocab, {N}, torch::TensorOptions().dtype(torch::kLong).device(m.lm->device()));
+    const auto& W = m.lm->lm_head_weight();
+    auto run_head = [&](bool chunked) {
+      auto x = hid.detach().requires_grad_(true);
+      auto loss = chunked ? gen::linear_cross_entropy(x, W, lab)
+                          : torch::nn::functional::cross_entropy(torch::nn::functional::linear(x, W).to(torch::kFloat32), lab);
+      loss.backward();
+      (void)x.grad().sum().item<float>();
+    };
+    const double head_chunked = time_it([&] { run_head(true); }, 2);
+    const double rss_chunked = peak_rss_mb();
+    const double head_plain = time_it([&] { run_head(false); }, 2);
+    const double rss_plain = peak_rss_mb();
     fmt::print("bench train  [{}]  device {}  dtype {}\n", sh->describe(), m.lm->device().str(),
                gen::dtype_name(m.lm->dtype()));
     fmt::print("  train step (encode + recon decode + backward + AdamW): {:.1f} ms  {:.1f} samples/s  {:.0f} tokens/s\n",
                1e3 * sec / steps, sh->batch * steps / sec, tok / sec);
     fmt::print("  baseline: frozen forward over the same {} positions/row, no grad: {:.1f} ms  {:.1f} samples/s\n", T,
                1e3 * fwd, sh->batch / fwd);
+    fmt::print("  step / forward: {:.1f}x   peak RSS: forward {:.0f} MB, training {:.0f} MB ({:.2f}x)\n", sec / steps / fwd,
+               rss_fwd, rss_train, rss_train / rss_fwd);
+    fmt::print("  LM head + CE over {} targets, fwd+bwd: chunked {:.1f} ms (peak RSS {:.0f} MB), plain [N, V] logits "
+               "{:.1f} ms (peak RSS {:.0f} MB)\n", N, 1e3 * head_chunked, rss_chunked, 1e3 * head_plain,
+               std::max(rss_plain, rss_chunked));
     return 0;
   };
 }

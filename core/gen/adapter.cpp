@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/gen/linear_ce.h"
 #include "core/util/error.h"
 
 namespace genlens::gen {
@@ -174,8 +175,9 @@ Tensor recon_loss(const model::DecoderLM& lm, const Tensor& soft_prompts, const 
   auto out = lm.forward(inputs, mask.to(dev));
   auto pos = torch::tensor(positions, torch::kLong).to(dev);
   Tensor h = out.last_hidden.reshape({B * T, H}).index_select(0, pos);  // [N, H]
-  Tensor logits = lm.lm_head(h).to(torch::kFloat32);                    // [N, V]
-  return F::cross_entropy(logits, torch::tensor(labels, torch::kLong).to(dev));
+  // CE over the head's [N, V] logits, a chunk of rows at a time (core/gen/linear_ce.h):
+  // the same value and gradient as cross_entropy(lm_head(h)) without holding [N, V].
+  return linear_cross_entropy(h.to(lm.dtype()), lm.lm_head_weight(), torch::tensor(labels, torch::kLong).to(dev));
 }
 
 Tensor align_loss(const Tensor& embedding, const Tensor& teacher) {

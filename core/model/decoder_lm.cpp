@@ -279,6 +279,7 @@ Tensor DecoderLM::final_norm(const Tensor& hidden) const {
 }
 
 Tensor DecoderLM::lm_head(const Tensor& hidden) const { return F::linear(hidden.to(impl_->dtype), impl_->head); }
+const Tensor& DecoderLM::lm_head_weight() const { return impl_->head; }
 
 // ---------------------------------------------------------------- forward
 

@@ -59,6 +59,7 @@ class DecoderLM {
                         const ForwardOptions& opt = {}) const;
   torch::Tensor final_norm(const torch::Tensor& hidden) const;  // for logit lens of layers
   torch::Tensor lm_head(const torch::Tensor& hidden) const;     // [.., H] -> [.., V]
+  const torch::Tensor& lm_head_weight() const;                  // [V, H] (the embedding when tied)
 
   // Named parameters as stored in HF checkpoints ("model.layers.0.self_attn.q_proj.weight").
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const;
