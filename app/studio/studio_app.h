@@ -1,0 +1,112 @@
+// The studio's application state: what is open (workspace, model, adapter, run, corpus),
+// the job host, and one snapshot + UI state per view. Each frame it polls finished jobs
+// and followed runs into the views' snapshots, draws the frame, and turns the views'
+// intents into jobs. Scripts (--script) drive it through the same public methods.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/studio/job_host.h"
+#include "app/studio/run_follower.h"
+#include "views/compare_view.h"
+#include "views/inspector_view.h"
+#include "views/layout_view.h"
+#include "views/map_view.h"
+#include "views/training_view.h"
+#include "views/workspace_view.h"
+
+namespace genlens::studio {
+
+struct StudioOptions {
+  std::string workspace, model, adapter, run, corpus;
+  std::string cli_path;  // the `genlens` executable that runs the jobs
+};
+
+enum class Tab { Workspace, Inspector, Map, Compare, Training };
+const char* to_string(Tab t);
+bool parse_tab(const std::string& name, Tab& out);
+
+class StudioApp {
+ public:
+  explicit StudioApp(StudioOptions opt);
+  ~StudioApp();
+
+  // One frame: poll jobs, draw, act on intents. Never waits on a job.
+  void frame(float display_w, float display_h);
+
+  // Actions (the views' intents and the script both use these).
+  void open(views::OpenKind kind, const std::string& path);
+  void inspect(const std::string& query);
+  void show(Tab t) {
+    requested_tab_ = t;
+    tab_pending_ = true;
+  }
+  void select_box(float x0, float y0, float x1, float y1);  // map data coordinates (generative map)
+  void project();                                           // encode the corpus, lay it out
+  void start_training(bool resume);
+  void stop_training();
+  bool set_train_field(const std::string& key, const std::string& value);
+  bool job_active(const std::string& name);  // "" = any
+  void follow_run(const std::string& dir);
+  int64_t training_step() const { return train_.step; }  // last step the followed run logged
+
+  const std::vector<std::string>& drawn_panels() const { return drawn_; }  // last frame
+  bool quit_requested() const { return layout_state_.request_quit; }
+  void log(const std::string& line);
+  const std::vector<std::string>& log_lines() const { return layout_.log_lines; }
+  Tab current_tab() const { return tab_; }
+
+ private:
+  struct QueryResults;
+  struct ProjectResults;
+  void poll_jobs();
+  void poll_training();
+  void update_workspace_snapshot();
+  void draw_main(const views::Rect& area);
+  void remember(views::OpenKind kind, const std::string& path);
+  std::vector<std::string> cli(std::vector<std::string> args) const;
+  void set_similarity_from_selection();
+
+  StudioOptions opt_;
+  JobHost jobs_;
+  Tab tab_ = Tab::Workspace;
+  Tab requested_tab_ = Tab::Workspace;
+  bool tab_pending_ = true;
+  std::vector<std::string> drawn_;
+
+  // What is open.
+  std::string workspace_, model_, adapter_, run_, corpus_;
+  std::vector<std::string> corpus_texts_, corpus_label_names_;
+  std::vector<int> corpus_labels_;
+
+  views::LayoutSnapshot layout_;
+  views::LayoutState layout_state_;
+  views::WorkspaceSnapshot ws_;
+  views::WorkspaceState ws_state_;
+  views::InspectorSnapshot insp_;
+  views::InspectorState insp_state_;
+  views::MapSnapshot map_;
+  views::MapState map_state_;
+  views::CompareSnapshot cmp_;
+  views::CompareState cmp_state_;
+  views::TrainingSnapshot train_;
+  views::TrainingState train_state_;
+
+  std::shared_ptr<QueryResults> query_;      // written by the query jobs, read when they finish
+  int query_tokens_job_ = 0, query_answer_job_ = 0;
+  std::shared_ptr<ProjectResults> projection_;
+  int project_job_ = 0, corpus_job_ = 0;
+  std::shared_ptr<std::vector<std::string>> corpus_pending_texts_, corpus_pending_labels_;
+  std::vector<float> emb_gen_, emb_input_;   // row-normalised embeddings of the corpus
+  int64_t emb_dim_gen_ = 0, emb_dim_input_ = 0;
+  std::vector<uint8_t> last_selection_;
+
+  int train_job_ = 0;
+  std::unique_ptr<RunFollower> follower_;
+  size_t train_events_ = 0;
+  int frame_no_ = 0;
+};
+
+}  // namespace genlens::studio
