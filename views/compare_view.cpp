@@ -10,10 +10,11 @@
 namespace genlens::views {
 
 double gain_percent(const EvalRow& r) {
+  if (std::isfinite(r.gain)) return r.gain;
   if (r.scores.size() < 2) return NAN;
   double a = r.scores.front(), b = r.scores.back();
   if (!std::isfinite(a) || !std::isfinite(b) || a == 0) return NAN;
-  return (b - a) / std::fabs(a) * 100.0;
+  return (r.lower_is_better ? a - b : b - a) / std::fabs(a) * 100.0;
 }
 
 std::vector<size_t> sorted_rows(const CompareSnapshot& s, const CompareState& st) {
@@ -83,7 +84,14 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
   if (ImGui::Button("Copy CSV")) out.export_csv = true;
   ImGui::SameLine();
   if (ImGui::Button("Copy Markdown")) out.export_markdown = true;
+  if (!s.eval_source.empty()) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", s.eval_source.c_str());
+  }
   if (draw_status(s.eval_status)) {
+    ImGui::TextDisabled("main metric per task; best mode in green; gain = generative vs the best input-centric mode "
+                        "(lower is better for harmful@k)");
+    for (auto& n : s.notes) ImGui::TextDisabled("%s", n.c_str());
     const int ncol = 3 + int(s.modes.size()) + 1;
     ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_Sortable |
                             ImGuiTableFlags_SizingStretchProp;
@@ -111,9 +119,9 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
         ImGui::TextUnformatted(r.kind.c_str());
         ImGui::TableNextColumn();
         ImGui::TextDisabled("%s", r.metric.c_str());
-        double best = -INFINITY;
+        double best = r.lower_is_better ? INFINITY : -INFINITY;
         for (double v : r.scores)
-          if (std::isfinite(v)) best = std::max(best, v);
+          if (std::isfinite(v)) best = r.lower_is_better ? std::min(best, v) : std::max(best, v);
         for (size_t m = 0; m < s.modes.size(); ++m) {
           ImGui::TableNextColumn();
           double v = m < r.scores.size() ? r.scores[m] : NAN;

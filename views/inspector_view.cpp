@@ -92,7 +92,8 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   if (draw_status(s.decoded_status)) wrapped_block(s.decoded);
   ImGui::EndChild();
 
-  section("Logit lens (layers x special tokens; colour = p(top-1), hover for top-k, click to pin)");
+  section("Logit lens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");
+  if (!s.lens_title.empty()) ImGui::TextDisabled("columns: %s", s.lens_title.c_str());
   if (draw_status(s.lens_status)) {
     auto r = draw_heatmap("lens", lens_heatmap(s), st.heat, avail);
     out.pin_changed = r.pin_changed;

@@ -43,6 +43,7 @@ struct InspectorSnapshot {
   Status answer_status;
   std::string decoded;
   Status decoded_status;
+  std::string lens_title;                                 // which positions the columns are
   std::vector<std::string> lens_layers, lens_positions;  // heatmap rows, columns
   std::vector<LensCell> lens;                             // rows*cols
   std::vector<std::string> tracked_words;                 // overlaid where they are top-k

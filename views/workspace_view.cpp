@@ -61,6 +61,11 @@ WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& s, WorkspaceState&
     ImGui::Unindent(ImGui::GetFontSize() * 6);
   }
 
+  if (!s.extras.empty()) {
+    section("Also in this workspace");
+    for (auto& e : s.extras) ImGui::TextDisabled("%s", e.c_str());
+  }
+
   section("Recent");
   if (s.recent.empty()) ImGui::TextDisabled("Nothing opened yet.");
   for (size_t i = 0; i < s.recent.size(); ++i) {

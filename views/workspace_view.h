@@ -18,6 +18,7 @@ struct WorkspaceSnapshot {
   std::string workspace_dir, model_dir, model_summary, adapter_dir, run_dir, corpus_path;
   int64_t corpus_rows = 0;
   std::vector<std::string> corpus_labels;
+  std::vector<std::string> extras;  // other workspace parts found (tasks, eval, maps, latent index)
   std::vector<std::string> recent;  // paths opened before, newest first
   std::string device, dtype;
   int threads = 0;

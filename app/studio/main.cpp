@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "app/studio/fonts.h"
+#include "app/studio/gl_points.h"
 #include "app/studio/headless_report.h"
 #include "app/studio/script.h"
 #include "app/studio/studio_app.h"
@@ -30,7 +31,7 @@ struct Options {
   std::string screenshot;  // save the window as PNG after `frames` frames, then exit
   int frames = 3;
   bool demo = false;
-  std::string script, stats, panel_log;
+  std::string script, stats, panel_log, layout;
   int width = 1280, height = 800;
   genlens::studio::StudioOptions app;
 };
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--adapter", opt.app.adapter, "Open an adapter checkpoint (or a run directory)");
   app.add_option("--run", opt.app.run, "Follow a training run directory (its metrics.jsonl)");
   app.add_option("--corpus", opt.app.corpus, "Open a corpus: JSONL with \"text\" and optional \"label\"");
-  app.add_flag("--demo", opt.demo, "Open the embedded demo workspace");
+  app.add_flag("--demo", opt.demo, "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo; build it with `genlens demo`)");
+  app.add_option("--layout", opt.layout, "Draw an [N, 2] float .npy layout on both maps (e.g. a million points)");
   app.add_option("--script", opt.script, "Run UI actions from FILE (see app/studio/script.h), then exit");
   app.add_option("--screenshot", opt.screenshot, "Render --frames frames, save the window as PNG, exit");
   app.add_option("--frames", opt.frames, "Frames to render before the screenshot")->check(CLI::PositiveNumber);
@@ -130,13 +132,29 @@ int main(int argc, char** argv) {
   auto font_msg = genlens::studio::load_fonts(scale);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");
+  std::unique_ptr<genlens::studio::GlPointRenderer> points;
+  try {
+    points = std::make_unique<genlens::studio::GlPointRenderer>();
+    genlens::views::set_point_renderer(points.get());
+  } catch (const std::exception& e) {  // large maps fall back to the density grid
+    fmt::print(stderr, "genlens-studio: {}; large maps are drawn as a density grid instead\n", e.what());
+  }
 
   int rc = 0;
   std::vector<double> work_ms, frame_ms;
   {
-    if (opt.demo && opt.app.workspace.empty())
-      fmt::print(stderr, "genlens-studio: the demo workspace is not part of this build yet; opening an empty one\n");
+    if (opt.demo && opt.app.workspace.empty()) {
+      const char* env = std::getenv("GENLENS_DEMO_DIR");
+      const char* home = std::getenv("HOME");
+      std::filesystem::path dir = env && *env ? env : std::filesystem::path(home ? home : ".") / ".cache/genlens/demo";
+      if (std::filesystem::exists(dir / "model" / "config.json"))
+        opt.app.workspace = dir.string();
+      else
+        fmt::print(stderr, "genlens-studio: no demo workspace at {} (build it with `genlens demo`); opening an empty studio\n",
+                   dir.string());
+    }
     genlens::studio::StudioApp studio(opt.app);
+    if (!opt.layout.empty()) studio.open_layout(opt.layout);
     studio.log(font_msg);
     std::ofstream panel_log;
     if (!opt.panel_log.empty()) panel_log.open(opt.panel_log, std::ios::app);
@@ -169,6 +187,8 @@ int main(int argc, char** argv) {
       glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
       glClear(GL_COLOR_BUFFER_BIT);
       ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      // With --stats the GPU's work counts too (GL calls only queue it).
+      if (!opt.stats.empty()) glFinish();
       auto t1 = std::chrono::steady_clock::now();
       ++frame;
       work_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
@@ -214,6 +234,8 @@ int main(int argc, char** argv) {
                work_ms.empty() ? 0.0 : *std::max_element(work_ms.begin(), work_ms.end()), percentile(frame_ms, 0.5),
                percentile(frame_ms, 0.95));
   }
+  genlens::views::set_point_renderer(nullptr);
+  points.reset();
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

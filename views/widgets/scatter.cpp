@@ -11,6 +11,16 @@
 
 namespace genlens::views {
 
+namespace {
+PointRenderer* g_renderer = nullptr;
+size_t g_renderer_min = 20000;
+}  // namespace
+
+void set_point_renderer(PointRenderer* r, size_t min_points) {
+  g_renderer = r;
+  g_renderer_min = min_points;
+}
+
 std::vector<int> points_in_box(const ScatterData& d, float x0, float y0, float x1, float y1) {
   if (x0 > x1) std::swap(x0, x1);
   if (y0 > y1) std::swap(y0, y1);
@@ -70,12 +80,18 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
   };
 
   if (v.fit && n > 0) {
-    float x0 = std::numeric_limits<float>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(d.x[i]) || !std::isfinite(d.y[i])) continue;
-      x0 = std::min(x0, d.x[i]), x1 = std::max(x1, d.x[i]);
-      y0 = std::min(y0, d.y[i]), y1 = std::max(y1, d.y[i]);
+    // Bounds pass only when the data changed (a million points: ~1 ms saved a frame).
+    if (v.bounds_version != d.version || v.bounds_n != n || d.version == 0) {
+      float x0 = std::numeric_limits<float>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(d.x[i]) || !std::isfinite(d.y[i])) continue;
+        x0 = std::min(x0, d.x[i]), x1 = std::max(x1, d.x[i]);
+        y0 = std::min(y0, d.y[i]), y1 = std::max(y1, d.y[i]);
+      }
+      v.bx0 = x0, v.bx1 = x1, v.by0 = y0, v.by1 = y1;
+      v.bounds_version = d.version, v.bounds_n = n;
     }
+    float x0 = v.bx0, x1 = v.bx1, y0 = v.by0, y1 = v.by1;
     if (d.has_marker) {
       x0 = std::min(x0, d.marker_x), x1 = std::max(x1, d.marker_x);
       y0 = std::min(y0, d.marker_y), y1 = std::max(y1, d.marker_y);
@@ -96,10 +112,34 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
   // per frame either way (a million points stay interactive).
   bool any_selected = std::any_of(selected.begin(), selected.end(), [](uint8_t s) { return s != 0; });
   const float r = n > 5000 ? 1.5f : 3.0f;
-  const bool density = v.on_screen > size_t(density_above);
+  const bool gl = g_renderer && n >= g_renderer_min;
+  const bool density = !gl && v.on_screen > size_t(density_above);
   ImGuiIO& io = ImGui::GetIO();
   size_t on_screen = 0;
-  if (density) {
+  if (gl) {
+    // The GPU draws every point (overlaps add up: dense regions glow); the CPU only
+    // searches the nearest point when the mouse or the view moved.
+    PointRenderer::Transform t{a.x, a.y, b.x, b.y, v.cx, v.cy, v.scale, mid.x, mid.y, n > 200000 ? 2.0f : 3.0f};
+    g_renderer->draw(dl, id, d, selected, hidden, t);
+    on_screen = n;
+    if (hovered) {
+      const bool moved = io.MousePos.x != v.hover_mx || io.MousePos.y != v.hover_my || v.cx != v.hover_cx ||
+                         v.cy != v.hover_cy || v.scale != v.hover_scale || d.version != v.hover_version;
+      if (moved) {
+        v.hover_mx = io.MousePos.x, v.hover_my = io.MousePos.y, v.hover_cx = v.cx, v.hover_cy = v.cy;
+        v.hover_scale = v.scale, v.hover_version = d.version;
+        // In data units: one subtraction and compare per point, no screen transform.
+        const float mx = to_data_x(io.MousePos.x), my = to_data_y(io.MousePos.y);
+        float best = (6.0f / v.scale) * (6.0f / v.scale);
+        v.hover_point = -1;
+        for (size_t i = 0; i < n; ++i) {
+          float dx = d.x[i] - mx, dy = d.y[i] - my, dd = dx * dx + dy * dy;
+          if (dd < best && visible(i)) best = dd, v.hover_point = int(i);
+        }
+      }
+      res.hovered = v.hover_point;
+    }
+  } else if (density) {
     // Density grid: a cell's alpha grows with its count (log), tinted by its first label;
     // hovering a cell picks its most recent point.
     const float cell = 3.0f;
