@@ -362,7 +362,8 @@ void StudioApp::open_layout(const std::string& npy) {
   project_job_ = jobs_.start("project", [res, path](runtime::JobContext& ctx) {
     ctx.set_stage("read " + fs::path(path).filename().string());
     res->input_layout = load_points(path);
-    if (res->input_layout.cols != 2) fail("{}: a layout has 2 columns, found {}", path, res->input_layout.cols);
+    if (res->input_layout.cols != 2 && res->input_layout.cols != 3)
+      fail("{}: a layout has 2 columns (x, y) or 3 (x, y, label), found {}", path, res->input_layout.cols);
     res->gen_layout = res->input_layout;
     res->has_generative = true;
     res->source = path;
@@ -425,9 +426,22 @@ void StudioApp::poll_projection() {
     map_.generative.status = {Status::Unavailable, r.generative_problem};
   }
   if (r.method == "layout") {
-    map_.input.title = "layout from .npy (" + fs::path(r.source).filename().string() + ")";
+    map_.input.title = map_.generative.title =
+        fmt::format("{} points from {}", r.input_layout.rows, fs::path(r.source).filename().string());
     map_.texts.assign(size_t(r.input_layout.rows), "");
-    map_.generative.data.label = map_.input.data.label = {};
+    std::vector<int> labels;
+    std::vector<std::string> names;
+    if (r.input_layout.cols == 3)  // third column: an integer label per point
+      for (int64_t i = 0; i < r.input_layout.rows; ++i) {
+        int l = int(r.input_layout.at(i, 2));
+        labels.push_back(l);
+        while (int(names.size()) <= l) names.push_back(fmt::format("cluster {}", names.size()));
+      }
+    map_.label_names = names;
+    for (auto* p : {&map_.generative, &map_.input}) {
+      p->data.label = labels;
+      p->data.label_names = names;
+    }
   }
   emb_input_ = r.input_emb.data;
   emb_dim_input_ = r.input_emb.cols;

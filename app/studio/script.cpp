@@ -17,7 +17,7 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"select", 4, 4},     {"train-set", 2, 2},    {"train-start", 0, 0},
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
-                               {"walk", 1, 1},       {"pin", 2, 2}};
+                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1}};
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -73,9 +73,12 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       double limit = c.args.size() > 1 ? std::stod(c.args[1]) : default_s;
       return std::chrono::steady_clock::now() - wait_start_ > std::chrono::duration<double>(limit);
     };
-    if (c.verb == "frames") {
+    if (c.verb == "frames" || c.verb == "pan-zoom") {
       if (!waiting_) frames_left_ = std::stoi(c.args[0]), waiting_ = true;
-      if (frames_left_-- > 0) return true;
+      if (frames_left_-- > 0) {
+        if (c.verb == "pan-zoom") app.nudge_maps(frames_left_);
+        return true;
+      }
       waiting_ = false;
     } else if (c.verb == "wait" || c.verb == "wait-steps") {
       if (!waiting_) wait_start_ = std::chrono::steady_clock::now(), waiting_ = true;

@@ -15,6 +15,7 @@
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
+//   pan-zoom N                 render N frames, zooming and panning both maps a little each frame
 //   screenshot PATH            save the window (and the drawn panels to --panel-log)
 //   quit
 // Blank lines and lines starting with # are ignored.

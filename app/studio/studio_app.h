@@ -49,6 +49,14 @@ class StudioApp {
   void walk(const std::string& to);                         // interpolation walk from the inspected query
   void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps
   void run_eval();
+  // One step of a scripted pan and zoom on both maps (frame-time measurements).
+  void nudge_maps(int k) {
+    for (auto* v : {&map_state_.gen_view, &map_state_.input_view}) {
+      v->fit = false;
+      v->scale *= (k / 60) % 2 ? 0.985f : 1.015f;  // in for a second, out for a second
+      v->cx += 0.002f * float((k % 120) - 60) / v->scale * 100.0f;
+    }
+  }
   void pin_lens_cell(int row, int col) {
     insp_state_.heat.pinned_row = row;
     insp_state_.heat.pinned_col = col;

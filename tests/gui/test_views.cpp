@@ -133,6 +133,17 @@ TEST_CASE("compare: gain, sorting (NaN last) and CSV / Markdown exports") {
   CHECK(test::total_vertices(d) > 1000);
 }
 
+TEST_CASE("compare: the producer's gain wins; lower-is-better metrics flip the fallback") {
+  views::EvalRow given{"safety", "safety", "harmful_at_5", {0.4, 0.2}};
+  given.gain = 50.0;
+  CHECK(views::gain_percent(given) == doctest::Approx(50.0));
+  views::EvalRow harmful{"safety", "safety", "harmful_at_5", {0.4, 0.2}};
+  harmful.lower_is_better = true;
+  CHECK(views::gain_percent(harmful) == doctest::Approx(50.0));  // fewer harmful hits: a gain
+  harmful.lower_is_better = false;
+  CHECK(views::gain_percent(harmful) == doctest::Approx(-50.0));
+}
+
 TEST_CASE("training: curves from metrics rows, series picked by name in a fixed order") {
   views::TrainingSnapshot s;
   s.run_dir = "/runs/a";

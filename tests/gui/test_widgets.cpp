@@ -163,3 +163,55 @@ TEST_CASE("token strip: whitespace is made visible; hovering a chip reports it")
   frame(gui, ImVec2(first.x + 4, first.y + 4), false, draw);
   CHECK(hovered == 0);
 }
+
+namespace {
+// Stands in for the studio's GL renderer: records what the scatter hands it.
+struct RecordingRenderer : views::PointRenderer {
+  int calls = 0;
+  size_t points = 0;
+  Transform last{};
+  void draw(void* dl, const char*, const views::ScatterData& d, const std::vector<uint8_t>&, const std::vector<bool>&,
+            const Transform& t) override {
+    ++calls;
+    points = d.x.size();
+    last = t;
+    CHECK(dl != nullptr);
+  }
+};
+}  // namespace
+
+TEST_CASE("scatter: large layouts go to the point renderer (no per-point ImDrawList work); hover still finds points") {
+  test::HeadlessImGui gui(800, 600);
+  views::ScatterData d;
+  const int n = 50000;
+  for (int i = 0; i < n; ++i) {
+    d.x.push_back(float(i % 250));
+    d.y.push_back(float(i / 250));
+    d.label.push_back(i % 3);
+  }
+  d.label_names = {"a", "b", "c"};
+  d.version = 1;
+  views::ScatterView v;
+  std::vector<uint8_t> sel;
+  std::vector<bool> hidden;
+  RecordingRenderer rec;
+  views::set_point_renderer(&rec, 20000);
+  views::ScatterResult r;
+  ImDrawData* dd = nullptr;
+  for (int f = 0; f < 2; ++f)
+    dd = frame(gui, ImVec2(400, 300), false, [&] { r = views::draw_scatter("big", d, v, sel, hidden, 780, 580); });
+  views::set_point_renderer(nullptr);
+  CHECK(rec.calls == 2);
+  CHECK(rec.points == size_t(n));
+  CHECK(rec.last.scale == doctest::Approx(v.scale));
+  CHECK(test::total_vertices(dd) < 2000);  // the frame, not 50k points
+  // The hovered point is the one nearest the mouse in data space.
+  REQUIRE(r.hovered >= 0);
+  const float mx = v.cx + (400 - rec.last.mid_x) / v.scale, my = v.cy - (300 - rec.last.mid_y) / v.scale;
+  CHECK(std::fabs(d.x[size_t(r.hovered)] - mx) <= 1.0f);
+  CHECK(std::fabs(d.y[size_t(r.hovered)] - my) <= 1.0f);
+  // Without a renderer the same data is drawn by ImDrawList (density grid or points).
+  for (int f = 0; f < 2; ++f)
+    dd = frame(gui, ImVec2(400, 300), false, [&] { views::draw_scatter("big", d, v, sel, hidden, 780, 580); });
+  CHECK(test::total_vertices(dd) > 2000);
+}
