@@ -463,16 +463,14 @@ void StudioApp::load_eval_results(const std::string& path) {
   eval_job_ = jobs_.start("eval-results", [pending, path](runtime::JobContext& ctx) {
     ctx.set_stage("read results.json");
     auto r = analysis::read_results(path);
-    // Input-centric modes first, generative last: the table reads left to right.
-    std::vector<std::string> modes;
-    for (auto& m : r.modes)
-      if (m != "generative") modes.push_back(m);
-    for (auto& m : r.modes)
-      if (m == "generative") modes.push_back(m);
-    if (modes.empty())
-      for (auto& t : r.tasks)
-        for (auto& [m, s] : t.scores)
-          if (std::find(modes.begin(), modes.end(), m) == modes.end()) modes.push_back(m);
+    // Every mode scored, input-centric ones first and generative last: the table reads
+    // left to right towards the method (and its gain column).
+    std::vector<std::string> modes = r.modes;
+    for (auto& t : r.tasks)
+      for (auto& [m, s] : t.scores)
+        if (std::find(modes.begin(), modes.end(), m) == modes.end()) modes.push_back(m);
+    auto rank = [](const std::string& m) { return m == "mean" ? 0 : m == "last" ? 1 : m == "generative" ? 3 : 2; };
+    std::stable_sort(modes.begin(), modes.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
     pending->modes = modes;
     for (auto& t : r.tasks) {
       views::EvalRow row;
