@@ -162,7 +162,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   };
   plot("Losses", "loss", {"loss", "recon_loss", "align_loss"}, st.loss_plot, half, true);
   ImGui::SameLine();
-  plot("Cosine to the teacher: matched vs unmatched", "cos", {"cos_matched", "cos_unmatched"}, st.cos_plot, half, true);
+  plot("Cosine to the teacher", "cos", {"cos_matched", "cos_unmatched"}, st.cos_plot, half, true);
   const float third = (w - 2 * ImGui::GetStyle().ItemSpacing.x) / 3.0f;
   plot("Learning rate", "lr", {"lr"}, st.lr_plot, third, false);
   ImGui::SameLine();

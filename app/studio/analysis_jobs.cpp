@@ -296,6 +296,11 @@ void StudioApp::poll_query() {
 void StudioApp::project(const std::string& method_in) {
   const std::string method = method_in.empty() ? (map_state_.method == 1 ? "UMAP" : "PCA") : method_in;
   map_state_.method = method == "UMAP" ? 1 : 0;
+  if (corpus_job_) {  // the corpus is still being read: project when it is in
+    pending_project_ = method;
+    map_.generative.status = map_.input.status = {Status::Running, "reading the corpus…"};
+    return;
+  }
   if (model_.empty() || corpus_texts_.empty()) {
     map_.generative.status = map_.input.status = {Status::Failed, "Open a model and a corpus (Workspace tab) first."};
     return;
@@ -573,10 +578,12 @@ void StudioApp::poll_jobs() {
       log(fmt::format("corpus: {} texts, {} labels", corpus_texts_.size(), corpus_label_names_.size()));
       if (!model_.empty())
         map_.generative.status = map_.input.status = {Status::Idle, "Press Project to encode and lay out the corpus."};
+      if (!pending_project_.empty()) project(pending_project_);
     } else {
       log("corpus: " + s.error);
       corpus_.clear();
     }
+    pending_project_.clear();
   }
 }
 

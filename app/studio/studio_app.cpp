@@ -318,7 +318,18 @@ void StudioApp::stop_training() {
   log("train: stopping at the next step (a checkpoint is saved)");
 }
 
-bool StudioApp::job_active(const std::string& name) { return name.empty() ? jobs_.any_active() : jobs_.active(name); }
+bool StudioApp::job_active(const std::string& name) {
+  if (name.empty() ? jobs_.any_active() : jobs_.active(name)) return true;
+  // A finished job counts as active until a frame has taken its results in (so a script
+  // that waits for it sees them).
+  const std::pair<const char*, int> absorbing[] = {{"corpus", corpus_job_}, {"project", project_job_},
+                                                   {"query", query_job_},   {"walk", walk_job_},
+                                                   {"latent", latent_job_}, {"eval", eval_job_},
+                                                   {"eval-results", eval_job_}};
+  for (auto& [n, id] : absorbing)
+    if (id != 0 && (name.empty() || name == n)) return true;
+  return false;
+}
 
 void StudioApp::poll_training() {
   if (train_job_) {

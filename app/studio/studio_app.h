@@ -129,6 +129,7 @@ class StudioApp {
   std::shared_ptr<const MapFits> fits_;       // the finished layouts' fits (to place a query)
   uint64_t gen_frame_seen_ = 0, input_frame_seen_ = 0;
   int project_job_ = 0, corpus_job_ = 0;
+  std::string pending_project_;  // Project pressed while the corpus was still loading
   std::shared_ptr<std::vector<std::string>> corpus_pending_texts_, corpus_pending_labels_;
   std::vector<float> emb_gen_, emb_input_;   // row-normalised embeddings of the corpus
   int64_t emb_dim_gen_ = 0, emb_dim_input_ = 0;

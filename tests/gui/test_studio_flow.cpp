@@ -110,7 +110,7 @@ select -1000 -1000 1000 1000
 frames 3
 screenshot {dir}/maps.png
 view inspector
-query How do bees make honey? 蜜蜂 🐝
+query How do bees make honey? 蜜蜂は何を作る？
 wait query 300
 walk Tell me about trains
 wait walk 300
