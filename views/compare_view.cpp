@@ -138,6 +138,7 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
   }
   section("Cosine similarity of the selection (select points on the map)");
   if (draw_status(s.sim_status)) {
+    if (!s.sim_scale.empty()) ImGui::TextDisabled("%s; hover a cell for the texts", s.sim_scale.c_str());
     const float half = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
     ImGui::BeginGroup();
     ImGui::TextDisabled("generative");

@@ -26,6 +26,7 @@ struct CompareSnapshot {
   std::string eval_source;         // results.json shown
   std::vector<std::string> notes;  // e.g. modes the evaluation skipped, with why
   HeatmapData sim_generative, sim_input;  // values already mapped to [0, 1]
+  std::string sim_scale;                  // what the colours mean
   Status sim_status;
 };
 

@@ -10,6 +10,7 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
       }
       ImGui_ImplOpenGL3_NewFrame();
       ImGui_ImplGlfw_NewFrame();
+      // A script drives the UI by its verbs; the pointer Xvfb parks mid-screen would
+      // otherwise hover things and leave tooltips in the screenshots.
+      if (script) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
       ImGui::NewFrame();
       int w = 0, h = 0;
       glfwGetFramebufferSize(window, &w, &h);

@@ -17,7 +17,7 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"select", 4, 4},     {"train-set", 2, 2},    {"train-start", 0, 0},
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
-                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1}};
+                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4}};
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -118,8 +118,9 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       app.walk(c.args[0]);
     } else if (c.verb == "pin") {
       app.pin_lens_cell(std::stoi(c.args[0]), std::stoi(c.args[1]));
-    } else if (c.verb == "select") {
-      app.select_box(std::stof(c.args[0]), std::stof(c.args[1]), std::stof(c.args[2]), std::stof(c.args[3]));
+    } else if (c.verb == "select" || c.verb == "select-frac") {
+      app.select_box(std::stof(c.args[0]), std::stof(c.args[1]), std::stof(c.args[2]), std::stof(c.args[3]),
+                     c.verb == "select-frac");
     } else if (c.verb == "train-set") {
       if (c.args.size() < 2 || !app.set_train_field(c.args[0], c.args[1]))
         fail("{}: cannot set '{}'", where(), c.args.empty() ? "" : c.args[0]);

@@ -9,6 +9,7 @@
 //   walk TEXT                  interpolation walk from the inspected query to TEXT
 //   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position)
 //   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
+//   select-frac X0 Y0 X1 Y1    the same with corners as fractions of the layout's extent
 //   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
 //                              compression, save-every
 //   train-start | train-resume | train-stop

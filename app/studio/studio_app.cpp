@@ -253,8 +253,16 @@ void StudioApp::follow_run(const std::string& dir) {
   follower_->poll();
 }
 
-void StudioApp::select_box(float x0, float y0, float x1, float y1) {
-  auto idx = views::points_in_box(map_.generative.data.x.empty() ? map_.input.data : map_.generative.data, x0, y0, x1, y1);
+void StudioApp::select_box(float x0, float y0, float x1, float y1, bool fractions) {
+  const auto& d = map_.generative.data.x.empty() ? map_.input.data : map_.generative.data;
+  if (fractions && !d.x.empty()) {  // corners as fractions of the layout's extent (0,0 = bottom left)
+    auto [xa, xb] = std::minmax_element(d.x.begin(), d.x.end());
+    auto [ya, yb] = std::minmax_element(d.y.begin(), d.y.end());
+    auto lx = [&](float f) { return *xa + f * (*xb - *xa); };
+    auto ly = [&](float f) { return *ya + f * (*yb - *ya); };
+    x0 = lx(x0), x1 = lx(x1), y0 = ly(y0), y1 = ly(y1);
+  }
+  auto idx = views::points_in_box(d, x0, y0, x1, y1);
   map_state_.selected.assign(map_.texts.size(), 0);
   for (int i : idx) map_state_.selected[size_t(i)] = 1;
   log(fmt::format("selected {} points", idx.size()));
@@ -445,7 +453,7 @@ void StudioApp::set_similarity_from_selection() {
       for (int b : sel) {
         double c = 0;
         for (int64_t k = 0; k < dim; ++k) c += double(emb[size_t(a) * size_t(dim) + size_t(k)]) * emb[size_t(b) * size_t(dim) + size_t(k)];
-        h.value.push_back(float((c + 1) * 0.5));  // [-1, 1] -> [0, 1] for the colour
+        h.value.push_back(float(c));  // rescaled below
         h.cell_text.push_back(sel.size() <= 12 ? fmt::format("{:.2f}", c) : "");
         h.tooltip.push_back({fmt::format("cosine {:.4f}", c),
                              size_t(a) < corpus_texts_.size() ? corpus_texts_[size_t(a)] : "",
@@ -454,6 +462,17 @@ void StudioApp::set_similarity_from_selection() {
   };
   fill(cmp_.sim_input, emb_input_, emb_dim_input_);
   if (!emb_gen_.empty()) fill(cmp_.sim_generative, emb_gen_, emb_dim_gen_);
+  // One colour scale for both matrices, from the lowest cosine in either to 1: cosines of
+  // real embeddings crowd near 1, and [-1, 1] would paint everything the same.
+  float lo = 1;
+  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative})
+    for (float v : h->value) lo = std::min(lo, v);
+  lo = std::min(lo, 0.999f);
+  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative}) {
+    for (float& v : h->value) v = (v - lo) / (1 - lo);
+    h->value_name = fmt::format("colour: cosine {:.2f} to 1", lo);
+  }
+  cmp_.sim_scale = fmt::format("colour: cosine from {:.2f} (lowest in either matrix) to 1", lo);
   cmp_.sim_status = Status::ready();
 }
 

@@ -44,7 +44,9 @@ class StudioApp {
     requested_tab_ = t;
     tab_pending_ = true;
   }
-  void select_box(float x0, float y0, float x1, float y1);  // map data coordinates (generative map)
+  // Box selection on the generative map (the input-centric one when there is none), in
+  // data coordinates or, with `fractions`, as fractions of the layout's extent.
+  void select_box(float x0, float y0, float x1, float y1, bool fractions = false);
   void project(const std::string& method = "");            // encode the corpus, lay it out ("PCA", "UMAP")
   void walk(const std::string& to);                         // interpolation walk from the inspected query
   void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps

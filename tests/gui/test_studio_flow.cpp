@@ -106,9 +106,6 @@ wait all 120
 view map
 project UMAP
 wait project 300
-select -1000 -1000 1000 1000
-frames 3
-screenshot {dir}/maps.png
 view inspector
 query How do bees make honey? 蜜蜂は何を作る？
 wait query 300
@@ -116,6 +113,10 @@ walk Tell me about trains
 wait walk 300
 frames 2
 screenshot {dir}/inspector.png
+view map
+select-frac 0 0.5 1 1
+frames 3
+screenshot {dir}/maps.png
 view compare
 frames 3
 screenshot {dir}/compare.png

@@ -255,9 +255,14 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
                           IM_COL32(255, 255, 255, 255));
     dl->AddTriangle(ImVec2(p.x, p.y - s), ImVec2(p.x + s, p.y + s * 0.7f), ImVec2(p.x - s, p.y + s * 0.7f),
                     IM_COL32(0, 0, 0, 255), 1.5f);
-    if (!d.marker_text.empty())
-      dl->AddText(ImVec2(p.x + s + 3, p.y - ImGui::GetFontSize() * 0.5f), IM_COL32(255, 255, 255, 255),
-                  d.marker_text.c_str());
+    if (!d.marker_text.empty()) {
+      // Right of the marker, or left of it when the text would leave the plot.
+      ImVec2 ts = ImGui::CalcTextSize(d.marker_text.c_str());
+      float tx = p.x + s + 3 + ts.x > b.x - 4 ? p.x - s - 3 - ts.x : p.x + s + 3;
+      ImVec2 q(tx, p.y - ts.y * 0.5f);
+      dl->AddRectFilled(ImVec2(q.x - 3, q.y - 1), ImVec2(q.x + ts.x + 3, q.y + ts.y + 1), IM_COL32(0, 0, 0, 170), 3.0f);
+      dl->AddText(q, IM_COL32(255, 255, 255, 255), d.marker_text.c_str());
+    }
   }
   dl->PopClipRect();
   dl->AddRect(a, b, IM_COL32(255, 255, 255, 40), 4.0f);
