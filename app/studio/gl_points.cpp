@@ -6,6 +6,8 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "core/util/error.h"
@@ -63,6 +65,10 @@ unsigned compile(GLenum kind, const char* src) {
 struct GlPointRenderer::Plot {
   GlPointRenderer* owner = nullptr;
   unsigned vao = 0, vbo_pos = 0, vbo_col = 0;
+  unsigned tex = 0;              // density image (large layouts)
+  int tex_w = 0, tex_h = 0;
+  std::vector<uint32_t> count, pixels;
+  std::vector<int16_t> label;
   size_t n = 0;                  // points in the buffers
   uint64_t version = ~uint64_t(0);
   const void* data_ptr = nullptr;
@@ -72,6 +78,10 @@ struct GlPointRenderer::Plot {
 };
 
 GlPointRenderer::GlPointRenderer() {
+  const char* name = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
+  renderer_name_ = name ? name : "?";
+  for (const char* soft : {"llvmpipe", "softpipe", "Software", "SWR"})
+    if (renderer_name_.find(soft) != std::string::npos) density_above_ = 0;
   unsigned vs = compile(GL_VERTEX_SHADER, kVertex), fs = compile(GL_FRAGMENT_SHADER, kFragment);
   program_ = glCreateProgram();
   glAttachShader(program_, vs);
@@ -93,6 +103,7 @@ GlPointRenderer::GlPointRenderer() {
 
 GlPointRenderer::~GlPointRenderer() {
   for (auto& [id, p] : plots_) {
+    if (p->tex) glDeleteTextures(1, &p->tex);
     glDeleteBuffers(1, &p->vbo_pos);
     glDeleteBuffers(1, &p->vbo_col);
     glDeleteVertexArrays(1, &p->vao);
@@ -112,6 +123,7 @@ void GlPointRenderer::draw(void* im_draw_list, const char* id, const views::Scat
   }
   Plot& p = *slot;
   const size_t n = std::min(d.x.size(), d.y.size());
+  if (n > density_above_) return draw_density(im_draw_list, p, d, selected, hidden, t);
   const bool reupload = p.n != n || p.version != d.version || d.version == 0 || p.data_ptr != d.x.data() ||
                         p.selected != selected || p.hidden != hidden;
   if (reupload) {
@@ -184,6 +196,67 @@ void GlPointRenderer::draw(void* im_draw_list, const char* id, const views::Scat
       },
       &p);
   dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr);  // the ImGui backend sets its state again
+}
+
+// Past density_above() points a software GL (Mesa llvmpipe under Xvfb, or no GPU) spends
+// ~0.7 s a frame transforming a million point vertices; binning them into a screen-sized
+// image on the CPU takes a few milliseconds and draws as one textured quad anywhere.
+// Each pixel: colour of the last label binned there (white if any point is selected),
+// opacity from log(count), so dense regions read as dense.
+void GlPointRenderer::draw_density(void* im_draw_list, Plot& p, const views::ScatterData& d,
+                                   const std::vector<uint8_t>& selected, const std::vector<bool>& hidden,
+                                   const Transform& t) {
+  const int w = std::max(1, int(t.clip_x1 - t.clip_x0)), h = std::max(1, int(t.clip_y1 - t.clip_y0));
+  const size_t cells = size_t(w) * size_t(h);
+  p.count.assign(cells, 0);
+  p.label.assign(cells, -1);
+  p.pixels.assign(cells, 0);
+  const size_t n = std::min(d.x.size(), d.y.size());
+  const bool labels = d.label.size() >= n;
+  const bool any_hidden = std::any_of(hidden.begin(), hidden.end(), [](bool b) { return b; });
+  const bool sel_on = selected.size() >= n && std::any_of(selected.begin(), selected.end(), [](uint8_t s) { return s; });
+  // screen = mid + (data - c) * scale, relative to the plot's corner
+  const float ox = t.mid_x - t.clip_x0 - t.cx * t.scale, oy = t.mid_y - t.clip_y0 + t.cy * t.scale;
+  constexpr int16_t kSelected = 0x7fff;
+  for (size_t i = 0; i < n; ++i) {
+    const float sx = ox + d.x[i] * t.scale, sy = oy - d.y[i] * t.scale;
+    if (!(sx >= 0 && sy >= 0 && sx < float(w) && sy < float(h))) continue;  // also drops NaN
+    const int l = labels ? d.label[i] : -1;
+    if (any_hidden && l >= 0 && size_t(l) < hidden.size() && hidden[size_t(l)]) continue;
+    const size_t k = size_t(int(sy)) * size_t(w) + size_t(int(sx));
+    ++p.count[k];
+    if (p.label[k] != kSelected) p.label[k] = sel_on && selected[i] ? kSelected : int16_t(l);
+  }
+  uint32_t maxc = 1;
+  for (uint32_t c : p.count) maxc = std::max(maxc, c);
+  const float inv = 1.0f / std::log1p(float(maxc));
+  for (size_t k = 0; k < cells; ++k) {
+    if (!p.count[k]) continue;
+    const float a = 0.35f + 0.65f * std::log1p(float(p.count[k])) * inv;
+    const int l = p.label[k];
+    ImU32 c = l == kSelected ? IM_COL32(255, 255, 255, 255)
+              : l >= 0       ? views::category_color(l, sel_on ? a * 0.25f : a)
+                             : IM_COL32(200, 200, 210, int((sel_on ? a * 0.25f : a) * 255));
+    p.pixels[k] = c;
+  }
+  if (!p.tex) {
+    glGenTextures(1, &p.tex);
+    glBindTexture(GL_TEXTURE_2D, p.tex);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  }
+  glBindTexture(GL_TEXTURE_2D, p.tex);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  if (p.tex_w != w || p.tex_h != h) {
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, p.pixels.data());
+    p.tex_w = w, p.tex_h = h;
+  } else {
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, p.pixels.data());
+  }
+  auto* dl = static_cast<ImDrawList*>(im_draw_list);
+  dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(p.tex)), ImVec2(t.clip_x0, t.clip_y0),
+               ImVec2(t.clip_x0 + float(w), t.clip_y0 + float(h)));
 }
 
 }  // namespace genlens::studio

@@ -137,6 +137,9 @@ int main(int argc, char** argv) {
   try {
     points = std::make_unique<genlens::studio::GlPointRenderer>();
     genlens::views::set_point_renderer(points.get());
+    font_msg += fmt::format("; GL {}: maps from 20k points {}", points->gl_renderer(),
+                            points->density_above() == 0 ? "as density images (software GL)"
+                                                         : "as point sprites, from 200k as density images");
   } catch (const std::exception& e) {  // large maps fall back to the density grid
     fmt::print(stderr, "genlens-studio: {}; large maps are drawn as a density grid instead\n", e.what());
   }

@@ -55,8 +55,8 @@ class StudioApp {
   void nudge_maps(int k) {
     for (auto* v : {&map_state_.gen_view, &map_state_.input_view}) {
       v->fit = false;
-      v->scale *= (k / 60) % 2 ? 0.985f : 1.015f;  // in for a second, out for a second
-      v->cx += 0.002f * float((k % 120) - 60) / v->scale * 100.0f;
+      v->scale *= (k / 40) % 2 ? 0.985f : 1.015f;  // in for 40 frames, out for 40 (within 1.8x)
+      v->cx += float((k % 80) < 40 ? 1 : -1) * 2.0f / v->scale;  // and 2 pixels sideways a frame
     }
   }
   void pin_lens_cell(int row, int col) {
