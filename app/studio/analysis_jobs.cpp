@@ -47,6 +47,7 @@ MapFit fit_layout(const analysis::Points& emb, const std::string& method, const 
   if (method == "UMAP") {
     analysis::UmapOptions o;
     o.n_neighbors = int(std::min<int64_t>(15, std::max<int64_t>(2, emb.rows - 1)));
+    ctx.set_stage("UMAP (" + mode + ")");
     o.publish_every = 5;
     o.on_frame = feed.callback();
     f.umap = analysis::umap_fit(emb, o, &ctx);
@@ -164,6 +165,7 @@ void StudioApp::walk(const std::string& to) {
     ctx.set_stage("interpolate", 5, "steps");
     auto lk = core->compute();
     res->publish(res->walk, run_walk(*m, from, to, instruction, 5, 32));
+    ctx.set_done(5);
   });
   insp_.walk.clear();
   insp_.walk_status = {Status::Running, "decoding 5 points between the two queries…"};
@@ -408,6 +410,12 @@ void StudioApp::poll_projection() {
     map_state_.input_view.fit = true;
   }
   if (!snap.finished()) {
+    // umap_fit names its stages tersely; say what they are.
+    static const std::pair<const char*, const char*> kUmap[] = {
+        {"knn", "UMAP: nearest neighbours"}, {"graph", "UMAP: fuzzy graph"},
+        {"init", "UMAP: spectral initialisation"}, {"optimize", "UMAP: optimising the layout"}};
+    for (auto& [k, v] : kUmap)
+      if (snap.stage == k) snap.stage = v;
     const std::string st = snap.stage + (snap.total > 0 ? fmt::format(" {}/{} {}", snap.done, snap.total, snap.unit) : "") + "…";
     if (map_.input.status.kind == Status::Running) map_.input.status.text = st;
     if (map_.generative.status.kind == Status::Running) map_.generative.status.text = st;

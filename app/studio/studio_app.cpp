@@ -410,6 +410,7 @@ void StudioApp::update_workspace_snapshot() {
     views::JobRow r;
     r.name = it->name;
     r.state = runtime::to_string(s.state);
+    if (it->name == "train" && s.state == runtime::JobState::Cancelled) r.state = "stopped";  // at a checkpoint
     r.stage = s.stage;
     r.error = s.error;
     r.can_cancel = !s.finished();
