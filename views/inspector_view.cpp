@@ -94,8 +94,16 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
 
   section("Logit lens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");
   if (!s.lens_title.empty()) ImGui::TextDisabled("columns: %s", s.lens_title.c_str());
+  else ImGui::TextUnformatted("");
   if (draw_status(s.lens_status)) {
-    auto r = draw_heatmap("lens", lens_heatmap(s), st.heat, avail);
+    auto heat = lens_heatmap(s);
+    float top = 0;
+    for (float v : heat.value)
+      if (std::isfinite(v)) top = std::max(top, v);
+    // An untrained model spreads its probability thin: say so rather than leave a dark grid unexplained.
+    ImGui::SameLine();
+    ImGui::TextDisabled("· colour 0 → 1 (viridis); highest p(top-1) here %.3g", double(top));
+    auto r = draw_heatmap("lens", heat, st.heat, avail);
     out.pin_changed = r.pin_changed;
   }
   if (st.heat.pinned_row >= 0) {
@@ -120,10 +128,15 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   ImGui::SameLine();
   if (ImGui::Button("Walk", ImVec2(font * 5, 0)) && st.query[0] && st.walk_to[0]) out.walk = true;
   if (draw_status(s.walk_status)) {
+    // One line per step: newlines shown as ↵, wrapped under the text column.
     for (auto& [t, text] : s.walk) {
       ImGui::TextDisabled("t=%.2f", double(t));
       ImGui::SameLine();
-      ImGui::TextUnformatted(text.c_str());
+      std::string one;
+      for (char c : text) one += c == '\n' ? std::string(" ↵ ") : std::string(1, c);
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextUnformatted(one.c_str());
+      ImGui::PopTextWrapPos();
     }
   }
   return out;

@@ -253,7 +253,11 @@ void StudioApp::poll_query() {
         p.data.marker_x = (*part.value)[0];
         p.data.marker_y = (*part.value)[1];
         std::string t = r.query;
-        if (t.size() > 40) t = t.substr(0, 38) + "…";
+        if (t.size() > 40) {  // cut at a character boundary, not inside one
+          size_t cut = 38;
+          while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
+          t = t.substr(0, cut) + "…";
+        }
         p.data.marker_text = t;
       };
       mark(map_.generative, r.place_generative);

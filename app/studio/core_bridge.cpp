@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include <map>
 #include <optional>
 
@@ -24,6 +26,18 @@ namespace genlens::studio {
 namespace fs = std::filesystem;
 
 namespace {
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
 analysis::Points points_of(const torch::Tensor& t_in) {
   auto t = t_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   analysis::Points p;
@@ -94,8 +108,14 @@ std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::strin
     c.begin = int64_t(enc.offsets[i].begin);
     c.end = int64_t(enc.offsets[i].end);
     c.special = m.tok->is_special(enc.ids[i]);
-    // The input bytes the token covers (what a person typed); added tokens show their piece.
+    // The input bytes the token covers (what a person typed); added tokens show their
+    // piece; part of a character split across tokens shows its bytes ("<E8 9C>").
     c.piece = c.end > c.begin ? text.substr(size_t(c.begin), size_t(c.end - c.begin)) : m.tok->id_to_piece(enc.ids[i]);
+    if (!valid_utf8(c.piece)) {
+      std::string hex = "<";
+      for (unsigned char b : c.piece) hex += fmt::format("{}{:02X}", hex.size() > 1 ? " " : "", b);
+      c.piece = hex + ">";
+    }
     out.push_back(std::move(c));
   }
   return out;
