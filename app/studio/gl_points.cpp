@@ -207,6 +207,23 @@ void GlPointRenderer::draw_density(void* im_draw_list, Plot& p, const views::Sca
                                    const std::vector<uint8_t>& selected, const std::vector<bool>& hidden,
                                    const Transform& t) {
   const int w = std::max(1, int(t.clip_x1 - t.clip_x0)), h = std::max(1, int(t.clip_y1 - t.clip_y0));
+  auto* dl = static_cast<ImDrawList*>(im_draw_list);
+  auto image = [&] {
+    dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(p.tex)), ImVec2(t.clip_x0, t.clip_y0),
+                 ImVec2(t.clip_x0 + float(w), t.clip_y0 + float(h)));
+  };
+  // A still view of unchanged data reuses last frame's image.
+  const bool same_view = p.tex && p.tex_w == w && p.tex_h == h && p.t.cx == t.cx && p.t.cy == t.cy &&
+                         p.t.scale == t.scale && p.t.mid_x == t.mid_x && p.t.mid_y == t.mid_y &&
+                         p.t.clip_x0 == t.clip_x0 && p.t.clip_y0 == t.clip_y0;
+  if (same_view && d.version != 0 && p.version == d.version && p.data_ptr == d.x.data() && p.selected == selected &&
+      p.hidden == hidden)
+    return image();
+  p.t = t;
+  p.version = d.version;
+  p.data_ptr = d.x.data();
+  p.selected = selected;
+  p.hidden = hidden;
   const size_t cells = size_t(w) * size_t(h);
   p.count.assign(cells, 0);
   p.label.assign(cells, -1);
@@ -254,9 +271,7 @@ void GlPointRenderer::draw_density(void* im_draw_list, Plot& p, const views::Sca
   } else {
     glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, p.pixels.data());
   }
-  auto* dl = static_cast<ImDrawList*>(im_draw_list);
-  dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(p.tex)), ImVec2(t.clip_x0, t.clip_y0),
-               ImVec2(t.clip_x0 + float(w), t.clip_y0 + float(h)));
+  image();
 }
 
 }  // namespace genlens::studio
