@@ -15,7 +15,7 @@ packages=(
   libhnswlib-dev
   # studio (Dear ImGui + GLFW + OpenGL 3) and a real window in CI
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
-  fonts-dejavu-core imagemagick
+  fonts-dejavu-core fonts-noto-cjk imagemagick
   # independent references for tests (run with /usr/bin/python3)
   python3 python3-torch python3-numpy python3-sklearn python3-scipy umap-learn
 )

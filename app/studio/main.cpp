@@ -1,6 +1,6 @@
 // genlens-studio: the desktop face of genlens_core (Dear ImGui + GLFW + OpenGL 3).
-// This file owns the window, the frame loop and screenshots; everything drawn comes
-// from views/, everything computed from core/.
+// This file owns the window, the frame loop, screenshots, scripts and frame statistics;
+// the application state is StudioApp, everything drawn comes from views/.
 #include <CLI/CLI.hpp>
 #include <GLFW/glfw3.h>
 #include <fmt/format.h>
@@ -9,14 +9,22 @@
 #include <imgui_impl_opengl3.h>
 #include <stb_image_write.h>
 
+#include <algorithm>
+#include <cfloat>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
 #include <vector>
 
+#include "app/studio/fonts.h"
+#include "app/studio/gl_points.h"
 #include "app/studio/headless_report.h"
-#include "core/runtime/env_info.h"
-#include "views/about_view.h"
-#include "views/layout_view.h"
+#include "app/studio/script.h"
+#include "app/studio/studio_app.h"
+#include "core/util/error.h"
 
 namespace {
 
@@ -24,7 +32,9 @@ struct Options {
   std::string screenshot;  // save the window as PNG after `frames` frames, then exit
   int frames = 3;
   bool demo = false;
+  std::string script, stats, panel_log, layout;
   int width = 1280, height = 800;
+  genlens::studio::StudioOptions app;
 };
 
 bool has_display() {
@@ -38,6 +48,7 @@ bool save_screenshot(const std::string& path, int w, int h) {
   glPixelStorei(GL_PACK_ALIGNMENT, 1);
   glReadBuffer(GL_BACK);
   glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px.data());
+  for (size_t i = 3; i < px.size(); i += 4) px[i] = 255;  // the window is opaque
   stbi_flip_vertically_on_write(1);  // GL's origin is bottom-left
   auto tmp = path + ".tmp";
   if (!stbi_write_png(tmp.c_str(), w, h, 4, px.data(), w * 4)) return false;
@@ -46,20 +57,45 @@ bool save_screenshot(const std::string& path, int w, int h) {
   return !ec;
 }
 
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))];
+}
+
 void glfw_error(int code, const char* desc) { fmt::print(stderr, "glfw error {}: {}\n", code, desc); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options opt;
+  opt.app.cli_path = GENLENS_CLI_PATH;
   CLI::App app{"genlens-studio: see inside generative embeddings", "genlens-studio"};
+  app.add_option("--workspace", opt.app.workspace, "Open a workspace directory (model/, corpus.jsonl, run/)");
+  app.add_option("--model", opt.app.model, "Open a model directory (Hugging Face layout)");
+  app.add_option("--adapter", opt.app.adapter, "Open an adapter checkpoint (or a run directory)");
+  app.add_option("--run", opt.app.run, "Follow a training run directory (its metrics.jsonl)");
+  app.add_option("--corpus", opt.app.corpus, "Open a corpus: JSONL with \"text\" and optional \"label\"");
+  app.add_flag("--demo", opt.demo, "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo; build it with `genlens demo`)");
+  app.add_option("--layout", opt.layout, "Draw an [N, 2] float .npy layout on both maps (e.g. a million points)");
+  app.add_option("--script", opt.script, "Run UI actions from FILE (see app/studio/script.h), then exit");
   app.add_option("--screenshot", opt.screenshot, "Render --frames frames, save the window as PNG, exit");
   app.add_option("--frames", opt.frames, "Frames to render before the screenshot")->check(CLI::PositiveNumber);
-  app.add_flag("--demo", opt.demo, "Open the embedded demo workspace");
+  app.add_option("--stats", opt.stats, "Write per-frame times (ms) to FILE as CSV; print p50/p95 at exit");
+  app.add_option("--panel-log", opt.panel_log, "Append, per screenshot, the panels drawn in that frame");
   app.add_option("--width", opt.width, "Window width")->check(CLI::PositiveNumber);
   app.add_option("--height", opt.height, "Window height")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
+  std::optional<genlens::studio::ScriptRunner> script;
+  if (!opt.script.empty()) {
+    try {
+      script.emplace(genlens::studio::parse_script(opt.script));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "genlens-studio: {}\n", e.what());
+      return 2;
+    }
+  }
   if (!has_display()) {
     fmt::print("genlens-studio: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no "
                "window can open.\nRunning the headless demo report instead.\n\n");
@@ -81,60 +117,132 @@ int main(int argc, char** argv) {
     return 1;
   }
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(opt.screenshot.empty() ? 1 : 0);
+  const bool unattended = !opt.screenshot.empty() || script.has_value();
+  glfwSwapInterval(unattended ? 0 : 1);
 
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // layout is ours, not a file's
   ImGui::StyleColorsDark();
+  float xscale = 1, yscale = 1;
+  glfwGetWindowContentScale(window, &xscale, &yscale);
+  const float scale = std::max(1.0f, std::max(xscale, yscale));
+  ImGui::GetStyle().ScaleAllSizes(scale);
+  ImGui::GetStyle().WindowRounding = 0;
+  ImGui::GetStyle().FrameRounding = 3;
+  auto font_msg = genlens::studio::load_fonts(scale);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");
-
-  auto env = genlens::runtime::probe_env();
-  genlens::views::AboutSnapshot about{env.genlens_version, env.torch_version, env.blas_library,
-                                      env.blas_is_reference, env.intra_op_threads, env.devices};
-  genlens::views::AboutViewState about_state{!opt.screenshot.empty() || !opt.demo};
-  genlens::views::LayoutState layout_state;
-  genlens::views::LayoutSnapshot layout{opt.demo ? "demo workspace" : "(empty workspace)", {}, {}};
-  layout.log_lines.push_back(fmt::format("genlens {} on LibTorch {}", env.genlens_version, env.torch_version));
-
-  int frame = 0;
-  int rc = 0;
-  while (!glfwWindowShouldClose(window)) {
-    glfwPollEvents();
-    ImGui_ImplOpenGL3_NewFrame();
-    ImGui_ImplGlfw_NewFrame();
-    ImGui::NewFrame();
-
-    int w = 0, h = 0;
-    glfwGetFramebufferSize(window, &w, &h);
-    auto center = genlens::views::draw_layout(layout, layout_state, float(w), float(h));
-    if (layout_state.show_about) {
-      about_state.open = true;
-      layout_state.show_about = false;
-    }
-    ImGui::SetNextWindowPos(ImVec2(center.x + 40, center.y + 40), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(560, 320), ImGuiCond_FirstUseEver);
-    genlens::views::draw_about_view(about, about_state);
-    if (layout_state.request_quit) glfwSetWindowShouldClose(window, 1);
-
-    ImGui::Render();
-    glViewport(0, 0, w, h);
-    glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
-    glClear(GL_COLOR_BUFFER_BIT);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-
-    ++frame;
-    if (!opt.screenshot.empty() && frame >= opt.frames) {
-      if (!save_screenshot(opt.screenshot, w, h)) {
-        fmt::print(stderr, "genlens-studio: could not write screenshot '{}'\n", opt.screenshot);
-        rc = 1;
-      }
-      break;
-    }
-    glfwSwapBuffers(window);
+  std::unique_ptr<genlens::studio::GlPointRenderer> points;
+  try {
+    points = std::make_unique<genlens::studio::GlPointRenderer>();
+    genlens::views::set_point_renderer(points.get());
+    font_msg += fmt::format("; GL {}: maps from 20k points {}", points->gl_renderer(),
+                            points->density_above() == 0 ? "as density images (software GL)"
+                                                         : "as point sprites, from 200k as density images");
+  } catch (const std::exception& e) {  // large maps fall back to the density grid
+    fmt::print(stderr, "genlens-studio: {}; large maps are drawn as a density grid instead\n", e.what());
   }
 
+  int rc = 0;
+  std::vector<double> work_ms, frame_ms;
+  {
+    if (opt.demo && opt.app.workspace.empty()) {
+      const char* env = std::getenv("GENLENS_DEMO_DIR");
+      const char* home = std::getenv("HOME");
+      std::filesystem::path dir = env && *env ? env : std::filesystem::path(home ? home : ".") / ".cache/genlens/demo";
+      if (std::filesystem::exists(dir / "model" / "config.json"))
+        opt.app.workspace = dir.string();
+      else
+        fmt::print(stderr, "genlens-studio: no demo workspace at {} (build it with `genlens demo`); opening an empty studio\n",
+                   dir.string());
+    }
+    genlens::studio::StudioApp studio(opt.app);
+    if (!opt.layout.empty()) studio.open_layout(opt.layout);
+    studio.log(font_msg);
+    std::ofstream panel_log;
+    if (!opt.panel_log.empty()) panel_log.open(opt.panel_log, std::ios::app);
+
+    int frame = 0;
+    auto last = std::chrono::steady_clock::now();
+    while (!glfwWindowShouldClose(window)) {
+      glfwPollEvents();
+      auto t0 = std::chrono::steady_clock::now();
+      std::string shot;
+      bool more = true;
+      if (script) {
+        try {
+          more = script->step(studio, shot);
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "genlens-studio: {}\n", e.what());
+          rc = 1;
+          more = false;
+        }
+      }
+      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      // A script drives the UI by its verbs; the pointer Xvfb parks mid-screen would
+      // otherwise hover things and leave tooltips in the screenshots.
+      if (script) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+      ImGui::NewFrame();
+      int w = 0, h = 0;
+      glfwGetFramebufferSize(window, &w, &h);
+      studio.frame(float(w), float(h));
+      if (studio.quit_requested()) glfwSetWindowShouldClose(window, 1);
+      ImGui::Render();
+      glViewport(0, 0, w, h);
+      glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
+      glClear(GL_COLOR_BUFFER_BIT);
+      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      // With --stats the GPU's work counts too (GL calls only queue it).
+      if (!opt.stats.empty()) glFinish();
+      auto t1 = std::chrono::steady_clock::now();
+      ++frame;
+      work_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      frame_ms.push_back(std::chrono::duration<double, std::milli>(t1 - last).count());
+      last = t1;
+
+      if (!opt.screenshot.empty() && frame >= opt.frames && !script) shot = opt.screenshot;
+      if (!shot.empty()) {
+        glFinish();
+        if (!save_screenshot(shot, w, h)) {
+          fmt::print(stderr, "genlens-studio: could not write screenshot '{}'\n", shot);
+          rc = 1;
+        }
+        if (panel_log.is_open()) {
+          panel_log << shot << ":";
+          for (auto& p : studio.drawn_panels()) panel_log << " " << p;
+          panel_log << "\n";
+          panel_log.flush();
+        }
+        if (!script) break;
+      }
+      if (script && !more) {
+        if (!opt.screenshot.empty() && !save_screenshot(opt.screenshot, w, h)) rc = 1;
+        break;
+      }
+      glfwSwapBuffers(window);
+      // Without vsync (scripts, screenshots) pace frames at about 60 Hz anyway, so the
+      // UI does not spin a core that jobs (training, encoding) need.
+      if (unattended) {
+        auto spent = std::chrono::steady_clock::now() - t0;
+        if (spent < std::chrono::milliseconds(16)) std::this_thread::sleep_for(std::chrono::milliseconds(16) - spent);
+      }
+    }
+    // ~StudioApp cancels jobs and waits: a running training run stops at a checkpoint.
+  }
+
+  if (!opt.stats.empty()) {
+    std::ofstream f(opt.stats);
+    f << "frame,work_ms,interval_ms\n";
+    for (size_t i = 0; i < work_ms.size(); ++i) f << i << "," << work_ms[i] << "," << frame_ms[i] << "\n";
+    fmt::print("frames {}: work p50 {:.2f} ms, p95 {:.2f} ms, max {:.2f} ms; interval p50 {:.2f} ms, p95 {:.2f} ms\n",
+               work_ms.size(), percentile(work_ms, 0.5), percentile(work_ms, 0.95),
+               work_ms.empty() ? 0.0 : *std::max_element(work_ms.begin(), work_ms.end()), percentile(frame_ms, 0.5),
+               percentile(frame_ms, 0.95));
+  }
+  genlens::views::set_point_renderer(nullptr);
+  points.reset();
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

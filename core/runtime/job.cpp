@@ -109,6 +109,13 @@ Job::Job(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {
 
 Job::~Job() {
   cancel();
+  join_thread();
+}
+
+// thread_ is only touched under thread_mu_, so a second joiner waits for the first and
+// then finds nothing left to join (std::thread::join from two threads is undefined).
+void Job::join_thread() {
+  std::lock_guard<std::mutex> lk(thread_mu_);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -131,6 +138,7 @@ bool Job::mark_started() {
 }
 
 void Job::start() {
+  std::lock_guard<std::mutex> lk(thread_mu_);  // a joiner never sees thread_ half-assigned
   if (mark_started()) thread_ = std::thread([this] { body(); });
 }
 
@@ -173,14 +181,14 @@ void Job::wait() {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [this] { return snap_.finished() || !started_; });
   lk.unlock();
-  if (thread_.joinable()) thread_.join();
+  join_thread();
 }
 
 bool Job::wait_for(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lk(mu_);
   bool fin = cv_.wait_for(lk, d, [this] { return snap_.finished(); });
   lk.unlock();
-  if (fin && thread_.joinable()) thread_.join();
+  if (fin) join_thread();
   return fin;
 }
 

@@ -98,6 +98,8 @@ class Job {
   void start();                 // launches the worker thread (once)
   void run_here();              // runs on the calling thread instead (tests, scripts)
   void cancel();                // cooperative: the work stops at its next check
+  // wait(), wait_for() and the destructor may run on several threads at once (the
+  // studio's UI polls while its job host shuts down): the worker is joined exactly once.
   void wait();
   bool wait_for(std::chrono::milliseconds d);  // true when finished
 
@@ -113,10 +115,12 @@ class Job {
   void body();
   bool mark_started();                 // false when already started
   void push_event_locked(JobEvent e);  // stamps the time; caller holds mu_
+  void join_thread();                  // joins the worker once; safe from any thread
   double now_s() const;
 
   std::string name_;
   Fn fn_;
+  std::mutex thread_mu_;  // guards thread_: assigned in start(), joined in join_thread()
   std::thread thread_;
   std::atomic<bool> cancel_{false};
   mutable std::mutex mu_;

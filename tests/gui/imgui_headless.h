@@ -12,6 +12,8 @@ struct HeadlessImGui {
     io.IniFilename = nullptr;
     io.DisplaySize = ImVec2(w, h);
     io.DeltaTime = 1.0f / 60.0f;
+    // As the OpenGL 3 backend: draw lists may exceed 64k vertices (large scatters).
+    io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;
     unsigned char* pixels = nullptr;
     int tw = 0, th = 0;
     io.Fonts->GetTexDataAsRGBA32(&pixels, &tw, &th);  // atlas must be built before NewFrame

@@ -1,6 +1,7 @@
 // core/runtime/job, core/runtime/metrics_log, core/io/jsonl.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -79,6 +80,42 @@ TEST_CASE("job: cooperative cancel and failures are states, errors keep their me
   CHECK(s.state == runtime::JobState::Failed);
   CHECK(s.error.find("data.jsonl:3") != std::string::npos);
   CHECK_THROWS_AS(bad.rethrow_if_failed(), Error);
+}
+
+TEST_CASE("job: two threads may wait and join at once; the destructor joins a running worker") {
+  // Before the worker was joined under a lock, two joiners (the studio's UI polling with
+  // wait_for while its job host calls wait) both called std::thread::join: undefined
+  // behaviour, in practice std::system_error or a crash. Repeat to give the race room.
+  for (int rep = 0; rep < 200; ++rep) {
+    runtime::Job job("short", [](runtime::JobContext& ctx) { ctx.advance(); });
+    job.start();
+    std::atomic<int> finished{0};
+    std::thread a([&] { job.wait(); ++finished; });
+    std::thread b([&] { while (!job.wait_for(1ms)) {} ++finished; });
+    job.wait();
+    a.join();
+    b.join();
+    CHECK(finished == 2);
+    CHECK(job.snapshot().state == runtime::JobState::Done);
+  }
+  for (int rep = 0; rep < 50; ++rep) {  // start() racing a waiter on another thread
+    runtime::Job job("late start", [](runtime::JobContext&) {});
+    std::thread w([&] { while (!job.wait_for(1ms)) {} });
+    job.start();
+    w.join();
+    job.wait();
+  }
+  std::atomic<bool> saw_cancel{false};
+  {
+    runtime::Job job("spin", [&](runtime::JobContext& ctx) {
+      while (!ctx.cancelled()) std::this_thread::sleep_for(1ms);
+      saw_cancel = true;
+    });
+    job.start();
+    std::thread w([&] { job.wait_for(5ms); });  // a poller still active when destruction begins
+    w.join();
+  }  // ~Job: cancels and joins the worker
+  CHECK(saw_cancel);
 }
 
 TEST_CASE("job: ETA from the rate of the current stage; resumed progress is not speed") {

@@ -1,0 +1,205 @@
+#include "app/studio/core_bridge.h"
+
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+
+#include "core/analysis/decode.h"
+#include "core/analysis/latent_index.h"
+#include "core/analysis/latent_lens.h"
+#include "core/analysis/lens.h"
+#include "core/analysis/neighbors.h"
+#include "core/gen/checkpoint.h"
+#include "core/gen/encoder.h"
+#include "core/io/npy.h"
+#include "core/model/decoder_lm.h"
+#include "core/runtime/job.h"
+#include "core/text/chat_template.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
+
+namespace genlens::studio {
+
+namespace fs = std::filesystem;
+
+namespace {
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+analysis::Points points_of(const torch::Tensor& t_in) {
+  auto t = t_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  analysis::Points p;
+  p.rows = t.size(0);
+  p.cols = t.dim() > 1 ? t.size(1) : 1;
+  p.data.assign(t.data_ptr<float>(), t.data_ptr<float>() + p.rows * p.cols);
+  return p;
+}
+}  // namespace
+
+struct LoadedModel {
+  std::string model_dir;
+  std::shared_ptr<model::DecoderLM> lm;
+  std::unique_ptr<text::Tokenizer> tok;
+  std::optional<text::ChatTemplate> chat;  // absent when the model has no usable template
+  std::string chat_problem;
+  std::optional<gen::LoadedAdapter> adapter;
+  // Latent indexes opened so far (memory-mapped; cheap to keep).
+  mutable std::mutex index_mu;
+  mutable std::map<std::string, std::shared_ptr<analysis::LatentIndex>> indexes;
+};
+
+CoreSession::CoreSession() = default;
+CoreSession::~CoreSession() = default;
+
+std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir, const std::string& adapter,
+                                                    runtime::JobContext& ctx) {
+  if (model_dir.empty()) fail("no model is open: open a model directory (Workspace tab) first");
+  std::lock_guard<std::mutex> lk(mu_);
+  // A run directory's newest checkpoint changes while it trains: resolve before keying.
+  std::string adapter_resolved = adapter.empty() ? "" : gen::resolve_adapter_dir(adapter).string();
+  const std::string key = model_dir + "\n" + adapter_resolved;
+  if (loaded_ && key_ == key) return loaded_;
+  auto m = std::make_shared<LoadedModel>();
+  m->model_dir = model_dir;
+  ctx.set_stage("load model");
+  if (!loaded_ || loaded_->model_dir != model_dir) {
+    m->tok = text::load_tokenizer(model_dir);
+    m->lm = model::DecoderLM::load(model_dir);
+  } else {  // same base model, another adapter: reuse the weights
+    m->tok = text::load_tokenizer(model_dir);
+    m->lm = loaded_->lm;
+  }
+  try {
+    m->chat = text::load_chat_template(model_dir);
+  } catch (const std::exception& e) {
+    m->chat_problem = e.what();
+  }
+  if (!adapter_resolved.empty()) {
+    ctx.set_stage("load adapter");
+    m->adapter = gen::load_adapter(adapter_resolved, *m->lm, model_dir);
+  }
+  loaded_ = m;
+  key_ = key;
+  return loaded_;
+}
+
+bool has_adapter(const LoadedModel& m) { return m.adapter.has_value(); }
+std::string adapter_dir(const LoadedModel& m) { return m.adapter ? m.adapter->dir.string() : ""; }
+int64_t n_layers(const LoadedModel& m) { return m.lm->config().num_hidden_layers; }
+
+std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::string& text) {
+  auto enc = m.tok->encode_with_offsets(text, /*add_special=*/true);
+  std::vector<views::TokenChip> out;
+  for (size_t i = 0; i < enc.ids.size(); ++i) {
+    views::TokenChip c;
+    c.id = enc.ids[i];
+    c.begin = int64_t(enc.offsets[i].begin);
+    c.end = int64_t(enc.offsets[i].end);
+    c.special = m.tok->is_special(enc.ids[i]);
+    // The input bytes the token covers (what a person typed); added tokens show their
+    // piece; part of a character split across tokens shows its bytes ("<E8 9C>").
+    c.piece = c.end > c.begin ? text.substr(size_t(c.begin), size_t(c.end - c.begin)) : m.tok->id_to_piece(enc.ids[i]);
+    if (!valid_utf8(c.piece)) {
+      std::string hex = "<";
+      for (unsigned char b : c.piece) hex += fmt::format("{}{:02X}", hex.size() > 1 ? " " : "", b);
+      c.piece = hex + ">";
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
+                              const std::vector<std::string>& track) {
+  analysis::LensOptions o;
+  o.instruction = instruction;
+  o.track = track;
+  o.top_k = 8;
+  return analysis::logit_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, query, o);
+}
+
+analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
+                                  int max_new_tokens) {
+  if (!m.adapter) fail("decoding needs an adapter: open a checkpoint or a run (Workspace tab)");
+  analysis::DecodeOptions o;
+  o.instruction = instruction;
+  o.max_new_tokens = max_new_tokens;
+  o.model_answer = m.chat.has_value();
+  o.chat = m.chat ? &*m.chat : nullptr;
+  return analysis::decode_queries(*m.lm, m.adapter->adapter, *m.tok, {query}, o).front();
+}
+
+analysis::InterpolationResult run_walk(const LoadedModel& m, const std::string& a, const std::string& b,
+                                       const std::string& instruction, int steps, int max_new_tokens) {
+  if (!m.adapter) fail("the interpolation walk needs an adapter: open a checkpoint or a run (Workspace tab)");
+  analysis::DecodeOptions o;
+  o.instruction = instruction;
+  o.max_new_tokens = max_new_tokens;
+  o.model_answer = false;
+  return analysis::interpolate(*m.lm, m.adapter->adapter, *m.tok, a, b, steps, o);
+}
+
+analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedModel& m,
+                                        const std::vector<std::string>& corpus, const std::string& corpus_path,
+                                        const std::string& query, const std::string& instruction,
+                                        const std::vector<std::string>& modes, int64_t top_k) {
+  analysis::NeighborsOptions o;
+  o.modes = modes;
+  o.top_k = top_k;
+  o.instruction = instruction;
+  o.corpus_instruction = instruction;
+  return analysis::find_neighbors(ctx, *m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, m.model_dir,
+                                  m.adapter ? m.adapter->dir : fs::path(), corpus, corpus_path, query, o);
+}
+
+analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& index_dir, const std::string& query,
+                                      const std::string& instruction, int64_t encoder_layer, int64_t top_k) {
+  std::shared_ptr<analysis::LatentIndex> idx;
+  {
+    std::lock_guard<std::mutex> lk(m.index_mu);
+    auto& slot = m.indexes[index_dir];
+    if (!slot) slot = std::shared_ptr<analysis::LatentIndex>(analysis::LatentIndex::open(index_dir));
+    idx = slot;
+  }
+  analysis::LatentLensOptions o;
+  o.instruction = instruction;
+  o.encoder_layer = encoder_layer;
+  o.top_k = top_k;
+  return analysis::latent_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, *idx, query, o);
+}
+
+analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const std::vector<std::string>& texts,
+                        const std::string& mode, const std::string& instruction) {
+  gen::EncodeOptions o;
+  o.mode = gen::parse_encode_mode(mode);
+  if (o.mode == gen::EncodeMode::Generative && !m.adapter)
+    fail("generative embeddings need an adapter: open a checkpoint or a run (Workspace tab)");
+  if (ctx) {
+    o.on_progress = [ctx](int64_t done) { ctx->set_done(done); };
+    o.check_cancel = [ctx] { ctx->check_cancel(); };
+  }
+  auto t = gen::encode_texts(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, texts, instruction, o);
+  return points_of(t);
+}
+
+analysis::Points load_points(const fs::path& path) {
+  auto t = io::load_npy(path);
+  if (t.dim() != 2 || !t.is_floating_point())
+    fail("{}: expected a float matrix [N, D], found rank {} ({})", path.string(), t.dim(),
+         t.is_floating_point() ? "float" : "integer");
+  return points_of(t);
+}
+
+}  // namespace genlens::studio

@@ -1,0 +1,76 @@
+// The one place in the studio that touches LibTorch-backed core code: a loaded model
+// (weights, tokenizer, chat template, adapter) shared by the studio's jobs, and thin
+// calls into core/analysis (lens, decode, neighbours, latent lens, encode, PCA/UMAP)
+// that return the core's plain result types. Everything here runs on job threads; the
+// header has no torch so studio_app.cpp stays a plain C++ translation unit.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/analysis/lens_types.h"
+#include "core/analysis/projection.h"
+#include "views/widgets/token_strip.h"
+
+namespace genlens::runtime {
+class JobContext;
+}
+
+namespace genlens::studio {
+
+// A model directory plus an optional adapter, loaded once and reused by every job.
+struct LoadedModel;
+
+// Hands out the loaded model for (model_dir, adapter) -- loading it on the calling job
+// thread the first time, reusing it afterwards -- and serialises compute: the studio's
+// machines have few cores, so one model job computes at a time and the UI keeps its core.
+class CoreSession {
+ public:
+  CoreSession();
+  ~CoreSession();
+  // adapter: "" = none; a run directory means its newest checkpoint.
+  std::shared_ptr<const LoadedModel> get(const std::string& model_dir, const std::string& adapter,
+                                         runtime::JobContext& ctx);
+  // Held while a job runs model code.
+  std::unique_lock<std::mutex> compute() { return std::unique_lock<std::mutex>(compute_mu_); }
+
+ private:
+  std::mutex mu_, compute_mu_;
+  std::string key_;
+  std::shared_ptr<const LoadedModel> loaded_;
+};
+
+bool has_adapter(const LoadedModel& m);
+std::string adapter_dir(const LoadedModel& m);  // the checkpoint actually loaded ("" = none)
+int64_t n_layers(const LoadedModel& m);
+
+// instruction + query as the encoder sees it (no chat template), with byte spans.
+std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::string& text);
+
+analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
+                              const std::vector<std::string>& track);
+// The decoded text from the soft prompts and the model's own answer (chat template).
+analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
+                                  int max_new_tokens);
+analysis::InterpolationResult run_walk(const LoadedModel& m, const std::string& a, const std::string& b,
+                                       const std::string& instruction, int steps, int max_new_tokens);
+analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedModel& m,
+                                        const std::vector<std::string>& corpus, const std::string& corpus_path,
+                                        const std::string& query, const std::string& instruction,
+                                        const std::vector<std::string>& modes, int64_t top_k);
+// Latent lens hits of one query position (index into the lens positions of the query)
+// with the query's states taken at `encoder_layer`.
+analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& index_dir, const std::string& query,
+                                      const std::string& instruction, int64_t encoder_layer, int64_t top_k);
+
+// Embeddings [N, D] of texts in one mode ("generative", "mean", "last").
+analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const std::vector<std::string>& texts,
+                        const std::string& mode, const std::string& instruction);
+
+// A float matrix from .npy (genlens::Error naming the file otherwise).
+analysis::Points load_points(const std::filesystem::path& path);
+
+}  // namespace genlens::studio

@@ -1,0 +1,144 @@
+#include "app/studio/script.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "app/studio/studio_app.h"
+#include "core/util/error.h"
+
+namespace genlens::studio {
+
+namespace {
+struct VerbSpec {
+  const char* verb;
+  int min_args, max_args;
+};
+constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"view", 1, 1},  {"project", 0, 1},
+                               {"select", 4, 4},     {"train-set", 2, 2},    {"train-start", 0, 0},
+                               {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
+                               {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
+                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4}};
+}  // namespace
+
+std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
+  std::ifstream f(path);
+  if (!f) fail("{}: cannot read the script", path.string());
+  std::vector<ScriptCommand> out;
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    ++n;
+    auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    line = line.substr(b);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    ScriptCommand c;
+    c.line = n;
+    std::istringstream in(line);
+    in >> c.verb;
+    const VerbSpec* spec = nullptr;
+    for (auto& v : kVerbs)
+      if (c.verb == v.verb) spec = &v;
+    if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
+    if (c.verb == "query" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
+      // Last argument takes the rest of the line (queries and paths may hold spaces).
+      std::string first;
+      if (c.verb == "train-set" || c.verb == "open") {
+        in >> first;
+        if (!first.empty()) c.args.push_back(first);
+      }
+      std::string rest;
+      std::getline(in, rest);
+      auto rb = rest.find_first_not_of(' ');
+      if (rb != std::string::npos) c.args.push_back(rest.substr(rb));
+    } else {
+      std::string a;
+      while (in >> a) c.args.push_back(a);
+    }
+    if (int(c.args.size()) < spec->min_args || int(c.args.size()) > spec->max_args)
+      fail("{}:{}: '{}' takes {} argument(s), found {}", path.string(), n, c.verb,
+           spec->min_args == spec->max_args ? std::to_string(spec->min_args)
+                                            : fmt::format("{} to {}", spec->min_args, spec->max_args),
+           c.args.size());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
+  while (pc_ < cmds_.size()) {
+    const auto& c = cmds_[pc_];
+    auto where = [&] { return fmt::format("script line {} ({})", c.line, c.verb); };
+    auto timed_out = [&](double default_s) {
+      double limit = c.args.size() > 1 ? std::stod(c.args[1]) : default_s;
+      return std::chrono::steady_clock::now() - wait_start_ > std::chrono::duration<double>(limit);
+    };
+    if (c.verb == "frames" || c.verb == "pan-zoom") {
+      if (!waiting_) frames_left_ = std::stoi(c.args[0]), waiting_ = true;
+      if (frames_left_-- > 0) {
+        if (c.verb == "pan-zoom") app.nudge_maps(frames_left_);
+        return true;
+      }
+      waiting_ = false;
+    } else if (c.verb == "wait" || c.verb == "wait-steps") {
+      if (!waiting_) wait_start_ = std::chrono::steady_clock::now(), waiting_ = true;
+      bool ready = c.verb == "wait" ? !app.job_active(c.args[0] == "all" ? "" : c.args[0])
+                                    : app.training_step() >= std::stoll(c.args[0]);
+      if (!ready) {
+        if (timed_out(120)) fail("{}: still waiting after the time limit", where());
+        return true;
+      }
+      waiting_ = false;
+    } else if (c.verb == "open") {
+      views::OpenKind k;
+      std::string kind = c.args[0];
+      if (kind == "model") k = views::OpenKind::Model;
+      else if (kind == "adapter") k = views::OpenKind::Adapter;
+      else if (kind == "run") k = views::OpenKind::Run;
+      else if (kind == "corpus") k = views::OpenKind::Corpus;
+      else if (kind == "workspace") k = views::OpenKind::Workspace;
+      else if (kind == "layout") {
+        app.open_layout(c.args[1]);
+        ++pc_;
+        continue;
+      }
+      else fail("{}: open what? '{}' (model, adapter, run, corpus, workspace, layout)", where(), kind);
+      if (c.args.size() < 2) fail("{}: open {} needs a path", where(), kind);
+      app.open(k, c.args[1]);
+    } else if (c.verb == "query") {
+      app.inspect(c.args[0]);
+    } else if (c.verb == "view") {
+      Tab t;
+      if (!parse_tab(c.args[0], t)) fail("{}: no view '{}'", where(), c.args[0]);
+      app.show(t);
+    } else if (c.verb == "project") {
+      if (!c.args.empty() && c.args[0] != "PCA" && c.args[0] != "UMAP") fail("{}: project PCA or UMAP", where());
+      app.project(c.args.empty() ? "" : c.args[0]);
+    } else if (c.verb == "walk") {
+      app.walk(c.args[0]);
+    } else if (c.verb == "pin") {
+      app.pin_lens_cell(std::stoi(c.args[0]), std::stoi(c.args[1]));
+    } else if (c.verb == "select" || c.verb == "select-frac") {
+      app.select_box(std::stof(c.args[0]), std::stof(c.args[1]), std::stof(c.args[2]), std::stof(c.args[3]),
+                     c.verb == "select-frac");
+    } else if (c.verb == "train-set") {
+      if (c.args.size() < 2 || !app.set_train_field(c.args[0], c.args[1]))
+        fail("{}: cannot set '{}'", where(), c.args.empty() ? "" : c.args[0]);
+    } else if (c.verb == "train-start" || c.verb == "train-resume") {
+      app.start_training(c.verb == "train-resume");
+    } else if (c.verb == "train-stop") {
+      app.stop_training();
+    } else if (c.verb == "screenshot") {
+      screenshot = c.args[0];
+      ++pc_;
+      return true;  // this frame is saved; continue next frame
+    } else if (c.verb == "quit") {
+      pc_ = cmds_.size();
+      return false;
+    }
+    ++pc_;
+  }
+  return false;
+}
+
+}  // namespace genlens::studio

@@ -1,0 +1,59 @@
+// --script FILE: UI actions, one per line, so tests (and people filing bugs) can drive
+// real flows under Xvfb. Each frame the runner executes commands until one has to wait
+// (for a job, for frames, for training steps); the UI keeps drawing meanwhile.
+//
+//   open model|adapter|run|corpus|workspace|layout PATH   (layout: an [N, 2] .npy on both maps)
+//   query TEXT                 type TEXT into the inspector and run it
+//   view workspace|inspector|map|compare|training
+//   project [PCA|UMAP]         encode the open corpus and lay it out (UMAP animates)
+//   walk TEXT                  interpolation walk from the inspected query to TEXT
+//   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position)
+//   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
+//   select-frac X0 Y0 X1 Y1    the same with corners as fractions of the layout's extent
+//   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
+//                              compression, save-every
+//   train-start | train-resume | train-stop
+//   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
+//   wait-steps N [SECONDS]     until the followed run has logged step N
+//   frames N                   render N frames
+//   pan-zoom N                 render N frames, zooming and panning both maps a little each frame
+//   screenshot PATH            save the window (and the drawn panels to --panel-log)
+//   quit
+// Blank lines and lines starting with # are ignored.
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace genlens::studio {
+
+class StudioApp;
+
+struct ScriptCommand {
+  int line = 0;
+  std::string verb;
+  std::vector<std::string> args;  // "query" keeps the rest of the line as one argument
+};
+
+// Parses the file; genlens::Error naming FILE:LINE for unknown verbs or missing arguments.
+std::vector<ScriptCommand> parse_script(const std::filesystem::path& path);
+
+class ScriptRunner {
+ public:
+  explicit ScriptRunner(std::vector<ScriptCommand> cmds) : cmds_(std::move(cmds)) {}
+  // Runs commands for this frame. Sets `screenshot` when the frame must be saved.
+  // Returns false when the script has finished (or asked to quit). Throws genlens::Error
+  // when a wait times out or a command fails, naming the line.
+  bool step(StudioApp& app, std::string& screenshot);
+  bool done() const { return pc_ >= cmds_.size(); }
+
+ private:
+  std::vector<ScriptCommand> cmds_;
+  size_t pc_ = 0;
+  bool waiting_ = false;
+  std::chrono::steady_clock::time_point wait_start_;
+  int frames_left_ = 0;
+};
+
+}  // namespace genlens::studio

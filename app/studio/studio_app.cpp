@@ -1,0 +1,584 @@
+#include "app/studio/studio_app.h"
+
+#include <fmt/format.h>
+#include <imgui.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+
+#include "app/studio/studio_results.h"
+#include "app/studio/subprocess.h"
+#include "core/runtime/env_info.h"
+#include "core/util/error.h"
+
+namespace genlens::studio {
+
+namespace fs = std::filesystem;
+using views::Status;
+
+const char* to_string(Tab t) {
+  switch (t) {
+    case Tab::Workspace: return "workspace";
+    case Tab::Inspector: return "inspector";
+    case Tab::Map: return "map";
+    case Tab::Compare: return "compare";
+    case Tab::Training: return "training";
+  }
+  return "?";
+}
+
+bool parse_tab(const std::string& name, Tab& out) {
+  for (Tab t : {Tab::Workspace, Tab::Inspector, Tab::Map, Tab::Compare, Tab::Training})
+    if (name == to_string(t)) {
+      out = t;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+
+double resident_mb() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+std::vector<views::Preset> load_presets() {
+  std::vector<views::Preset> out;
+  std::ifstream f(fs::path(GENLENS_ASSETS_DIR) / "presets" / "instructions.json");
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  if (j.is_object() && j.contains("presets"))
+    for (auto& p : j["presets"]) out.push_back({p.value("name", ""), p.value("instruction", "")});
+  if (out.empty()) out.push_back({"none", ""});
+  return out;
+}
+
+std::string model_summary(const fs::path& dir) {
+  std::ifstream f(dir / "config.json");
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  if (!j.is_object()) return "config.json missing or not JSON";
+  return fmt::format("{} · {} layers · hidden {} · vocab {}", j.value("model_type", "?"),
+                     j.value("num_hidden_layers", 0), j.value("hidden_size", 0), j.value("vocab_size", 0));
+}
+
+}  // namespace
+
+StudioApp::StudioApp(StudioOptions opt) : opt_(std::move(opt)) {
+  insp_.presets = load_presets();
+  insp_.tokens_status = {Status::Idle, "Open a model (Workspace tab), then type a query."};
+  insp_.answer_status = {Status::Idle, "—"};
+  insp_.decoded_status = insp_.lens_status = insp_.neighbours_status = {Status::Idle, "—"};
+  insp_.latent_status = {Status::Idle, "Click a lens cell to pin it."};
+  insp_.walk_status = {Status::Idle, "Type a second query and press Walk."};
+  map_.method = "PCA";
+  map_.generative.title = "generative";
+  map_.input.title = "input-centric (mean pool)";
+  map_.generative.status = map_.input.status = {Status::Idle, "Open a model and a corpus, then press Project."};
+  cmp_.eval_status = {Status::Idle, "Open a workspace with eval/results.json, or one with tasks/ and press Run evaluation."};
+  cmp_.sim_status = {Status::Idle, "Project the corpus (Map tab) and select points to compare their similarities."};
+  auto env = runtime::probe_env();
+  ws_.device = env.devices.empty() ? "cpu" : env.devices.front();
+  ws_.dtype = "f32 (CPU)";
+  ws_.threads = env.intra_op_threads;
+  log(fmt::format("genlens {} on LibTorch {}", env.genlens_version, env.torch_version));
+
+  if (!opt_.workspace.empty()) open(views::OpenKind::Workspace, opt_.workspace);
+  if (!opt_.model.empty()) open(views::OpenKind::Model, opt_.model);
+  if (!opt_.adapter.empty()) open(views::OpenKind::Adapter, opt_.adapter);
+  if (!opt_.corpus.empty()) open(views::OpenKind::Corpus, opt_.corpus);
+  if (!opt_.run.empty()) open(views::OpenKind::Run, opt_.run);
+}
+
+StudioApp::~StudioApp() {
+  if (jobs_.any_active())
+    fmt::print(stderr, "genlens-studio: closing: stopping running jobs (a training run saves a checkpoint first)\n");
+  jobs_.shutdown();
+}
+
+void StudioApp::log(const std::string& line) {
+  layout_.log_lines.push_back(line);
+  if (layout_.log_lines.size() > 400) layout_.log_lines.erase(layout_.log_lines.begin());
+}
+
+std::vector<std::string> StudioApp::cli(std::vector<std::string> args) const {
+  args.insert(args.begin(), opt_.cli_path);
+  return args;
+}
+
+void StudioApp::remember(views::OpenKind kind, const std::string& path) {
+  auto item = fmt::format("{}: {}", views::to_string(kind), path);
+  auto& r = ws_.recent;
+  r.erase(std::remove(r.begin(), r.end(), item), r.end());
+  r.insert(r.begin(), item);
+  if (r.size() > 12) r.pop_back();
+}
+
+void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
+  std::error_code ec;
+  fs::path path = fs::absolute(path_in, ec);
+  if (ec) path = path_in;
+  const std::string p = path.lexically_normal().string();
+  switch (kind) {
+    case views::OpenKind::Workspace: {
+      if (!fs::is_directory(path)) {
+        log(fmt::format("cannot open workspace {}: not a directory", p));
+        return;
+      }
+      workspace_ = p;
+      remember(kind, p);
+      log("workspace: " + p);
+      open_workspace_parts(path);
+      return;
+    }
+    case views::OpenKind::Model:
+      if (!fs::exists(path / "config.json")) {
+        log(fmt::format("cannot open model {}: no config.json there (expected a Hugging Face model directory)", p));
+        return;
+      }
+      model_ = p;
+      ws_.model_summary = model_summary(path);
+      std::snprintf(train_state_.form.model, sizeof train_state_.form.model, "%s", p.c_str());
+      insp_.tokens_status = {Status::Idle, "Type a query above and press Enter."};
+      map_.generative.status = map_.input.status = {Status::Idle, corpus_.empty() ? "Open a corpus, then press Project." : "Press Project."};
+      break;
+    case views::OpenKind::Adapter:
+      if (!fs::exists(path / "genlens.json") && !fs::exists(path / "metrics.jsonl")) {
+        log(fmt::format("cannot open adapter {}: no genlens.json (a checkpoint-<step> directory) or metrics.jsonl (a run)", p));
+        return;
+      }
+      adapter_ = p;
+      break;
+    case views::OpenKind::Run:
+      if (!fs::is_directory(path)) {
+        log(fmt::format("cannot open run {}: not a directory", p));
+        return;
+      }
+      run_ = p;
+      follow_run(p);
+      if (adapter_.empty()) adapter_ = p;  // encode uses the run's newest checkpoint
+      break;
+    case views::OpenKind::Corpus: {
+      if (!fs::is_regular_file(path)) {
+        log(fmt::format("cannot open corpus {}: no such file", p));
+        return;
+      }
+      corpus_ = p;
+      auto texts = std::make_shared<std::vector<std::string>>();
+      auto labels = std::make_shared<std::vector<std::string>>();
+      corpus_job_ = jobs_.start("corpus", [p, texts, labels](runtime::JobContext& ctx) {
+        ctx.set_stage("read", 0, "rows");
+        std::ifstream f(p);
+        std::string line;
+        int64_t n = 0;
+        while (std::getline(f, line)) {
+          ++n;
+          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+          auto j = nlohmann::json::parse(line, nullptr, false);
+          if (!j.is_object()) fail("{}:{}: not a JSON object", p, n);
+          std::string text = j.contains("text") ? j.value("text", "") : j.value("question", "");
+          if (text.empty()) fail("{}:{}: field \"text\" (or \"question\"): missing or empty", p, n);
+          texts->push_back(text);
+          labels->push_back(j.contains("label") ? (j["label"].is_string() ? j["label"].get<std::string>() : j["label"].dump()) : "");
+          ctx.advance();
+        }
+      });
+      // Results are moved in when the job finishes (poll_jobs).
+      corpus_pending_texts_ = texts;
+      corpus_pending_labels_ = labels;
+      break;
+    }
+  }
+  remember(kind, p);
+  log(fmt::format("{}: {}", views::to_string(kind), p));
+}
+
+// A workspace is a folder laid out as `genlens demo` writes one (README "The demo world");
+// every part is optional, so a hand-made folder with a model and a corpus works too:
+//   model/ (or config.json here)   the base model        run/ (or runs/*)   an adapter run
+//   maps/points.jsonl (or corpus.jsonl, texts.jsonl)      the corpus (text, label)
+//   maps/emb-MODE.npy              corpus embeddings, row-aligned (the map skips encoding)
+//   maps/layout.npy                a precomputed [N, 2] layout drawn as is
+//   eval/results.json              the Compare table     tasks/             `genlens eval` tasks
+//   responses.jsonl                training data for the Training form
+//   latent/ (index.json)           a latent index for the latent lens
+void StudioApp::open_workspace_parts(const fs::path& ws) {
+  tasks_dir_ = latent_index_ = maps_dir_ = eval_results_ = "";
+  if (fs::exists(ws / "config.json")) open(views::OpenKind::Model, ws.string());
+  else if (fs::exists(ws / "model" / "config.json")) open(views::OpenKind::Model, (ws / "model").string());
+  for (auto rel : {"maps/points.jsonl", "corpus.jsonl", "texts.jsonl"})
+    if (fs::exists(ws / rel)) {
+      open(views::OpenKind::Corpus, (ws / rel).string());
+      break;
+    }
+  if (fs::is_directory(ws / "maps")) maps_dir_ = (ws / "maps").string();
+  if (fs::exists(ws / "run")) {
+    open(views::OpenKind::Run, (ws / "run").string());
+  } else if (fs::is_directory(ws / "runs")) {
+    fs::path newest;
+    for (auto& e : fs::directory_iterator(ws / "runs"))
+      if (e.is_directory() && (newest.empty() || e.last_write_time() > fs::last_write_time(newest))) newest = e.path();
+    if (!newest.empty()) open(views::OpenKind::Run, newest.string());
+  }
+  if (fs::is_directory(ws / "tasks")) tasks_dir_ = (ws / "tasks").string();
+  if (fs::exists(ws / "latent" / "index.json")) latent_index_ = (ws / "latent").string();
+  if (fs::exists(ws / "eval" / "results.json")) {
+    eval_results_ = (ws / "eval" / "results.json").string();
+    load_eval_results(eval_results_);
+  }
+  auto& f = train_state_.form;
+  if (fs::exists(ws / "responses.jsonl")) std::snprintf(f.data, sizeof f.data, "%s", (ws / "responses.jsonl").c_str());
+  if (!f.out[0]) std::snprintf(f.out, sizeof f.out, "%s", (ws / "runs" / "studio").c_str());
+  ws_.extras.clear();
+  if (!tasks_dir_.empty()) ws_.extras.push_back("tasks  " + tasks_dir_);
+  if (!eval_results_.empty()) ws_.extras.push_back("eval   " + eval_results_);
+  if (!maps_dir_.empty()) ws_.extras.push_back("maps   " + maps_dir_);
+  ws_.extras.push_back(latent_index_.empty() ? "latent index: none (the latent lens needs WORKSPACE/latent/)"
+                                             : "latent " + latent_index_);
+}
+
+void StudioApp::follow_run(const std::string& dir) {
+  follower_ = std::make_unique<RunFollower>(dir);
+  train_.run_dir = dir;
+  if (!train_.own_run || !jobs_.active("train")) {
+    train_.own_run = false;
+    train_.state = "following";
+  }
+  train_.metrics.clear();
+  follower_->poll();
+}
+
+void StudioApp::select_box(float x0, float y0, float x1, float y1, bool fractions) {
+  const auto& d = map_.generative.data.x.empty() ? map_.input.data : map_.generative.data;
+  if (fractions && !d.x.empty()) {  // corners as fractions of the layout's extent (0,0 = bottom left)
+    auto [xa, xb] = std::minmax_element(d.x.begin(), d.x.end());
+    auto [ya, yb] = std::minmax_element(d.y.begin(), d.y.end());
+    auto lx = [&](float f) { return *xa + f * (*xb - *xa); };
+    auto ly = [&](float f) { return *ya + f * (*yb - *ya); };
+    x0 = lx(x0), x1 = lx(x1), y0 = ly(y0), y1 = ly(y1);
+  }
+  auto idx = views::points_in_box(d, x0, y0, x1, y1);
+  map_state_.selected.assign(map_.texts.size(), 0);
+  for (int i : idx) map_state_.selected[size_t(i)] = 1;
+  log(fmt::format("selected {} points", idx.size()));
+}
+
+bool StudioApp::set_train_field(const std::string& key, const std::string& value) {
+  auto& f = train_state_.form;
+  auto str = [&](char* buf, size_t n) { std::snprintf(buf, n, "%s", value.c_str()); };
+  try {
+    if (key == "model") str(f.model, sizeof f.model);
+    else if (key == "data") str(f.data, sizeof f.data);
+    else if (key == "out") str(f.out, sizeof f.out);
+    else if (key == "teacher") str(f.teacher, sizeof f.teacher);
+    else if (key == "device") str(f.device, sizeof f.device);
+    else if (key == "steps") f.steps = std::stoi(value);
+    else if (key == "batch") f.batch = std::stoi(value);
+    else if (key == "thought") f.thought = std::stoi(value);
+    else if (key == "compression") f.compression = std::stoi(value);
+    else if (key == "save-every") f.save_every = std::stoi(value);
+    else if (key == "lr") f.lr = std::stof(value);
+    else return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+void StudioApp::start_training(bool resume) {
+  auto& f = train_state_.form;
+  if (!f.model[0] || !f.data[0] || !f.out[0]) {
+    train_.error = "The form needs a model, a data file and a run directory.";
+    return;
+  }
+  if (jobs_.active("train")) return;
+  std::vector<std::string> args = cli({"train", "--model", f.model, "--data", f.data, "--out", f.out, "--steps",
+                                       std::to_string(f.steps), "--batch-size", std::to_string(f.batch), "--lr",
+                                       fmt::format("{}", f.lr), "--thought", std::to_string(f.thought),
+                                       "--compression", std::to_string(f.compression), "--teacher", f.teacher,
+                                       "--save-every", std::to_string(f.save_every), "--device", f.device});
+  if (resume) args.push_back("--resume");
+  train_job_ = jobs_.start("train", [args](runtime::JobContext& ctx) {
+    ctx.set_stage("train");
+    auto r = run_process(args, ctx);
+    if (r.exit_code != 0) fail("{}", last_error_line(r));
+  });
+  train_events_ = 0;
+  train_.own_run = true;
+  train_.state = "starting";
+  train_.error.clear();
+  train_.log_tail.clear();
+  follow_run(f.out);
+  train_.state = "starting";
+  train_.own_run = true;
+  log(fmt::format("train: {} ({} steps){}", f.out, f.steps, resume ? ", resuming" : ""));
+}
+
+void StudioApp::stop_training() {
+  if (!jobs_.active("train")) return;
+  jobs_.cancel(train_job_);
+  train_.state = "stopping";
+  log("train: stopping at the next step (a checkpoint is saved)");
+}
+
+bool StudioApp::job_active(const std::string& name) {
+  if (name.empty() ? jobs_.any_active() : jobs_.active(name)) return true;
+  // A finished job counts as active until a frame has taken its results in (so a script
+  // that waits for it sees them).
+  const std::pair<const char*, int> absorbing[] = {{"corpus", corpus_job_}, {"project", project_job_},
+                                                   {"query", query_job_},   {"walk", walk_job_},
+                                                   {"latent", latent_job_}, {"eval", eval_job_},
+                                                   {"eval-results", eval_job_}};
+  for (auto& [n, id] : absorbing)
+    if (id != 0 && (name.empty() || name == n)) return true;
+  return false;
+}
+
+void StudioApp::poll_training() {
+  if (train_job_) {
+    if (auto* j = jobs_.find(train_job_)) {
+      auto s = j->snapshot();
+      for (auto& e : j->events_since(train_events_))
+        if (e.kind == runtime::JobEvent::Kind::Log) {
+          train_.log_tail.push_back(e.text);
+          if (train_.log_tail.size() > 40) train_.log_tail.erase(train_.log_tail.begin());
+        }
+      if (s.state == runtime::JobState::Running) {
+        if (train_.state != "stopping") train_.state = follower_ && follower_->last_step() > 0 ? "running" : "starting";
+      } else if (s.state == runtime::JobState::Done) {
+        train_.state = "done";
+      } else if (s.state == runtime::JobState::Cancelled) {
+        train_.state = "stopped";
+      } else if (s.state == runtime::JobState::Failed) {
+        train_.state = "failed";
+        train_.error = s.error;
+      }
+      if (s.finished() && train_.state != "failed") train_.error.clear();
+    }
+  }
+  // Tail the run's files a few times a second (cheap: only new bytes are read).
+  if (follower_ && (frame_no_ % 6 == 0) && follower_->poll()) {
+    train_.metrics.clear();
+    for (auto& k : follower_->key_order()) {
+      auto& s = follower_->series().at(k);
+      views::PlotSeries p;
+      p.name = k;
+      p.x = s.step;
+      p.y = s.value;
+      train_.metrics.push_back(std::move(p));
+    }
+    train_.checkpoints = follower_->checkpoints();
+    if (!follower_->problem().empty()) train_.error = follower_->problem();
+  }
+  if (follower_) {
+    train_.step = follower_->last_step();
+    train_.total_steps = train_.own_run ? train_state_.form.steps
+                                        : std::max<int64_t>(follower_->planned_steps(), train_.step);
+    train_.rate = 0;
+    train_.eta_s = -1;
+    auto it = follower_->series().find("step_s");
+    if (it != follower_->series().end() && !it->second.value.empty()) {
+      // Mean of the last 20 step times: steady enough for an ETA.
+      const auto& v = it->second.value;
+      double sum = 0;
+      int n = 0;
+      for (size_t i = v.size() > 20 ? v.size() - 20 : 0; i < v.size(); ++i)
+        if (std::isfinite(v[i])) sum += v[i], ++n;
+      if (n && sum > 0) {
+        train_.rate = n / sum;
+        train_.eta_s = double(std::max<int64_t>(0, train_.total_steps - train_.step)) / train_.rate;
+      }
+    }
+  }
+}
+
+void StudioApp::update_workspace_snapshot() {
+  ws_.workspace_dir = workspace_;
+  ws_.model_dir = model_;
+  ws_.adapter_dir = adapter_;
+  ws_.run_dir = run_;
+  ws_.corpus_path = corpus_;
+  if (frame_no_ % 30 == 0) ws_.memory_mb = resident_mb();
+  ws_.jobs.clear();
+  for (auto it = jobs_.entries().rbegin(); it != jobs_.entries().rend(); ++it) {
+    auto s = it->job->snapshot();
+    views::JobRow r;
+    r.name = it->name;
+    r.state = runtime::to_string(s.state);
+    if (it->name == "train" && s.state == runtime::JobState::Cancelled) r.state = "stopped";  // at a checkpoint
+    r.stage = s.stage;
+    r.error = s.error;
+    r.can_cancel = !s.finished();
+    if (s.total > 0) r.fraction = float(double(s.done) / double(s.total));
+    r.detail = s.total > 0 ? fmt::format("{}/{} {}", s.done, s.total, s.unit)
+                           : fmt::format("{:.1f}s", s.elapsed_s);
+    ws_.jobs.push_back(std::move(r));
+  }
+  layout_.workspace_name = workspace_.empty() ? "(no workspace)" : fs::path(workspace_).filename().string();
+  layout_.workspace_items.clear();
+  auto item = [&](const char* what, const std::string& p) {
+    if (!p.empty()) layout_.workspace_items.push_back(fmt::format("{}  {}", what, fs::path(p).filename().string()));
+  };
+  item("model", model_);
+  item("adapter", adapter_);
+  item("run", run_);
+  item("corpus", corpus_);
+}
+
+void StudioApp::set_similarity_from_selection() {
+  if (map_state_.selected == last_selection_) return;
+  last_selection_ = map_state_.selected;
+  auto sel = views::selected_indices(map_state_);
+  if (sel.size() > 24) sel.resize(24);  // a readable matrix
+  if (sel.size() < 2 || emb_input_.empty()) {
+    cmp_.sim_status = {Status::Idle, emb_input_.empty() ? "Project the corpus (Map tab) and select points."
+                                                         : "Select at least two points on the map."};
+    return;
+  }
+  auto fill = [&](views::HeatmapData& h, const std::vector<float>& emb, int64_t dim) {
+    h = {};
+    h.rows = h.cols = int(sel.size());
+    h.value_name = "cosine";
+    for (int i : sel) {
+      std::string t = size_t(i) < corpus_texts_.size() ? corpus_texts_[size_t(i)] : "";
+      if (t.size() > 18) t = t.substr(0, 16) + "…";
+      h.row_labels.push_back(fmt::format("#{}", i));
+      h.col_labels.push_back(fmt::format("#{}", i));
+    }
+    for (int a : sel)
+      for (int b : sel) {
+        double c = 0;
+        for (int64_t k = 0; k < dim; ++k) c += double(emb[size_t(a) * size_t(dim) + size_t(k)]) * emb[size_t(b) * size_t(dim) + size_t(k)];
+        h.value.push_back(float(c));  // rescaled below
+        h.cell_text.push_back(sel.size() <= 12 ? fmt::format("{:.2f}", c) : "");
+        h.tooltip.push_back({fmt::format("cosine {:.4f}", c),
+                             size_t(a) < corpus_texts_.size() ? corpus_texts_[size_t(a)] : "",
+                             size_t(b) < corpus_texts_.size() ? corpus_texts_[size_t(b)] : ""});
+      }
+  };
+  fill(cmp_.sim_input, emb_input_, emb_dim_input_);
+  if (!emb_gen_.empty()) fill(cmp_.sim_generative, emb_gen_, emb_dim_gen_);
+  // One colour scale for both matrices, from the lowest cosine in either to 1: cosines of
+  // real embeddings crowd near 1, and [-1, 1] would paint everything the same.
+  float lo = 1;
+  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative})
+    for (float v : h->value) lo = std::min(lo, v);
+  lo = std::min(lo, 0.999f);
+  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative}) {
+    for (float& v : h->value) v = (v - lo) / (1 - lo);
+    h->value_name = fmt::format("colour: cosine {:.2f} to 1", lo);
+  }
+  cmp_.sim_scale = fmt::format("colour: cosine from {:.2f} (lowest in either matrix) to 1", lo);
+  cmp_.sim_status = Status::ready();
+}
+
+void StudioApp::draw_main(const views::Rect& area) {
+  ImGui::SetNextWindowPos(ImVec2(area.x, area.y));
+  ImGui::SetNextWindowSize(ImVec2(area.w, area.h));
+  ImGui::Begin("##main", nullptr,
+               ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
+                   ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (ImGui::BeginTabBar("views")) {
+    for (Tab t : {Tab::Workspace, Tab::Inspector, Tab::Map, Tab::Compare, Tab::Training}) {
+      static const char* kTitles[] = {"Workspace", "Query inspector", "Embedding map", "Compare", "Training"};
+      ImGuiTabItemFlags flags = tab_pending_ && requested_tab_ == t ? ImGuiTabItemFlags_SetSelected : 0;
+      if (!ImGui::BeginTabItem(kTitles[int(t)], nullptr, flags)) continue;
+      tab_ = t;
+      drawn_.push_back(to_string(t));
+      ImGui::BeginChild("content", ImVec2(0, 0), false);
+      switch (t) {
+        case Tab::Workspace: {
+          auto in = views::draw_workspace_view(ws_, ws_state_);
+          for (auto& o : in.open) open(o.kind, o.path);
+          for (int i : in.cancel_jobs) {
+            int k = int(jobs_.entries().size()) - 1 - i;  // the list shows newest first
+            if (k >= 0) jobs_.cancel(jobs_.entries()[size_t(k)].id);
+          }
+          break;
+        }
+        case Tab::Inspector: {
+          auto in = views::draw_inspector_view(insp_, insp_state_);
+          if (in.run) inspect(insp_state_.query);
+          if (in.walk) walk(insp_state_.walk_to);
+          if (in.pin_changed) start_latent();
+          if (!insp_.tokens.empty()) drawn_.push_back("inspector.tokens");
+          if (insp_.answer_status.is_ready()) drawn_.push_back("inspector.answer");
+          if (insp_.decoded_status.is_ready()) drawn_.push_back("inspector.decoded");
+          if (insp_.lens_status.is_ready() && !insp_.lens.empty()) drawn_.push_back("inspector.lens");
+          if (insp_.neighbours_status.is_ready()) drawn_.push_back("inspector.neighbours");
+          if (insp_.walk_status.is_ready()) drawn_.push_back("inspector.walk");
+          break;
+        }
+        case Tab::Map: {
+          auto in = views::draw_map_view(map_, map_state_);
+          if (in.project) project(in.method);
+          if (in.send_to_inspector >= 0 && size_t(in.send_to_inspector) < map_.texts.size()) {
+            inspect(map_.texts[size_t(in.send_to_inspector)]);
+            show(Tab::Inspector);
+          }
+          if (in.export_selection) {
+            auto path = fs::path(corpus_).replace_extension("").string() + "-selection.jsonl";
+            std::ofstream o(path);
+            for (int i : views::selected_indices(map_state_))
+              o << nlohmann::json{{"index", i}, {"text", map_.texts[size_t(i)]}}.dump() << "\n";
+            log("selection written to " + path);
+          }
+          if (!map_.input.data.x.empty()) drawn_.push_back("map.input");
+          if (!map_.generative.data.x.empty()) drawn_.push_back("map.generative");
+          break;
+        }
+        case Tab::Compare: {
+          auto in = views::draw_compare_view(cmp_, cmp_state_);
+          if (in.run_eval) run_eval();
+          if (in.export_csv) ImGui::SetClipboardText(views::table_csv(cmp_).c_str());
+          if (in.export_markdown) ImGui::SetClipboardText(views::table_markdown(cmp_).c_str());
+          if (cmp_.eval_status.is_ready() && !cmp_.rows.empty()) drawn_.push_back("compare.eval");
+          if (cmp_.sim_status.is_ready()) drawn_.push_back("compare.similarity");
+          break;
+        }
+        case Tab::Training: {
+          auto in = views::draw_training_view(train_, train_state_);
+          if (in.start) start_training(false);
+          if (in.resume) start_training(true);
+          if (in.stop) stop_training();
+          if (!in.follow.empty()) {
+            run_ = in.follow;
+            follow_run(in.follow);
+          }
+          if (in.open_checkpoint >= 0) {
+            open(views::OpenKind::Adapter, (fs::path(train_.run_dir) / train_.checkpoints[size_t(in.open_checkpoint)]).string());
+            show(Tab::Inspector);
+          }
+          if (!train_.metrics.empty()) drawn_.push_back("training.curves");
+          break;
+        }
+      }
+      ImGui::EndChild();
+      ImGui::EndTabItem();
+    }
+    ImGui::EndTabBar();
+  }
+  // A requested tab is forced until the tab bar shows it; after that the person's clicks rule.
+  if (tab_pending_ && tab_ == requested_tab_) tab_pending_ = false;
+  if (!tab_pending_) requested_tab_ = tab_;
+  ImGui::End();
+}
+
+void StudioApp::frame(float w, float h) {
+  ++frame_no_;
+  drawn_.clear();
+  poll_jobs();
+  poll_training();
+  set_similarity_from_selection();
+  update_workspace_snapshot();
+  auto area = views::draw_layout(layout_, layout_state_, w, h);
+  drawn_.push_back("layout");
+  draw_main(area);
+}
+
+}  // namespace genlens::studio

@@ -1,0 +1,76 @@
+// What the studio's analysis jobs publish while they run (worker thread writes under
+// the mutex, the UI thread copies out when `version` moved). Private to app/studio.
+#pragma once
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/studio/studio_app.h"
+#include "core/analysis/lens_types.h"
+#include "core/analysis/projection.h"
+
+namespace genlens::studio {
+
+// One part of a query's results: absent until the job reaches it; `problem` when it
+// could not be computed (e.g. no adapter for decoding), which is not a job failure.
+template <class T>
+struct Part {
+  std::optional<T> value;
+  std::string problem;
+  bool done() const { return value.has_value() || !problem.empty(); }
+};
+
+struct StudioApp::QueryResults {
+  std::mutex mu;
+  uint64_t version = 0;
+  std::string query, instruction;
+  Part<std::vector<views::TokenChip>> tokens;
+  Part<analysis::LensResult> lens;
+  Part<analysis::DecodeResult> decode;
+  Part<analysis::NeighborsResult> neighbors;
+  Part<analysis::InterpolationResult> walk;
+  Part<analysis::LatentQueryPosition> latent;
+  // The query placed on the maps (transform into the fitted layouts).
+  Part<std::vector<float>> place_generative, place_input;  // {x, y}
+
+  template <class T, class V>
+  void publish(Part<T>& part, V&& v) {
+    std::lock_guard<std::mutex> lk(mu);
+    part.value = std::forward<V>(v);
+    ++version;
+  }
+  template <class T>
+  void problem(Part<T>& part, const std::string& why) {
+    std::lock_guard<std::mutex> lk(mu);
+    part.problem = why;
+    ++version;
+  }
+};
+
+// A fitted layout of one embedding space: what placing a new point needs.
+struct MapFit {
+  bool ok = false;
+  std::string mode;  // "generative", "mean"
+  std::string method;  // "PCA", "UMAP"
+  analysis::PcaResult pca;
+  analysis::UmapModel umap;
+};
+
+struct StudioApp::MapFits {
+  MapFit generative, input;
+  std::string instruction;  // the corpus was encoded with it; queries are too
+};
+
+struct StudioApp::ProjectResults {
+  std::string method;
+  analysis::LayoutFeed gen_feed, input_feed;  // UMAP frames while the SGD runs
+  analysis::Points gen_emb, input_emb;
+  analysis::Points gen_layout, input_layout;
+  std::shared_ptr<MapFits> fits = std::make_shared<MapFits>();
+  bool has_generative = false;
+  std::string generative_problem;  // why there is no generative map
+  std::string source;              // "encoded here" / "maps/emb-*.npy"
+};
+
+}  // namespace genlens::studio

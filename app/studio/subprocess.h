@@ -1,0 +1,25 @@
+// Runs a child process (argv, no shell) inside a Job: its stdout is captured, its stderr
+// lines become job log lines, and cancelling the job sends SIGINT (genlens commands save
+// a checkpoint on Ctrl-C) and, if it has not exited 20 s later, SIGKILL.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/runtime/job.h"
+
+namespace genlens::studio {
+
+struct ProcessResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out;     // stdout
+  std::string err;     // stderr (also streamed to the job log)
+};
+
+// Throws genlens::Error when the program cannot start; never throws on a non-zero exit.
+// On cancel: interrupts the child, waits for it, then throws runtime::Cancelled.
+ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobContext& ctx);
+
+// The last non-empty stderr line (genlens prints its error message there), for the UI.
+std::string last_error_line(const ProcessResult& r);
+
+}  // namespace genlens::studio

@@ -1,0 +1,189 @@
+// Every view renders from a fixture snapshot in the headless ImGui context, and the pure
+// helpers behind them (lens cells, eval table sort/gain/export, series picking) are
+// checked against hand-worked expectations.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "tests/gui/imgui_headless.h"
+#include "views/compare_view.h"
+#include "views/inspector_view.h"
+#include "views/map_view.h"
+#include "views/training_view.h"
+#include "views/workspace_view.h"
+
+using namespace genlens;
+
+namespace {
+template <class F>
+ImDrawData* two_frames(test::HeadlessImGui& gui, F&& draw) {
+  ImDrawData* d = nullptr;
+  for (int i = 0; i < 2; ++i) {
+    gui.begin_frame();
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImGui::GetIO().DisplaySize);
+    ImGui::Begin("view", nullptr, ImGuiWindowFlags_NoDecoration);
+    draw();
+    ImGui::End();
+    d = gui.end_frame();
+  }
+  return d;
+}
+
+views::InspectorSnapshot inspector_fixture() {
+  views::InspectorSnapshot s;
+  s.presets = {{"none", ""}, {"STS", "Generate text that is semantically similar to this text: "}};
+  s.query_shown = "How do bees make honey?";
+  s.tokens = {{4340, "How", 0, 3, false}, {653, " do", 3, 6, false}, {39458, " bees", 6, 11, false}};
+  s.tokens_status = views::Status::ready();
+  s.answer = "Bees collect nectar and evaporate it in the hive.";
+  s.answer_status = views::Status::ready();
+  s.decoded_status = {views::Status::Running, "decoding…"};
+  s.lens_layers = {"L0", "L1"};
+  s.lens_positions = {"c1", "c2", "c3"};
+  for (int i = 0; i < 6; ++i) s.lens.push_back({{{i % 2 ? " honey" : " nectar", 0.1f * float(i + 1)}, {" hive", 0.05f}}});
+  s.tracked_words = {" honey"};
+  s.lens_status = views::Status::ready();
+  s.latent_status = {views::Status::Unavailable, "not in this build"};
+  s.neighbours_generative = {{"Honey is made from nectar.", "bees", 0.91f}};
+  s.neighbours_input = {{"Bees are insects.", "bees", 0.88f}};
+  s.neighbours_status = views::Status::ready();
+  s.walk = {{0.0f, "bees"}, {1.0f, "trains"}};
+  s.walk_status = views::Status::ready();
+  return s;
+}
+}  // namespace
+
+TEST_CASE("inspector: the lens heatmap takes the top-1 piece and probability, stars tracked words") {
+  auto s = inspector_fixture();
+  auto h = views::lens_heatmap(s);
+  CHECK(h.rows == 2);
+  CHECK(h.cols == 3);
+  CHECK(h.value[1] == doctest::Approx(0.2f));
+  CHECK(h.cell_text[0] == "·nectar");
+  CHECK(h.cell_text[1] == "★·honey");
+  CHECK(h.tooltip[1].size() == 2);
+  CHECK(h.tooltip[1][0].find("★") != std::string::npos);
+
+  test::HeadlessImGui gui(1200, 900);
+  views::InspectorState st;
+  st.heat.pinned_row = 0, st.heat.pinned_col = 1;  // shows the latent-lens section too
+  auto* d = two_frames(gui, [&] { views::draw_inspector_view(s, st); });
+  CHECK(test::total_vertices(d) > 2000);
+}
+
+TEST_CASE("map: side-by-side panels with a shared selection; selected indices in order") {
+  views::MapSnapshot s;
+  s.label_names = {"bees", "trains"};
+  for (int i = 0; i < 30; ++i) {
+    s.texts.push_back("text " + std::to_string(i));
+    s.generative.data.x.push_back(float(i)), s.generative.data.y.push_back(float(i % 5));
+    s.input.data.x.push_back(float(i % 7)), s.input.data.y.push_back(float(i));
+    s.generative.data.label.push_back(i % 2), s.input.data.label.push_back(i % 2);
+  }
+  s.generative.status = s.input.status = views::Status::ready();
+  s.generative.title = "generative", s.input.title = "input-centric";
+  s.generative.data.has_marker = true;
+  s.generative.data.notes = {{5, 2, "honey · hive"}};
+  test::HeadlessImGui gui(1200, 800);
+  views::MapState st;
+  st.selected.assign(30, 0);
+  st.selected[3] = st.selected[17] = 1;
+  CHECK(views::selected_indices(st) == std::vector<int>{3, 17});
+  auto* d = two_frames(gui, [&] { views::draw_map_view(s, st); });
+  CHECK(test::total_vertices(d) > 1000);
+  CHECK(st.selected.size() == 30);  // both panels share the one selection vector
+  CHECK(views::selected_indices(st) == std::vector<int>{3, 17});
+}
+
+TEST_CASE("compare: gain, sorting (NaN last) and CSV / Markdown exports") {
+  views::CompareSnapshot s;
+  s.modes = {"mean", "generative"};
+  s.rows = {{"sts-demo", "STS", "spearman", {0.50, 0.60}},
+            {"clust-demo", "clustering", "v_measure", {0.40, 0.30}},
+            {"cls,demo", "classification", "accuracy", {NAN, 0.70}}};
+  CHECK(views::gain_percent(s.rows[0]) == doctest::Approx(20.0));
+  CHECK(views::gain_percent(s.rows[1]) == doctest::Approx(-25.0));
+  CHECK(std::isnan(views::gain_percent(s.rows[2])));
+  views::CompareState st;
+  st.sort_column = 4;  // gain
+  st.ascending = false;
+  CHECK(views::sorted_rows(s, st) == std::vector<size_t>{0, 1, 2});
+  st.ascending = true;
+  CHECK(views::sorted_rows(s, st) == std::vector<size_t>{1, 0, 2});  // NaN stays last
+  st.sort_column = 0;
+  CHECK(views::sorted_rows(s, st) == std::vector<size_t>{2, 1, 0});
+  CHECK(views::table_csv(s) ==
+        "task,kind,metric,mean,generative,gain_percent\n"
+        "sts-demo,STS,spearman,0.5000,0.6000,20.00\n"
+        "clust-demo,clustering,v_measure,0.4000,0.3000,-25.00\n"
+        "\"cls,demo\",classification,accuracy,,0.7000,\n");
+  auto md = views::table_markdown(s);
+  CHECK(md.find("| task | kind | metric | mean | generative | gain |") == 0);
+  CHECK(md.find("| sts-demo | STS | spearman | 0.5000 | 0.6000 | +20.0% |") != std::string::npos);
+
+  s.eval_status = views::Status::ready();
+  s.sim_generative.rows = s.sim_generative.cols = 2;
+  s.sim_generative.value = {1, 0.5f, 0.5f, 1};
+  s.sim_input = s.sim_generative;
+  s.sim_status = views::Status::ready();
+  test::HeadlessImGui gui(1200, 800);
+  views::CompareState cst;
+  auto* d = two_frames(gui, [&] { views::draw_compare_view(s, cst); });
+  CHECK(test::total_vertices(d) > 1000);
+}
+
+TEST_CASE("compare: the producer's gain wins; lower-is-better metrics flip the fallback") {
+  views::EvalRow given{"safety", "safety", "harmful_at_5", {0.4, 0.2}};
+  given.gain = 50.0;
+  CHECK(views::gain_percent(given) == doctest::Approx(50.0));
+  views::EvalRow harmful{"safety", "safety", "harmful_at_5", {0.4, 0.2}};
+  harmful.lower_is_better = true;
+  CHECK(views::gain_percent(harmful) == doctest::Approx(50.0));  // fewer harmful hits: a gain
+  harmful.lower_is_better = false;
+  CHECK(views::gain_percent(harmful) == doctest::Approx(-50.0));
+}
+
+TEST_CASE("training: curves from metrics rows, series picked by name in a fixed order") {
+  views::TrainingSnapshot s;
+  s.run_dir = "/runs/a";
+  s.state = "running";
+  s.own_run = true;
+  s.step = 40, s.total_steps = 100, s.rate = 2.0, s.eta_s = 30;
+  for (const char* k : {"loss", "recon_loss", "align_loss", "lr", "grad_norm", "samples_per_s", "cos_matched"}) {
+    views::PlotSeries p;
+    p.name = k;
+    for (int i = 1; i <= 40; ++i) p.x.push_back(i), p.y.push_back(1.0 / i);
+    s.metrics.push_back(p);
+  }
+  s.checkpoints = {"checkpoint-20", "checkpoint-40"};
+  s.log_tail = {"step 40/100"};
+  auto picked = views::pick_series(s.metrics, {"align_loss", "missing", "loss"});
+  REQUIRE(picked.size() == 2);
+  CHECK(picked[0].name == "align_loss");
+  CHECK(picked[1].name == "loss");
+  CHECK(picked[1].color == 2);  // colour by requested position, stable across frames
+
+  test::HeadlessImGui gui(1400, 900);
+  views::TrainingState st;
+  views::TrainingIntents in;
+  auto* d = two_frames(gui, [&] { in = views::draw_training_view(s, st); });
+  CHECK(test::total_vertices(d) > 3000);
+  CHECK_FALSE(in.start);
+  CHECK(st.loss_plot.log_y);  // losses default to a log axis
+}
+
+TEST_CASE("workspace: open fields, recent items, jobs with progress and errors") {
+  views::WorkspaceSnapshot s;
+  s.model_dir = "/models/tiny";
+  s.model_summary = "qwen3 · 2 layers · hidden 64 · vocab 151936";
+  s.recent = {"model: /models/tiny", "run: /runs/a"};
+  s.device = "cpu", s.dtype = "f32", s.threads = 2, s.memory_mb = 512;
+  s.jobs = {{"train", "running", "train", "12/100 steps", 0.12f, "", true},
+            {"encode", "failed", "", "", -1, "texts.jsonl:3: field \"text\": missing", false}};
+  test::HeadlessImGui gui(1000, 800);
+  views::WorkspaceState st;
+  auto* d = two_frames(gui, [&] { views::draw_workspace_view(s, st); });
+  CHECK(test::total_vertices(d) > 1000);
+  CHECK(std::string(views::to_string(views::OpenKind::Run)) == "run");
+}

@@ -1,0 +1,145 @@
+#include "views/inspector_view.h"
+
+#include <fmt/format.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace genlens::views {
+
+HeatmapData lens_heatmap(const InspectorSnapshot& s) {
+  HeatmapData h;
+  h.rows = int(s.lens_layers.size());
+  h.cols = int(s.lens_positions.size());
+  h.row_labels = s.lens_layers;
+  h.col_labels = s.lens_positions;
+  h.value_name = "p(top-1)";
+  const size_t n = size_t(h.rows) * size_t(h.cols);
+  h.value.assign(n, NAN);
+  h.cell_text.assign(n, "");
+  h.tooltip.assign(n, {});
+  for (size_t k = 0; k < n && k < s.lens.size(); ++k) {
+    const auto& c = s.lens[k];
+    if (c.topk.empty()) continue;
+    h.value[k] = c.topk[0].second;
+    bool tracked = false;
+    for (auto& [piece, p] : c.topk) {
+      bool t = std::find(s.tracked_words.begin(), s.tracked_words.end(), piece) != s.tracked_words.end();
+      tracked |= t;
+      h.tooltip[k].push_back(fmt::format("{}{:>7.3f}  {}", t ? "★ " : "  ", p, visible_piece(piece)));
+    }
+    h.cell_text[k] = (tracked ? "★" : "") + visible_piece(c.topk[0].first);
+  }
+  return h;
+}
+
+namespace {
+
+void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width) {
+  ImGui::BeginChild(title, ImVec2(width, ImGui::GetFontSize() * 9), true);
+  ImGui::TextDisabled("%s", title);
+  for (auto& n : ns) {
+    ImGui::Text("%.3f", double(n.score));
+    ImGui::SameLine();
+    if (!n.label.empty()) {
+      ImGui::TextDisabled("[%s]", n.label.c_str());
+      ImGui::SameLine();
+    }
+    ImGui::TextUnformatted(n.text.c_str());
+  }
+  ImGui::EndChild();
+}
+
+}  // namespace
+
+InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st) {
+  InspectorIntents out;
+  const float font = ImGui::GetFontSize();
+  // Query line: preset, text, Inspect.
+  if (!s.presets.empty()) {
+    st.preset = std::clamp(st.preset, 0, int(s.presets.size()) - 1);
+    ImGui::SetNextItemWidth(font * 11);
+    if (ImGui::BeginCombo("##preset", s.presets[size_t(st.preset)].name.c_str())) {
+      for (int i = 0; i < int(s.presets.size()); ++i)
+        if (ImGui::Selectable(s.presets[size_t(i)].name.c_str(), i == st.preset)) st.preset = i;
+      ImGui::EndCombo();
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.presets[size_t(st.preset)].instruction.c_str());
+    ImGui::SameLine();
+  }
+  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - font * 6);
+  bool enter = ImGui::InputTextWithHint("##query", "type a query and press Enter", st.query, sizeof st.query,
+                                        ImGuiInputTextFlags_EnterReturnsTrue);
+  ImGui::SameLine();
+  if ((ImGui::Button("Inspect", ImVec2(font * 5, 0)) || enter) && st.query[0]) out.run = true;
+  if (out.run && !s.presets.empty()) out.instruction = s.presets[size_t(st.preset)].instruction;
+  if (!s.query_shown.empty()) ImGui::TextDisabled("showing: %s", s.query_shown.c_str());
+
+  const float avail = ImGui::GetContentRegionAvail().x;
+  section("Tokens");
+  if (draw_status(s.tokens_status)) draw_token_strip("tokens", s.tokens, avail);
+
+  // Answer and decoded text side by side.
+  const float half = (avail - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
+  ImGui::BeginChild("answer", ImVec2(half, font * 7), true);
+  ImGui::TextDisabled("The LLM's answer");
+  if (draw_status(s.answer_status)) wrapped_block(s.answer);
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("decoded", ImVec2(half, font * 7), true);
+  ImGui::TextDisabled("Decoded from the soft prompts");
+  if (draw_status(s.decoded_status)) wrapped_block(s.decoded);
+  ImGui::EndChild();
+
+  section("Logit lens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");
+  if (!s.lens_title.empty()) ImGui::TextDisabled("columns: %s", s.lens_title.c_str());
+  else ImGui::TextUnformatted("");
+  if (draw_status(s.lens_status)) {
+    auto heat = lens_heatmap(s);
+    float top = 0;
+    for (float v : heat.value)
+      if (std::isfinite(v)) top = std::max(top, v);
+    // An untrained model spreads its probability thin: say so rather than leave a dark grid unexplained.
+    ImGui::SameLine();
+    ImGui::TextDisabled("· colour 0 → 1 (viridis); highest p(top-1) here %.3g", double(top));
+    auto r = draw_heatmap("lens", heat, st.heat, avail);
+    out.pin_changed = r.pin_changed;
+  }
+  if (st.heat.pinned_row >= 0) {
+    section("Latent lens for the pinned cell");
+    if (draw_status(s.latent_status)) {
+      for (auto& h : s.latent)
+        ImGui::Text("%-12s layer %-3d %.3f  %s", visible_piece(h.token).c_str(), h.layer, double(h.similarity),
+                    h.context.c_str());
+    }
+  }
+
+  section("Nearest neighbours in the open corpus");
+  if (draw_status(s.neighbours_status)) {
+    neighbour_list("generative", s.neighbours_generative, half);
+    ImGui::SameLine();
+    neighbour_list("input-centric (mean pool)", s.neighbours_input, half);
+  }
+
+  section("Interpolation walk");
+  ImGui::SetNextItemWidth(avail - font * 6);
+  ImGui::InputTextWithHint("##walkto", "a second query to walk to", st.walk_to, sizeof st.walk_to);
+  ImGui::SameLine();
+  if (ImGui::Button("Walk", ImVec2(font * 5, 0)) && st.query[0] && st.walk_to[0]) out.walk = true;
+  if (draw_status(s.walk_status)) {
+    // One line per step: newlines shown as ↵, wrapped under the text column.
+    for (auto& [t, text] : s.walk) {
+      ImGui::TextDisabled("t=%.2f", double(t));
+      ImGui::SameLine();
+      std::string one;
+      for (char c : text) one += c == '\n' ? std::string(" ↵ ") : std::string(1, c);
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextUnformatted(one.c_str());
+      ImGui::PopTextWrapPos();
+    }
+  }
+  return out;
+}
+
+}  // namespace genlens::views

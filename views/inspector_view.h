@@ -1,0 +1,79 @@
+// Query inspector: type a query (with an instruction preset) and see its tokens, the
+// LLM's own answer, the text decoded from the soft prompts, the logit-lens heatmap
+// (layers x special tokens; hover for top-k, click to pin), latent-lens hits for the
+// pinned cell, nearest neighbours (generative vs input-centric) and the interpolation
+// walk between two queries. Each part has its own Status: parts whose core function
+// has not landed say so instead of showing anything made up.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "views/view_common.h"
+#include "views/widgets/heatmap.h"
+#include "views/widgets/token_strip.h"
+
+namespace genlens::views {
+
+struct Preset {
+  std::string name, instruction;
+};
+
+struct LensCell {
+  std::vector<std::pair<std::string, float>> topk;  // piece, probability; best first
+};
+
+struct LatentHit {
+  std::string token, context;
+  int layer = 0;
+  float similarity = 0;
+};
+
+struct Neighbour {
+  std::string text, label;
+  float score = 0;
+};
+
+struct InspectorSnapshot {
+  std::vector<Preset> presets;
+  std::string query_shown;  // the query the results below belong to
+  std::vector<TokenChip> tokens;
+  Status tokens_status;
+  std::string answer;
+  Status answer_status;
+  std::string decoded;
+  Status decoded_status;
+  std::string lens_title;                                 // which positions the columns are
+  std::vector<std::string> lens_layers, lens_positions;  // heatmap rows, columns
+  std::vector<LensCell> lens;                             // rows*cols
+  std::vector<std::string> tracked_words;                 // overlaid where they are top-k
+  Status lens_status;
+  std::vector<LatentHit> latent;  // for the pinned cell
+  Status latent_status;
+  std::vector<Neighbour> neighbours_generative, neighbours_input;
+  Status neighbours_status;
+  std::vector<std::pair<float, std::string>> walk;  // t in [0, 1], decoded text
+  Status walk_status;
+};
+
+struct InspectorState {
+  char query[2048] = "";
+  char walk_to[2048] = "";
+  int preset = 0;
+  HeatmapState heat;
+};
+
+struct InspectorIntents {
+  bool run = false;        // inspect state.query with the chosen preset
+  bool walk = false;       // interpolate query -> walk_to
+  bool pin_changed = false;
+  std::string instruction;  // the preset's instruction when run
+};
+
+InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state);
+
+// The lens as heatmap input: value = top-1 probability, text = top-1 piece, tooltip =
+// top-k lines, tracked words marked with a star.
+HeatmapData lens_heatmap(const InspectorSnapshot& snap);
+
+}  // namespace genlens::views

@@ -1,0 +1,51 @@
+// Training: a form for a run (model, data, teacher, steps, lr, batch, token counts,
+// device), start / stop / resume, live curves (losses, cosine matched vs unmatched, lr,
+// grad norm, throughput) with progress and ETA, the checkpoints list ("open in the
+// inspector"), and following any run directory by its metrics.jsonl.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "views/widgets/line_plot.h"
+
+namespace genlens::views {
+
+struct TrainingSnapshot {
+  std::string run_dir;
+  std::string state = "idle";  // idle, starting, running, stopping, stopped, done, failed, following
+  std::string stage;           // e.g. "tokenize", "train"
+  std::string error;
+  bool own_run = false;        // started here (can be stopped) vs followed
+  int64_t step = 0, total_steps = 0;
+  double rate = 0, eta_s = -1;  // steps per second, seconds left
+  std::vector<PlotSeries> metrics;  // one per logged key (x = step)
+  std::vector<std::string> checkpoints;
+  std::vector<std::string> log_tail;
+};
+
+struct TrainingForm {
+  char model[512] = "", data[512] = "", out[512] = "", teacher[256] = "mean-pool", device[32] = "cpu";
+  int steps = 200, batch = 8, thought = 10, compression = 10, save_every = 50;
+  float lr = 1e-3f;
+};
+
+struct TrainingState {
+  TrainingForm form;
+  char follow[512] = "";
+  LinePlotState loss_plot, cos_plot, lr_plot, grad_plot, speed_plot;
+  bool init = false;
+};
+
+struct TrainingIntents {
+  bool start = false, stop = false, resume = false;
+  std::string follow;            // a run dir to follow
+  int open_checkpoint = -1;      // index into snapshot.checkpoints
+};
+
+TrainingIntents draw_training_view(const TrainingSnapshot& snap, TrainingState& state);
+
+// The series named `names` from `all`, in that order (missing names skipped).
+std::vector<PlotSeries> pick_series(const std::vector<PlotSeries>& all, const std::vector<std::string>& names);
+
+}  // namespace genlens::views

@@ -1,0 +1,211 @@
+#include "views/widgets/line_plot.h"
+
+#include <fmt/format.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "views/widgets/palette.h"
+
+namespace genlens::views {
+
+std::vector<double> smooth_ema(const std::vector<double>& y, float weight) {
+  if (weight <= 0) return y;
+  std::vector<double> out(y.size());
+  double acc = 0, norm = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) {
+      out[i] = y[i];
+      continue;
+    }
+    acc = acc * weight + (1 - weight) * y[i];
+    norm = norm * weight + (1 - weight);
+    out[i] = acc / norm;  // debiased: the first points are not pulled towards 0
+  }
+  return out;
+}
+
+namespace {
+
+double ty(double v, bool log_y) { return log_y ? std::log10(std::max(v, 1e-12)) : v; }
+
+std::string tick_label(double v, bool log_y) {
+  if (log_y) v = std::pow(10.0, v);
+  double a = std::fabs(v);
+  if (a != 0 && (a < 1e-3 || a >= 1e5)) return fmt::format("{:.1e}", v);
+  if (a >= 100) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.3g}", v);
+}
+
+// About `n` round ticks across [lo, hi].
+std::vector<double> nice_ticks(double lo, double hi, int n) {
+  std::vector<double> t;
+  if (!(hi > lo)) return t;
+  double raw = (hi - lo) / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) t.push_back(v);
+  return t;
+}
+
+}  // namespace
+
+LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& series, LinePlotState& st,
+                              float width, float height, const char* x_label) {
+  LinePlotResult res;
+  ImGui::PushID(id);
+  st.hidden.resize(series.size(), false);
+
+  // Smoothed, transformed copies (y in plot space: log10 when log_y).
+  std::vector<std::vector<double>> ys(series.size());
+  double dx0 = std::numeric_limits<double>::infinity(), dx1 = -dx0, dy0 = dx0, dy1 = -dx0;
+  for (size_t s = 0; s < series.size(); ++s) {
+    ys[s] = smooth_ema(series[s].y, st.smoothing);
+    for (auto& v : ys[s]) v = ty(v, st.log_y);
+    if (st.hidden[s]) continue;
+    for (size_t i = 0; i < ys[s].size() && i < series[s].x.size(); ++i) {
+      if (!std::isfinite(ys[s][i])) continue;
+      dx0 = std::min(dx0, series[s].x[i]);
+      dx1 = std::max(dx1, series[s].x[i]);
+      dy0 = std::min(dy0, ys[s][i]);
+      dy1 = std::max(dy1, ys[s][i]);
+    }
+  }
+  const bool empty = !(dx1 >= dx0);
+  if (st.follow && !empty) {
+    double py = (dy1 - dy0) * 0.06 + 1e-9;
+    st.x0 = dx0;
+    st.x1 = dx1 > dx0 ? dx1 : dx0 + 1;
+    st.y0 = dy0 - py;
+    st.y1 = dy1 + py;
+  }
+
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float font = ImGui::GetFontSize();
+  ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImVec2 size(std::max(width, 80.0f), std::max(height, 60.0f));
+  ImGui::InvisibleButton("plot", size, ImGuiButtonFlags_MouseButtonLeft);
+  const bool hovered = ImGui::IsItemHovered();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+
+  const float left = font * 3.6f, bottom = font * 1.6f;
+  ImVec2 a(p0.x + left, p0.y + style.FramePadding.y), b(p0.x + size.x - 6, p0.y + size.y - bottom);
+  dl->AddRectFilled(a, b, IM_COL32(22, 24, 30, 255), 3.0f);
+  auto sx = [&](double x) { return float(a.x + (x - st.x0) / (st.x1 - st.x0) * (b.x - a.x)); };
+  auto sy = [&](double y) { return float(b.y - (y - st.y0) / (st.y1 - st.y0) * (b.y - a.y)); };
+
+  // Grid and ticks.
+  const ImU32 grid = IM_COL32(255, 255, 255, 22), tick_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+  for (double t : nice_ticks(st.y0, st.y1, std::max(2, int((b.y - a.y) / (font * 2.5f))))) {
+    float y = sy(t);
+    dl->AddLine(ImVec2(a.x, y), ImVec2(b.x, y), grid);
+    auto s = tick_label(t, st.log_y);
+    dl->AddText(ImVec2(a.x - ImGui::CalcTextSize(s.c_str()).x - 4, y - font * 0.5f), tick_col, s.c_str());
+  }
+  for (double t : nice_ticks(st.x0, st.x1, std::max(2, int((b.x - a.x) / (font * 6))))) {
+    float x = sx(t);
+    dl->AddLine(ImVec2(x, a.y), ImVec2(x, b.y), grid);
+    auto s = tick_label(t, false);
+    dl->AddText(ImVec2(x - ImGui::CalcTextSize(s.c_str()).x * 0.5f, b.y + 2), tick_col, s.c_str());
+  }
+
+  // Series, clipped to the plot area.
+  dl->PushClipRect(a, b, true);
+  std::vector<ImVec2> pts;
+  for (size_t s = 0; s < series.size(); ++s) {
+    if (st.hidden[s]) continue;
+    ImU32 col = category_color(series[s].color >= 0 ? series[s].color : int(s));
+    pts.clear();
+    const auto& xs = series[s].x;
+    for (size_t i = 0; i < xs.size() && i < ys[s].size(); ++i) {
+      if (!std::isfinite(ys[s][i])) continue;
+      ImVec2 p(sx(xs[i]), sy(ys[s][i]));
+      if (!pts.empty() && std::fabs(p.x - pts.back().x) < 0.5f && std::fabs(p.y - pts.back().y) < 0.5f) continue;
+      pts.push_back(p);
+    }
+    if (pts.size() == 1) dl->AddCircleFilled(pts[0], 2.5f, col);
+    if (pts.size() > 1) dl->AddPolyline(pts.data(), int(pts.size()), col, 0, 1.6f);
+  }
+  if (empty) {
+    const char* msg = "no data yet";
+    ImVec2 ts = ImGui::CalcTextSize(msg);
+    dl->AddText(ImVec2((a.x + b.x - ts.x) * 0.5f, (a.y + b.y - ts.y) * 0.5f), tick_col, msg);
+  }
+
+  // Interaction: wheel zooms around the mouse, drag pans, double-click refits.
+  ImGuiIO& io = ImGui::GetIO();
+  if (hovered && !empty) {
+    double mx = st.x0 + (io.MousePos.x - a.x) / (b.x - a.x) * (st.x1 - st.x0);
+    double my = st.y0 + (b.y - io.MousePos.y) / (b.y - a.y) * (st.y1 - st.y0);
+    if (io.MouseWheel != 0) {
+      double f = std::pow(0.85, io.MouseWheel);
+      bool only_x = io.KeyShift, only_y = io.KeyCtrl;
+      if (!only_y) st.x0 = mx + (st.x0 - mx) * f, st.x1 = mx + (st.x1 - mx) * f;
+      if (!only_x) st.y0 = my + (st.y0 - my) * f, st.y1 = my + (st.y1 - my) * f;
+      st.follow = false;
+    }
+    if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 1.0f)) {
+      double ddx = io.MouseDelta.x / (b.x - a.x) * (st.x1 - st.x0);
+      double ddy = io.MouseDelta.y / (b.y - a.y) * (st.y1 - st.y0);
+      st.x0 -= ddx, st.x1 -= ddx, st.y0 += ddy, st.y1 += ddy;
+      st.follow = false;
+    }
+    if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) st.follow = true;
+
+    // Hover readout: each visible series' value at the nearest x.
+    if (io.MousePos.x >= a.x && io.MousePos.x <= b.x && io.MousePos.y >= a.y && io.MousePos.y <= b.y) {
+      res.hovered = true;
+      res.hover_x = mx;
+      dl->AddLine(ImVec2(io.MousePos.x, a.y), ImVec2(io.MousePos.x, b.y), IM_COL32(255, 255, 255, 70));
+      ImGui::BeginTooltip();
+      bool header = false;
+      for (size_t s = 0; s < series.size(); ++s) {
+        if (st.hidden[s] || series[s].x.empty()) continue;
+        const auto& xs = series[s].x;
+        size_t i = size_t(std::lower_bound(xs.begin(), xs.end(), mx) - xs.begin());
+        if (i == xs.size() || (i > 0 && mx - xs[i - 1] < xs[i] - mx)) i = i ? i - 1 : 0;
+        if (!header) {
+          ImGui::Text("%s %s", x_label, tick_label(xs[i], false).c_str());
+          header = true;
+        }
+        double raw = series[s].y[i];
+        ImGui::ColorButton("##c", ImGui::ColorConvertU32ToFloat4(category_color(series[s].color >= 0 ? series[s].color : int(s))),
+                           ImGuiColorEditFlags_NoTooltip, ImVec2(font * 0.7f, font * 0.7f));
+        ImGui::SameLine();
+        if (st.smoothing > 0)
+          ImGui::Text("%s  %.5g  (smoothed %.5g)", series[s].name.c_str(), raw,
+                      st.log_y ? std::pow(10.0, ys[s][i]) : ys[s][i]);
+        else
+          ImGui::Text("%s  %.5g", series[s].name.c_str(), raw);
+      }
+      ImGui::EndTooltip();
+    }
+  }
+  dl->PopClipRect();
+  dl->AddRect(a, b, IM_COL32(255, 255, 255, 40), 3.0f);
+
+  // Legend (click toggles a series) on one line under the plot.
+  for (size_t s = 0; s < series.size(); ++s) {
+    if (s) ImGui::SameLine();
+    ImVec4 c = ImGui::ColorConvertU32ToFloat4(category_color(series[s].color >= 0 ? series[s].color : int(s)));
+    if (st.hidden[s]) c.w = 0.25f;
+    ImGui::PushID(int(s));
+    if (ImGui::ColorButton("##legend", c, ImGuiColorEditFlags_NoTooltip, ImVec2(font * 0.8f, font * 0.8f)))
+      st.hidden[s] = !st.hidden[s];
+    ImGui::SameLine(0, 4);
+    if (st.hidden[s]) ImGui::TextDisabled("%s", series[s].name.c_str());
+    else ImGui::TextUnformatted(series[s].name.c_str());
+    if (ImGui::IsItemClicked()) st.hidden[s] = !st.hidden[s];
+    ImGui::PopID();
+  }
+  ImGui::PopID();
+  return res;
+}
+
+}  // namespace genlens::views

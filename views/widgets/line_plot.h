@@ -1,0 +1,35 @@
+// Line plot on ImDrawList: several series, wheel zoom and drag pan (double-click fits),
+// log-scale y, exponential-moving-average smoothing, a hover readout of every series at
+// the x under the mouse, and a legend whose entries toggle series.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace genlens::views {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;  // same length; x ascending
+  int color = -1;            // category colour index (-1: by position)
+};
+
+struct LinePlotState {
+  bool log_y = false;
+  float smoothing = 0.0f;        // EMA weight of the past, 0 = raw, 0.99 = very smooth
+  bool follow = true;            // refit to the data every frame (until the user zooms/pans)
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;  // the visible range when not following
+  std::vector<bool> hidden;      // per series, toggled from the legend
+};
+
+struct LinePlotResult {
+  bool hovered = false;
+  double hover_x = 0;  // data x under the mouse
+};
+
+// The EMA smoothing the plot applies (same as TensorBoard's, debiased), exposed for tests.
+std::vector<double> smooth_ema(const std::vector<double>& y, float weight);
+
+LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& series, LinePlotState& state,
+                              float width, float height, const char* x_label = "step");
+
+}  // namespace genlens::views

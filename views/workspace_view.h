@@ -1,0 +1,50 @@
+// Workspace view: what is open (model, adapter or run, corpus, workspace), fields to
+// open something else, recent items, the machine (device, dtype, threads, memory) and
+// the job list with progress and cancel.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace genlens::views {
+
+struct JobRow {
+  std::string name, state, stage, detail;  // detail: "120/500 steps · 3.1/s · ETA 2m"
+  float fraction = -1;                      // -1 = unknown
+  std::string error;
+  bool can_cancel = false;
+};
+
+struct WorkspaceSnapshot {
+  std::string workspace_dir, model_dir, model_summary, adapter_dir, run_dir, corpus_path;
+  int64_t corpus_rows = 0;
+  std::vector<std::string> corpus_labels;
+  std::vector<std::string> extras;  // other workspace parts found (tasks, eval, maps, latent index)
+  std::vector<std::string> recent;  // paths opened before, newest first
+  std::string device, dtype;
+  int threads = 0;
+  double memory_mb = 0;  // resident set of the studio process
+  std::vector<JobRow> jobs;
+};
+
+enum class OpenKind { Workspace, Model, Adapter, Run, Corpus };
+
+struct OpenRequest {
+  OpenKind kind = OpenKind::Model;
+  std::string path;
+};
+
+struct WorkspaceState {
+  char workspace[512] = "", model[512] = "", adapter[512] = "", run[512] = "", corpus[512] = "";
+};
+
+struct WorkspaceIntents {
+  std::vector<OpenRequest> open;
+  std::vector<int> cancel_jobs;  // indices into snapshot.jobs
+};
+
+WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& snap, WorkspaceState& state);
+
+// "model", "run", ...: recent items are written as "<kind>: <path>".
+const char* to_string(OpenKind k);
+
+}  // namespace genlens::views
