@@ -298,10 +298,14 @@ SgdPlan plan_sgd(const Edges& g, int n_epochs) {
 
 // umap-learn's optimize_layout_euclidean, single-threaded so a seed gives one layout.
 // `head_emb` moves; `tail_emb` moves too when move_other (fit), stays when transforming.
-void optimize_layout(std::vector<float>& head_emb, std::vector<float>* tail_emb, int64_t n_tail, int dims,
+// DIMS > 0 fixes the dimension at compile time (the 2-D maps: the per-dimension loops
+// unroll, ~1.5x faster); DIMS == 0 reads it from `dims_rt`.
+template <int DIMS>
+void optimize_layout_impl(std::vector<float>& head_emb, std::vector<float>* tail_emb, int64_t n_tail, int dims_rt,
                      const SgdPlan& plan, int n_epochs, float a, float b, float gamma, float alpha0,
                      int negative_rate, uint64_t seed, bool move_other,
                      const std::function<void(int epoch)>& after_epoch) {
+  const int dims = DIMS > 0 ? DIMS : dims_rt;
   std::vector<float>& tail = move_other ? head_emb : *tail_emb;
   const size_t ne = plan.head.size();
   std::vector<double> next_sample(plan.epochs_per_sample), eps_neg(ne), next_neg(ne);
@@ -332,7 +336,9 @@ void optimize_layout(std::vector<float>& head_emb, std::vector<float>* tail_emb,
       next_sample[i] += plan.epochs_per_sample[i];
       const int n_neg = static_cast<int>((now - next_neg[i]) / eps_neg[i]);
       for (int p = 0; p < n_neg; ++p) {
-        const int64_t kk = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(n_tail));
+        // A uniform index in [0, n_tail) by multiply-shift (a 64-bit modulo costs more
+        // than the rest of a negative sample).
+        const int64_t kk = static_cast<int64_t>((rng.next() >> 32) * static_cast<uint64_t>(n_tail) >> 32);
         if (move_other && kk == plan.head[i]) continue;
         const float* o = tail.data() + kk * dims;
         float dn = 0;
@@ -345,6 +351,18 @@ void optimize_layout(std::vector<float>& head_emb, std::vector<float>* tail_emb,
     }
     if (after_epoch) after_epoch(epoch + 1);
   }
+}
+
+void optimize_layout(std::vector<float>& head_emb, std::vector<float>* tail_emb, int64_t n_tail, int dims,
+                     const SgdPlan& plan, int n_epochs, float a, float b, float gamma, float alpha0,
+                     int negative_rate, uint64_t seed, bool move_other,
+                     const std::function<void(int epoch)>& after_epoch) {
+  if (dims == 2)
+    optimize_layout_impl<2>(head_emb, tail_emb, n_tail, dims, plan, n_epochs, a, b, gamma, alpha0, negative_rate, seed,
+                            move_other, after_epoch);
+  else
+    optimize_layout_impl<0>(head_emb, tail_emb, n_tail, dims, plan, n_epochs, a, b, gamma, alpha0, negative_rate, seed,
+                            move_other, after_epoch);
 }
 
 Points as_points(const std::vector<float>& v, int64_t rows, int64_t cols) {
