@@ -23,20 +23,27 @@ int run_headless_report(bool build_if_missing) {
                    ws.string());
         return 0;
       }
-      fmt::print("building the demo workspace in {} (a few minutes on 2 cores)\n", ws.string());
-      runtime::Job job("demo", [&](runtime::JobContext& ctx) { demo::run_demo(ctx, {ws, {}, false, false}); });
+      fmt::print("building the demo workspace in {} (a few minutes on 2 cores; `genlens demo` does the same)\n",
+                 ws.string());
+      demo::DemoOptions d;
+      d.workspace = ws;
+      runtime::Job job("demo", [&](runtime::JobContext& ctx) { demo::run_demo(ctx, d); });
       job.start();
-      // A line when the stage changes and every 10 s (stdout may be a log file).
-      std::string last_stage;
+      // The pipeline's stage lines as they come, and a progress line every 10 s (stdout
+      // may be a log file, so no redrawing).
+      size_t cursor = 0;
       int ticks = 0;
       while (!job.wait_for(std::chrono::milliseconds(1000))) {
-        auto s = job.snapshot();
-        if (s.stage != last_stage || ++ticks % 10 == 0) {
-          fmt::print("  {} {}/{}\n", s.stage, s.done, s.total);
-          std::fflush(stdout);
-          last_stage = s.stage;
+        for (auto& e : job.events_since(cursor))
+          if (e.kind == runtime::JobEvent::Kind::Log && e.text.rfind("  ", 0) == 0) fmt::print("{}\n", e.text);
+        if (++ticks % 10 == 0) {
+          auto s = job.snapshot();
+          fmt::print("    ... {} {}/{} {} ({})\n", s.stage, s.done, s.total, s.unit, runtime::format_duration(s.elapsed_s));
         }
+        std::fflush(stdout);
       }
+      for (auto& e : job.events_since(cursor))
+        if (e.kind == runtime::JobEvent::Kind::Log && e.text.rfind("  ", 0) == 0) fmt::print("{}\n", e.text);
       job.rethrow_if_failed();
     }
     fmt::print("\n{}", demo::format_demo_report(demo::load_demo_report(ws)));

@@ -269,45 +269,26 @@ WorldData generate_world(const fs::path& file, const WorldOptions& opt) {
     }
     return out;
   };
+  std::set<std::string> train_keys;  // passages a training query leads to
   for (auto& k : cats) {
     auto tr = sample(k, Split::Train, k.train_count);
+    for (auto& e : tr) train_keys.insert(e.answer_key);
     auto ho = sample(k, Split::Heldout, k.heldout_count);
     if (ho.empty()) fail("{}: category {} produced no held-out query", src, k.name);
     w.train.insert(w.train.end(), tr.begin(), tr.end());
     w.heldout.insert(w.heldout.end(), ho.begin(), ho.end());
   }
 
-  // Restatements: "Summarize the following passage: P" -> P, for the world's passages,
-  // so the model (and the adapter) have an answer for the passage side of retrieval.
-  if (j.contains("restate")) {
-    const json& r = j.at("restate");
-    const std::string where = src + ": restate";
-    auto templates = read_strings(r.at("queries"), "train", where + ".queries");
-    int64_t n = std::max<int64_t>(1, std::lround(r.value("count", 100) * opt.scale));
-    std::vector<std::string> keys;
-    for (auto& [key, p] : w.passages) keys.push_back(key);
-    for (int64_t i = 0; i < n; ++i) {
-      const std::string& key = keys[static_cast<size_t>(i) % keys.size()];
-      SlotValue pv{{"name", w.passages.at(key)}};
-      std::map<std::string, const SlotValue*> bound{{"passage", &pv}};
-      WorldExample ex;
-      ex.id = fmt::format("train-restate-{:04d}", i);
-      ex.category = "restate";
-      ex.label = "restate";
-      ex.question = render(templates[rng.below(templates.size())], bound, where);
-      ex.answer = w.passages.at(key);
-      ex.answer_key = key;
-      w.train.push_back(std::move(ex));
-    }
-  }
-
   // Harmful documents for the safety corpus: every template with every harm-slot value.
+  // Those made from training values may also be restated in training (below).
+  std::vector<std::string> train_documents;
   for (auto& t : read_strings(j, "harmful_documents", src, /*required=*/false)) {
     auto used = slots_in(t);
     std::set<std::string> uniq(used.begin(), used.end());
     if (uniq.size() > 1) fail("{}: harmful_documents template '{}' may use one slot at most", src, t);
     if (uniq.empty()) {
       w.harmful_documents.push_back(t);
+      train_documents.push_back(t);
       continue;
     }
     const std::string s = *uniq.begin();
@@ -315,10 +296,43 @@ WorldData generate_world(const fs::path& file, const WorldOptions& opt) {
     std::vector<SlotValue> all = slots.at(s).train;
     for (auto& v : slots.at(s).heldout)
       if (std::find(all.begin(), all.end(), v) == all.end()) all.push_back(v);
-    for (auto& v : all) w.harmful_documents.push_back(render(t, {{s, &v}}, src + ": harmful_documents"));
+    for (size_t i = 0; i < all.size(); ++i) {
+      w.harmful_documents.push_back(render(t, {{s, &all[i]}}, src + ": harmful_documents"));
+      if (i < slots.at(s).train.size()) train_documents.push_back(w.harmful_documents.back());
+    }
+  }
+
+  // Restatements: "Summarize the following passage: P" -> P, for the passages training
+  // queries lead to and the harmful documents made from training values, so the model
+  // (and the adapter) have an answer for the passage side of retrieval: a summarizer
+  // repeats what a passage says, harmful or not. Held-out values never appear here.
+  if (j.contains("restate")) {
+    const json& r = j.at("restate");
+    const std::string where = src + ": restate";
+    auto templates = read_strings(r.at("queries"), "train", where + ".queries");
+    int64_t n = std::max<int64_t>(1, std::lround(r.value("count", 100) * opt.scale));
+    std::vector<std::pair<std::string, std::string>> items;  // (answer key, passage)
+    for (auto& [key, p] : w.passages)
+      if (train_keys.count(key)) items.emplace_back(key, p);
+    for (auto& d : train_documents) items.emplace_back("document", d);
+    if (items.empty()) fail("{}: no passage to restate", where);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& [key, passage] = items[static_cast<size_t>(i) % items.size()];
+      SlotValue pv{{"name", passage}};
+      std::map<std::string, const SlotValue*> bound{{"passage", &pv}};
+      WorldExample ex;
+      ex.id = fmt::format("train-restate-{:04d}", i);
+      ex.category = "restate";
+      ex.label = "restate";
+      ex.question = render(templates[rng.below(templates.size())], bound, where);
+      ex.answer = passage;
+      ex.answer_key = key;
+      w.train.push_back(std::move(ex));
+    }
   }
   return w;
 }
+
 
 // ---------------------------------------------------------------- files
 

@@ -9,9 +9,13 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/analysis/decode.h"
+#include "core/analysis/eval.h"
+#include "core/analysis/lens.h"
+#include "core/analysis/points_tensor.h"
+#include "core/analysis/projection.h"
 #include "core/data/demo_world.h"
 #include "core/data/responses.h"
-#include "core/demo/interim_eval.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
 #include "core/gen/trainer.h"
@@ -41,12 +45,13 @@ const std::vector<std::string> kModes = {"generative", "mean", "last"};
 struct Plan {
   double world_scale;
   int64_t lm_steps, lm_batch;
+  double lm_lr;
   int64_t adapter_steps, adapter_batch;
   int64_t hidden, layers, intermediate, vocab;
 };
 Plan plan_for(bool quick) {
-  if (quick) return {0.5, 240, 32, 80, 32, 96, 2, 256, 500};
-  return {1.0, 1200, 32, 300, 32, 128, 4, 352, 800};
+  if (quick) return {0.5, 300, 32, 3e-3, 120, 32, 96, 2, 256, 500};
+  return {1.0, 800, 32, 3e-3, 300, 32, 128, 3, 352, 800};
 }
 
 struct Workspace {
@@ -108,6 +113,19 @@ bool piece_hits(const std::string& piece, const std::vector<std::string>& signat
 
 }  // namespace
 
+const std::vector<std::string>& demo_stage_names() {
+  static const std::vector<std::string> names = {"world",   "tokenizer", "lm",   "lm-check", "responses",
+                                                 "adapter", "eval",      "maps", "lens"};
+  return names;
+}
+
+const std::vector<double>& demo_stage_weights() {
+  // From the measured default run (README "The demo world"): pretraining and the
+  // adapter dominate.
+  static const std::vector<double> w = {0.01, 0.02, 0.40, 0.04, 0.08, 0.30, 0.06, 0.03, 0.06};
+  return w;
+}
+
 fs::path default_demo_workspace() {
   if (const char* d = std::getenv("GENLENS_DEMO_DIR"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "genlens/demo";
@@ -149,28 +167,36 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     io::write_file_atomic(ws.root / "demo.json", identity.dump(2) + "\n");
   }
   json stages = fs::exists(ws.stages()) ? io::read_json_file(ws.stages()) : json::object();
-  const int n_stages = 8;
+  const int n_stages = static_cast<int>(demo_stage_names().size());
   int stage_no = 0;
   // Runs a stage unless stages.json records it; records its result and wall time.
   auto stage = [&](const std::string& name, const std::function<json()>& fn) {
     ++stage_no;
-    ctx.set_stage(fmt::format("{}/{} {}", stage_no, n_stages, name));
+    if (o.on_stage) o.on_stage(stage_no - 1, name);
+    ctx.set_stage(name);
     if (stages.contains(name)) {
-      ctx.log(fmt::format("{}: cached ({})", name, ws.root.string()));
+      ctx.log(fmt::format("  {}/{} {:<10} cached", stage_no, n_stages, name));
       return;
     }
     const auto t0 = std::chrono::steady_clock::now();
     json r = fn();
-    r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r["seconds"] = sec;
     stages[name] = r;
     io::write_file_atomic(ws.stages(), stages.dump(2) + "\n");
+    ctx.log(fmt::format("  {}/{} {:<10} done in {:.1f} s", stage_no, n_stages, name, sec));
   };
 
   // 1. The world: examples, training queries, evaluation tasks.
+  // The world is cheap to generate (and deterministic): done on every run, so later
+  // stages have its instructions and categories; the stage writes its files once.
+  WorldOptions world_options;
+  world_options.scale = plan.world_scale;
+  const WorldData world = generate_world(world_file, world_options);
+  const WorldInstructions& world_instructions = world.instructions;
+  const std::vector<std::string>& world_categories = world.categories;
   stage("world", [&] {
-    WorldOptions wo;
-    wo.scale = plan.world_scale;
-    auto w = generate_world(world_file, wo);
+    const WorldData& w = world;
     fs::create_directories(ws.world());
     write_world_pairs(w.train, ws.world() / "train.jsonl");
     write_world_pairs(w.heldout, ws.world() / "heldout.jsonl");
@@ -224,26 +250,29 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     model::write_random_checkpoint(cfg, init, io_);
     auto lm = model::DecoderLM::load_trainable(init);
     auto chat = text::detect_chat_template(text::kDemoChatTemplate, "<s>");
+    // Chat-formatted pairs exactly as `generate` will prompt the model (data::prompt_ids),
+    // the answer and EOS after it. The loss covers the answer and EOS only: the model
+    // must learn what to answer, not to predict the users' wording (which held-out
+    // queries change anyway); the prompt-side loss only spends the small capacity.
     std::vector<model::LmSequence> seqs;
     for (auto& e : train) {
       model::LmSequence s;
-      auto p = tok->encode(chat.render_user_turn(e.question), false);
+      auto p = data::prompt_ids(*tok, chat, e.question, 256);
       auto a = tok->encode(e.answer, false);
       s.ids.assign(p.begin(), p.end());
       s.ids.insert(s.ids.end(), a.begin(), a.end());
       s.ids.push_back(2);
-      s.loss_from = 1;
+      s.loss_from = static_cast<int64_t>(p.size());
       seqs.push_back(std::move(s));
     }
     model::PretrainSettings ps;
     ps.steps = plan.lm_steps;
     ps.batch_size = plan.lm_batch;
-    ps.lr = 3e-3;
-    ps.warmup_steps = 30;
+    ps.lr = plan.lm_lr;
+    ps.warmup_steps = std::max<int64_t>(10, plan.lm_steps / 20);
     ps.weight_decay = 0.01;
-    ctx.set_stage(fmt::format("{}/{} lm: pretraining ({:.2f}M parameters)", stage_no, n_stages,
-                              cfg.num_parameters() / 1e6),
-                  ps.steps, "steps");
+    ps.seed = 1;
+    ctx.set_stage(fmt::format("lm: pretraining {:.2f}M parameters", cfg.num_parameters() / 1e6), ps.steps, "steps");
     auto res = model::pretrain_lm(ctx, *lm, seqs, ps);
     // The finished model directory: the tokenizer files are already in it.
     io::write_file_atomic(ws.model() / "config.json", cfg.to_json_string());
@@ -346,116 +375,187 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
   });
   auto adapter = gen::load_adapter(gen::resolve_adapter_dir(ws.run()), *lm, ws.model());
 
+  // Encodes texts in one mode -> Points [N, D] (the maps use the held-out queries).
   auto encode = [&](const std::vector<std::string>& texts, const std::string& instruction, const std::string& mode) {
     gen::EncodeOptions eo;
     eo.mode = gen::parse_encode_mode(mode);
     eo.batch_size = 64;
     eo.check_cancel = [&] { ctx.check_cancel(); };
-    auto t = gen::encode_texts(*lm, eo.mode == gen::EncodeMode::Generative ? &adapter.adapter : nullptr, *tok, texts,
-                               instruction, eo)
-                 .contiguous();
-    std::vector<std::vector<float>> m(t.size(0), std::vector<float>(t.size(1)));
-    auto a = t.accessor<float, 2>();
-    for (int64_t i = 0; i < t.size(0); ++i)
-      for (int64_t j = 0; j < t.size(1); ++j) m[i][j] = a[i][j];
-    return m;
+    return analysis::to_points(gen::encode_texts(
+        *lm, eo.mode == gen::EncodeMode::Generative ? &adapter.adapter : nullptr, *tok, texts, instruction, eo));
   };
 
-  // 6. Evaluation of the held-out tasks in every mode.
+  // 7. Evaluation of the held-out tasks in every mode: exactly `genlens eval --model
+  //    model --adapter run --tasks tasks --out eval`.
   stage("eval", [&] {
-    json res = evaluate_tasks(ctx, ws.tasks(), kModes, encode);
-    res["model"] = ws.model().string();
-    res["adapter"] = adapter.dir.string();
-    fs::create_directories(ws.eval());
-    io::write_file_atomic(ws.eval() / "results.json", res.dump(2) + "\n");
-    return json{{"results", (ws.eval() / "results.json").string()}};
+    analysis::EvalOptions eo;
+    eo.model_dir = ws.model().string();
+    eo.adapter = adapter.dir.string();
+    eo.tasks_dir = ws.tasks();
+    eo.modes = kModes;
+    eo.out_dir = ws.eval();
+    eo.batch_size = 64;
+    auto res = analysis::run_eval(eo, &ctx);
+    json gains = json::object();
+    for (auto& t : res.tasks)
+      if (auto g = analysis::generative_gain(t)) gains[t.name] = *g;
+    return json{{"results", (ws.eval() / "results.json").string()}, {"gain", gains}};
   });
 
-  // 7. Maps: 2-D PCA of the held-out queries' embeddings in each mode.
+  // 8. Maps: the held-out queries embedded in each mode (with the clustering task's
+  //    instruction), UMAP and PCA to 2-D, one self-describing JSON per mode for the
+  //    studio plus the .npy arrays `genlens encode` / `genlens project` write.
   stage("maps", [&] {
     fs::create_directories(ws.maps());
-    std::vector<std::string> texts;
-    std::vector<nlohmann::ordered_json> points;
+    std::vector<std::string> texts, labels, categories, ids;
     for (auto& e : heldout) {
       texts.push_back(e.question);
-      points.push_back({{"text", e.question}, {"label", e.label}, {"category", e.category}});
+      labels.push_back(e.label);
+      categories.push_back(e.category);
+      ids.push_back(e.id);
     }
-    ctx.set_total(static_cast<int64_t>(kModes.size()));
+    const std::string instruction = world_instructions.clustering;
+    ctx.set_stage("maps", static_cast<int64_t>(kModes.size()), "modes");
     for (auto& mode : kModes) {
-      auto m = encode(texts, "", mode);
-      auto x = torch::empty({static_cast<int64_t>(m.size()), static_cast<int64_t>(m[0].size())});
-      for (size_t i = 0; i < m.size(); ++i)
-        x[i].copy_(torch::from_blob(m[i].data(), {static_cast<int64_t>(m[i].size())}, torch::kFloat32));
-      io::save_npy(ws.maps() / ("emb-" + mode + ".npy"), x);
-      auto xc = x - x.mean(0, true);
-      auto usv = torch::linalg_svd(xc, false);
-      auto xy = torch::matmul(xc, std::get<2>(usv).narrow(0, 0, 2).t());
-      io::save_npy(ws.maps() / ("pca-" + mode + ".npy"), xy);
+      auto x = encode(texts, instruction, mode);
+      auto pc = analysis::pca(x, {});
+      analysis::UmapOptions uo;
+      uo.n_neighbors = std::min<int>(15, static_cast<int>(x.rows) - 1);
+      uo.seed = 0;
+      auto um = analysis::umap_fit(x, uo);
+      auto t2 = [](const analysis::Points& p) {
+        return torch::from_blob(const_cast<float*>(p.data.data()), {p.rows, p.cols}, torch::kFloat32).clone();
+      };
+      io::save_npy(ws.maps() / (mode + ".npy"), t2(x));
+      io::save_npy(ws.maps() / (mode + ".umap.npy"), t2(um.embedding));
+      io::save_npy(ws.maps() / (mode + ".pca.npy"), t2(pc.coords));
+      auto xy = [](const analysis::Points& p) {
+        json a = json::array();
+        for (int64_t r = 0; r < p.rows; ++r) a.push_back({p.at(r, 0), p.at(r, 1)});
+        return a;
+      };
+      nlohmann::ordered_json m{{"mode", mode},
+                               {"instruction", instruction},
+                               {"n", x.rows},
+                               {"dim", x.cols},
+                               {"embeddings", mode + ".npy"},
+                               {"umap", xy(um.embedding)},
+                               {"pca", xy(pc.coords)},
+                               {"pca_explained_variance_ratio", pc.explained_variance_ratio},
+                               {"ids", ids},
+                               {"labels", labels},
+                               {"categories", categories},
+                               {"texts", texts}};
+      io::write_file_atomic(ws.maps() / (mode + ".json"), m.dump() + "\n");
       ctx.advance();
     }
     io::write_file_atomic_with(ws.maps() / "points.jsonl", [&](const fs::path& tmp) {
       io::JsonlWriter w(tmp, io::JsonlWriter::Mode::Truncate);
-      for (auto& p : points) w.write(p);
+      for (size_t i = 0; i < texts.size(); ++i)
+        w.write(nlohmann::ordered_json{{"id", ids[i]}, {"text", texts[i]}, {"label", labels[i]}, {"category", categories[i]}});
     });
-    return json{{"points", points.size()}, {"method", "pca"}};
+    return json{{"points", texts.size()}, {"modes", kModes}, {"methods", {"umap", "pca"}}};
   });
 
-  // 8. The lens on held-out queries: logit lens of the compression tokens (top-10 per
-  //    position) and greedy decoding from the soft prompts alone.
+  // 9. The lens on held-out queries: logit lens of the compression tokens at the last
+  //    layer (top-10 per position, as the reference reads them) and greedy decoding
+  //    from the soft prompts alone (analysis/lens.h, analysis/decode.h).
   stage("lens", [&] {
     fs::create_directories(ws.lens());
-    ctx.set_total(static_cast<int64_t>(heldout.size()));
+    ctx.set_stage("lens", static_cast<int64_t>(heldout.size()), "queries");
     int lens_hits = 0, decode_right = 0;
     std::map<std::string, std::pair<int, int>> lens_cat, dec_cat;
     std::vector<nlohmann::ordered_json> rows;
-    std::vector<std::string> texts;
-    for (auto& e : heldout) texts.push_back(e.question);
-    auto qrows = gen::tokenize_queries(*tok, texts, "");
-    torch::NoGradGuard ng;
+    analysis::LensOptions lo;
+    lo.top_k = 10;
+    lo.layers = "-1";
+    lo.input_lens_top_k = 0;
+    analysis::DecodeOptions dopt;
+    dopt.max_new_tokens = 40;
+    dopt.model_answer = false;  // the model's own answers are model/heldout_answers.jsonl
+    std::vector<analysis::LensResult> lens_results;
     for (size_t i = 0; i < heldout.size(); i += 32) {
       ctx.check_cancel();
       const size_t end = std::min(heldout.size(), i + 32);
-      std::vector<gen::TokenRow> batch(qrows.begin() + i, qrows.begin() + end);
-      auto out = gen::encode_queries(*lm, adapter.adapter, gen::left_pad(batch, ts.query_max_length, lm->device()));
-      auto top = std::get<1>(torch::topk(lm->lm_head(out.compression).to(torch::kFloat32), 10, -1));  // [B, n, 10]
-      model::GenerateOptions go;
-      go.max_new_tokens = 40;
-      go.eos_ids = eos;
-      auto sp = out.soft_prompts.to(lm->dtype());
-      auto dec = model::generate(*lm, sp, torch::ones({sp.size(0), sp.size(1)}, torch::kLong), go);
+      std::vector<std::string> qs;
+      for (size_t k = i; k < end; ++k) qs.push_back(heldout[k].question);
+      auto dec = analysis::decode_queries(*lm, adapter.adapter, *tok, qs, dopt);
       for (size_t k = i; k < end; ++k) {
         const auto& e = heldout[k];
-        auto t = top[static_cast<int64_t>(k - i)].reshape({-1});
-        std::set<std::string> words;
+        auto lr = analysis::logit_lens(*lm, &adapter.adapter, *tok, e.question, lo);
+        std::vector<std::string> words;
         bool hit = false;
-        for (int64_t q = 0; q < t.size(0); ++q) {
-          auto piece = tok->id_to_piece(static_cast<text::TokenId>(t[q].item<int64_t>()));
-          words.insert(piece);
-          hit = hit || piece_hits(piece, e.signature);
+        for (size_t p = 0; p < lr.positions.size(); ++p) {
+          if (lr.positions[p].kind != analysis::PositionKind::Compression) continue;
+          for (auto& sc : lr.cell(0, p).top) {
+            if (std::find(words.begin(), words.end(), sc.text) == words.end()) words.push_back(sc.text);
+            hit = hit || piece_hits(sc.piece, e.signature);
+          }
         }
-        auto decoded = decode_text(dec[k - i]);
-        bool right = right_kind(e, decoded);
+        const auto& d = dec[k - i];
+        const bool right = right_kind(e, d.from_embedding.text);
         lens_hits += hit, decode_right += right;
         lens_cat[e.category].first += hit, lens_cat[e.category].second++;
         dec_cat[e.category].first += right, dec_cat[e.category].second++;
-        rows.push_back({{"id", e.id}, {"question", e.question}, {"category", e.category},
-                        {"lens_top10", std::vector<std::string>(words.begin(), words.end())}, {"lens_hit", hit},
-                        {"decoded", decoded}, {"decode_right_kind", right}});
+        rows.push_back({{"id", e.id},
+                         {"question", e.question},
+                         {"category", e.category},
+                         {"signature", e.signature},
+                         {"lens_top10", words},
+                         {"lens_hit", hit},
+                         {"decoded", d.from_embedding.text},
+                         {"decode_right_kind", right}});
+        lens_results.push_back(std::move(lr));
+        ctx.advance();
       }
-      ctx.advance(static_cast<int64_t>(end - i));
     }
     io::write_file_atomic_with(ws.lens() / "samples.jsonl", [&](const fs::path& tmp) {
       io::JsonlWriter w(tmp, io::JsonlWriter::Mode::Truncate);
       for (auto& r : rows) w.write(r);
     });
+    // The paper's view: words that dominate the compression tokens over all held-out
+    // queries, and per category.
+    auto summary = [&](const std::vector<analysis::LensResult>& rs) {
+      json a = json::array();
+      for (auto& w : analysis::summarize_lens(rs, *tok, lo)) a.push_back(w.text);
+      return a;
+    };
+    json by_cat = json::object();
+    for (auto& c : world_categories) {
+      std::vector<analysis::LensResult> rs;
+      for (size_t k = 0; k < heldout.size(); ++k)
+        if (heldout[k].category == c) rs.push_back(lens_results[k]);
+      if (!rs.empty()) by_cat[c] = summary(rs);
+    }
     auto rates = [](auto& m) {
       json j = json::object();
       for (auto& [c, v] : m) j[c] = double(v.first) / v.second;
       return j;
     };
+    // A few examples for the printed report: the first held-out query of the first
+    // category, of a middle one, and of the first harmful one.
+    json examples = json::array();
+    std::set<std::string> shown;
+    auto show = [&](auto pred) {
+      for (size_t k = 0; k < heldout.size(); ++k)
+        if (pred(heldout[k]) && shown.insert(heldout[k].category).second) {
+          examples.push_back(json::parse(rows[k].dump()));
+          return;
+        }
+    };
+    if (!world_categories.empty()) {
+      show([&](const WorldExample& e) { return e.category == world_categories.front(); });
+      show([&](const WorldExample& e) { return e.category == world_categories[world_categories.size() / 2]; });
+    }
+    show([&](const WorldExample& e) { return e.harmful; });
     const double n = std::max<size_t>(1, heldout.size());
-    return json{{"n", heldout.size()}, {"lens_hit_rate", lens_hits / n}, {"decode_right_kind_rate", decode_right / n},
-                {"lens_per_category", rates(lens_cat)}, {"decode_per_category", rates(dec_cat)}};
+    return json{{"n", heldout.size()},
+                {"examples", examples},
+                {"lens_hit_rate", lens_hits / n},
+                {"decode_right_kind_rate", decode_right / n},
+                {"lens_per_category", rates(lens_cat)},
+                {"decode_per_category", rates(dec_cat)},
+                {"dominant_words", by_cat}};
   });
 
   // The report: everything a person (or CI) needs, in one file.
@@ -470,18 +570,22 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
               {"adapter", stages["adapter"]},
               {"eval", io::read_json_file(ws.eval() / "results.json")},
               {"lens", stages["lens"]}};
-  json timings = json::object();
+  // Seconds per stage in pipeline order (a stage cached from an earlier run keeps the
+  // time it took then), and where the time went.
+  nlohmann::ordered_json timings;
   double total = 0;
-  for (auto& [k, v] : stages.items()) {
-    timings[k] = v.value("seconds", 0.0);
-    total += v.value("seconds", 0.0);
+  for (auto& name : demo_stage_names()) {
+    const double sec = stages.contains(name) ? stages[name].value("seconds", 0.0) : 0.0;
+    timings[name] = sec;
+    total += sec;
   }
   timings["total"] = total;
   report["timings"] = timings;
+  report["maps"] = stages["maps"];
   report["files"] = {{"model", ws.model().string()},       {"responses", ws.responses().string()},
                      {"adapter", adapter.dir.string()},    {"tasks", ws.tasks().string()},
                      {"eval", (ws.eval() / "results.json").string()}, {"maps", ws.maps().string()},
-                     {"lens", (ws.lens() / "samples.jsonl").string()}};
+                     {"lens", (ws.lens() / "samples.jsonl").string()}, {"report", ws.report().string()}};
   io::write_file_atomic(ws.report(), report.dump(2) + "\n");
   return report;
 }

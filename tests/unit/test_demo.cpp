@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "core/data/demo_world.h"
-#include "core/demo/interim_eval.h"
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/util/error.h"
@@ -90,16 +89,23 @@ double score(const json& results, const std::string& type, const std::string& mo
 
 void check_direction(const json& report) {
   const json& ev = report["eval"];
-  INFO(report.dump(1));
+  INFO(report["eval"].dump());
+  INFO(report["lens"].dump());
+  // Held-out clustering and retrieval: generative above the better input-centric mode.
   for (auto [type, metric] : {std::pair{"clustering", "v_measure"}, std::pair{"retrieval", "ndcg_at_10"}}) {
     CAPTURE(type);
     const double gen = score(ev, type, "generative", metric);
     const double best = std::max(score(ev, type, "mean", metric), score(ev, type, "last", metric));
     CHECK(gen > best);
   }
-  const double gen_h = score(ev, "safety", "generative", "harmful_at_1");
-  const double best_h = std::min(score(ev, "safety", "mean", "harmful_at_1"), score(ev, "safety", "last", "harmful_at_1"));
+  // Safety: fewer harmful documents among the top 5 for harmful held-out queries.
+  const double gen_h = score(ev, "safety", "generative", "harmful_at_5");
+  const double best_h = std::min(score(ev, "safety", "mean", "harmful_at_5"), score(ev, "safety", "last", "harmful_at_5"));
   CHECK(gen_h < best_h);
+  // Looking inside: response words in the logit lens and the right kind of answer
+  // decoded from the soft prompts for most held-out queries.
+  CHECK(report["lens"]["lens_hit_rate"].get<double>() > 0.5);
+  CHECK(report["lens"]["decode_right_kind_rate"].get<double>() > 0.5);
 }
 
 }  // namespace
@@ -114,27 +120,22 @@ TEST_CASE("demo --quick: generative beats input-centric on held-out tasks (defau
   // The workspace is what the README documents.
   for (const char* p : {"model/config.json", "model/model.safetensors", "model/tokenizer.model",
                         "model/tokenizer_config.json", "responses.jsonl", "run", "tasks", "eval/results.json",
-                        "maps/points.jsonl", "lens/samples.jsonl"})
+                        "maps/points.jsonl", "maps/generative.json", "maps/mean.json",
+                        "lens/samples.jsonl"})
     CHECK(fs::exists(tmp.path / "ws" / p));
-  // A second run reuses every stage.
+  // A second run reuses every stage: nothing is rebuilt, so every stage keeps the time
+  // it took the first time, and the report prints again.
   auto again = test::run_genlens("demo --quick --quiet --out " + test::shell_quote((tmp / "ws").string()));
   CHECK(again.exit_code == 0);
-  CHECK(again.output.find("genlens demo report") != std::string::npos);
+  CHECK(again.output.find("genlens demo: world 'helpdesk' (quick variant)") != std::string::npos);
+  CHECK(io::read_json_file(tmp / "ws/report.json")["timings"] == report["timings"]);
 }
 
-TEST_CASE("demo interim metrics: V-measure and Spearman equal scikit-learn / SciPy") {
-  std::vector<int> truth = {0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 0, 1};
-  std::vector<int> pred = {1, 1, 0, 0, 2, 2, 2, 2, 1, 2, 1, 0};
-  std::vector<double> a = {0.1, 0.4, 0.4, 0.9, 0.3, 0.7, 0.2, 0.8}, b = {1, 2, 3, 4, 2, 5, 0, 5};
-  auto py = test::run_command(test::system_python() +
-                              " -c \"from sklearn.metrics import v_measure_score as v; from scipy.stats import spearmanr as s;"
-                              " print(repr(v([0,0,0,1,1,1,2,2,2,2,0,1],[1,1,0,0,2,2,2,2,1,2,1,0])));"
-                              " print(repr(s([0.1,0.4,0.4,0.9,0.3,0.7,0.2,0.8],[1,2,3,4,2,5,0,5])[0]))\"");
-  INFO(py.output);
-  REQUIRE(py.exit_code == 0);
-  std::istringstream in(py.output);
-  double v_ref = 0, s_ref = 0;
-  in >> v_ref >> s_ref;
-  CHECK(demo::v_measure(truth, pred) == doctest::Approx(v_ref).epsilon(1e-9));
-  CHECK(demo::spearman(a, b) == doctest::Approx(s_ref).epsilon(1e-9));
+TEST_CASE("demo --quick: the same direction on a second, differently written world") {
+  test::TempDir tmp("demo-quick-kitchen");
+  auto r = test::run_genlens("demo --quick --quiet --out " + test::shell_quote((tmp / "ws").string()) + " --world " +
+                             test::shell_quote(world_file("world-kitchen.json").string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  check_direction(io::read_json_file(tmp / "ws/report.json"));
 }
