@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   if (!has_display()) {
     fmt::print("genlens-studio: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no "
                "window can open.\nRunning the headless demo report instead.\n\n");
-    return genlens::studio::run_headless_report();
+    return genlens::studio::run_headless_report(/*build_if_missing=*/opt.demo);
   }
 
   glfwSetErrorCallback(glfw_error);
