@@ -14,6 +14,7 @@
 #include "app/studio/studio_app.h"
 #include "app/studio/studio_results.h"
 #include "core/analysis/eval.h"
+#include "core/io/atomic_file.h"
 #include "core/runtime/job.h"
 #include "core/util/error.h"
 
@@ -354,6 +355,15 @@ void StudioApp::project(const std::string& method_in) {
     }
     res->has_generative = res->gen_emb.rows > 0;
     res->fits->instruction = instruction;
+    // Embeddings from the workspace were made with its own instruction (maps/MODE.json,
+    // as `genlens demo` writes it): a typed query is placed on the maps with the same one.
+    if (loaded_gen || loaded_input) {
+      const fs::path meta = fs::path(maps) / (loaded_gen ? "generative.json" : "mean.json");
+      if (fs::exists(meta)) {
+        auto j = io::read_json_file(meta);
+        if (j.contains("instruction") && j["instruction"].is_string()) res->fits->instruction = j["instruction"];
+      }
+    }
     if (res->has_generative)
       res->fits->generative = fit_layout(res->gen_emb, method, "generative", res->gen_feed, ctx, res->gen_layout);
     res->fits->input = fit_layout(res->input_emb, method, "mean", res->input_feed, ctx, res->input_layout);

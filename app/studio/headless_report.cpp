@@ -10,7 +10,7 @@
 
 namespace genlens::studio {
 
-int run_headless_report(bool build_if_missing) {
+int run_headless_report(bool build_if_missing, bool quick) {
   auto e = runtime::probe_env();
   fmt::print("== genlens demo report ==\n");
   fmt::print("genlens {} | LibTorch {} | BLAS {} | {} threads\n", e.genlens_version, e.torch_version,
@@ -27,6 +27,7 @@ int run_headless_report(bool build_if_missing) {
                  ws.string());
       demo::DemoOptions d;
       d.workspace = ws;
+      d.quick = quick;
       runtime::Job job("demo", [&](runtime::JobContext& ctx) { demo::run_demo(ctx, d); });
       job.start();
       // The pipeline's stage lines as they come, and a progress line every 10 s (stdout

@@ -4,5 +4,5 @@
 #pragma once
 
 namespace genlens::studio {
-int run_headless_report(bool build_if_missing = false);
+int run_headless_report(bool build_if_missing = false, bool quick = false);
 }

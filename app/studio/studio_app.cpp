@@ -483,6 +483,14 @@ void StudioApp::draw_main(const views::Rect& area) {
   ImGui::Begin("##main", nullptr,
                ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                    ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (demo_show_) {  // the demo is being built: its progress is the whole screen
+    drawn_.push_back("demo-build");
+    auto in = views::draw_demo_build_view(demo_);
+    if (in.cancel && demo_job_) jobs_.cancel(demo_job_);
+    if (in.retry) build_demo(demo_dir_, demo_quick_);
+    ImGui::End();
+    return;
+  }
   if (ImGui::BeginTabBar("views")) {
     for (Tab t : {Tab::Workspace, Tab::Inspector, Tab::Map, Tab::Compare, Tab::Training}) {
       static const char* kTitles[] = {"Workspace", "Query inspector", "Embedding map", "Compare", "Training"};
@@ -574,6 +582,7 @@ void StudioApp::frame(float w, float h) {
   drawn_.clear();
   poll_jobs();
   poll_training();
+  poll_demo();
   set_similarity_from_selection();
   update_workspace_snapshot();
   auto area = views::draw_layout(layout_, layout_state_, w, h);

@@ -12,6 +12,7 @@
 #include "app/studio/job_host.h"
 #include "app/studio/run_follower.h"
 #include "views/compare_view.h"
+#include "views/demo_build_view.h"
 #include "views/inspector_view.h"
 #include "views/layout_view.h"
 #include "views/map_view.h"
@@ -51,6 +52,10 @@ class StudioApp {
   void walk(const std::string& to);                         // interpolation walk from the inspected query
   void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps
   void run_eval();
+  // Builds the demo workspace in `dir` (core/demo/pipeline.h, as `genlens demo`) with
+  // its progress on screen, then opens it. A finished workspace opens at once.
+  void build_demo(const std::string& dir, bool quick);
+  bool demo_building() const { return demo_job_ != 0; }
   // One step of a scripted pan and zoom on both maps (frame-time measurements).
   void nudge_maps(int k) {
     for (auto* v : {&map_state_.gen_view, &map_state_.input_view}) {
@@ -88,6 +93,7 @@ class StudioApp {
   void open_workspace_parts(const std::filesystem::path& ws);
   void load_eval_results(const std::string& path);
   void poll_training();
+  void poll_demo();
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
   void remember(views::OpenKind kind, const std::string& path);
@@ -138,6 +144,14 @@ class StudioApp {
   std::vector<uint8_t> last_selection_;
 
   int train_job_ = 0;
+  // The demo build (build_demo): its job, the stage it is in and when each began.
+  struct DemoProgress;
+  int demo_job_ = 0;
+  bool demo_show_ = false;  // the build panel replaces the tabs until the workspace opens
+  std::string demo_dir_;
+  bool demo_quick_ = false;
+  std::shared_ptr<DemoProgress> demo_progress_;
+  views::DemoBuildSnapshot demo_;
   std::unique_ptr<RunFollower> follower_;
   size_t train_events_ = 0;
   int frame_no_ = 0;

@@ -426,9 +426,10 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
       auto t2 = [](const analysis::Points& p) {
         return torch::from_blob(const_cast<float*>(p.data.data()), {p.rows, p.cols}, torch::kFloat32).clone();
       };
-      io::save_npy(ws.maps() / (mode + ".npy"), t2(x));
-      io::save_npy(ws.maps() / (mode + ".umap.npy"), t2(um.embedding));
-      io::save_npy(ws.maps() / (mode + ".pca.npy"), t2(pc.coords));
+      // emb-MODE.npy is what the studio's map reads instead of encoding the corpus again.
+      io::save_npy(ws.maps() / ("emb-" + mode + ".npy"), t2(x));
+      io::save_npy(ws.maps() / ("umap-" + mode + ".npy"), t2(um.embedding));
+      io::save_npy(ws.maps() / ("pca-" + mode + ".npy"), t2(pc.coords));
       auto xy = [](const analysis::Points& p) {
         json a = json::array();
         for (int64_t r = 0; r < p.rows; ++r) a.push_back({p.at(r, 0), p.at(r, 1)});
@@ -438,7 +439,7 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
                                {"instruction", instruction},
                                {"n", x.rows},
                                {"dim", x.cols},
-                               {"embeddings", mode + ".npy"},
+                               {"embeddings", "emb-" + mode + ".npy"},
                                {"umap", xy(um.embedding)},
                                {"pca", xy(pc.coords)},
                                {"pca_explained_variance_ratio", pc.explained_variance_ratio},
