@@ -11,6 +11,7 @@
 #include "core/analysis/latent_index.h"
 #include "core/analysis/latent_lens.h"
 #include "core/analysis/lens.h"
+#include "core/analysis/map_regions.h"
 #include "core/analysis/neighbors.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
@@ -128,6 +129,44 @@ analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, co
   o.track = track;
   o.top_k = 8;
   return analysis::logit_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, query, o);
+}
+
+std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const LoadedModel& m, const analysis::Points& layout,
+                                           const std::vector<std::string>& texts, const std::string& instruction,
+                                           int max_regions, int words_per_region) {
+  if (!m.adapter) fail("cluster labels need an adapter: open a checkpoint or a run (Workspace tab)");
+  if (layout.rows != static_cast<int64_t>(texts.size()))
+    fail("cluster labels: the layout has {} points but the corpus {} texts", layout.rows, texts.size());
+  ctx.set_stage("regions of the generative map");
+  analysis::MapRegionOptions ro;
+  ro.max_k = std::max(2, max_regions);
+  ro.representatives = 6;
+  auto regions = analysis::find_map_regions(layout, ro);
+  analysis::LensOptions o;
+  o.instruction = instruction;
+  o.layers = "-1";  // the last layer: what the compression states say about the response
+  o.top_k = 10;
+  o.input_lens_top_k = 0;
+  o.summary_size = words_per_region;
+  int64_t total = 0;
+  for (auto& r : regions) total += static_cast<int64_t>(r.nearest.size());
+  ctx.set_stage("lens of each region's representatives", total, "queries");
+  std::vector<RegionLabel> out;
+  for (auto& r : regions) {
+    std::vector<analysis::LensResult> lens;
+    for (auto i : r.nearest) {
+      ctx.check_cancel();
+      lens.push_back(analysis::logit_lens(*m.lm, &m.adapter->adapter, *m.tok, texts[static_cast<size_t>(i)], o));
+      ctx.advance();
+    }
+    RegionLabel l;
+    l.x = r.cx;
+    l.y = r.cy;
+    l.size = r.size;
+    for (auto& w : analysis::summarize_lens(lens, *m.tok, o)) l.words.push_back(w.text);
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,

@@ -94,6 +94,8 @@ class StudioApp {
   void load_eval_results(const std::string& path);
   void poll_training();
   void poll_demo();
+  void start_region_labels(const analysis::Points& gen_layout, const std::string& instruction);
+  void poll_region_labels();
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
   void remember(views::OpenKind kind, const std::string& path);
@@ -136,7 +138,8 @@ class StudioApp {
   std::shared_ptr<ProjectResults> projection_;
   std::shared_ptr<const MapFits> fits_;       // the finished layouts' fits (to place a query)
   uint64_t gen_frame_seen_ = 0, input_frame_seen_ = 0;
-  int project_job_ = 0, corpus_job_ = 0;
+  int project_job_ = 0, corpus_job_ = 0, region_job_ = 0;
+  std::shared_ptr<std::vector<RegionLabel>> region_labels_;
   std::string pending_project_;  // Project pressed while the corpus was still loading
   std::shared_ptr<std::vector<std::string>> corpus_pending_texts_, corpus_pending_labels_;
   std::vector<float> emb_gen_, emb_input_;   // row-normalised embeddings of the corpus
