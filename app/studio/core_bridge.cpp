@@ -169,6 +169,27 @@ std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const Loade
   return out;
 }
 
+ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std::string& instruction, int words,
+                      int max_new_tokens) {
+  if (!m.adapter) fail("the probe needs an adapter checkpoint");
+  analysis::LensOptions o;
+  o.instruction = instruction;
+  o.layers = "-1";
+  o.top_k = 10;
+  o.input_lens_top_k = 0;
+  o.summary_size = words;
+  ProbeResult r;
+  auto lens = analysis::logit_lens(*m.lm, &m.adapter->adapter, *m.tok, query, o);
+  for (auto& w : analysis::summarize_lens({lens}, *m.tok, o)) r.words.push_back(w.text);
+  analysis::DecodeOptions d;
+  d.instruction = instruction;
+  d.max_new_tokens = max_new_tokens;
+  d.model_answer = false;
+  auto dec = analysis::decode_queries(*m.lm, m.adapter->adapter, *m.tok, {query}, d);
+  if (!dec.empty()) r.decoded = dec[0].from_embedding.text;
+  return r;
+}
+
 analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
                                   int max_new_tokens) {
   if (!m.adapter) fail("decoding needs an adapter: open a checkpoint or a run (Workspace tab)");

@@ -78,6 +78,15 @@ std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const Loade
                                            const std::vector<std::string>& texts, const std::string& instruction,
                                            int max_regions, int words_per_region);
 
+// The training probe at one checkpoint: the dominant words of the compression tokens'
+// last-layer logit lens, and the text greedily decoded from the soft prompts.
+struct ProbeResult {
+  std::vector<std::string> words;
+  std::string decoded;
+};
+ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std::string& instruction, int words,
+                      int max_new_tokens);
+
 // Embeddings [N, D] of texts in one mode ("generative", "mean", "last").
 analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const std::vector<std::string>& texts,
                         const std::string& mode, const std::string& instruction);

@@ -397,6 +397,73 @@ void StudioApp::poll_training() {
   }
 }
 
+// ★ The training probe: at each checkpoint of the open run, the probe query's logit
+// lens and decoded text (core_bridge run_probe), kept as a timeline by step.
+void StudioApp::poll_probe() {
+  if (train_state_.probe[0] == 0 && !train_.run_dir.empty()) {
+    // A sensible first probe: the inspected query, else the corpus's first text.
+    const std::string first = !insp_state_.query.empty() ? insp_state_.query
+                              : corpus_texts_.empty()     ? std::string()
+                                                          : corpus_texts_.front();
+    std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", first.c_str());
+  }
+  // A new probe (Enter in its field, or the first one): a new timeline.
+  if ((probe_submit_ || probe_query_.empty()) && probe_query_ != train_state_.probe) {
+    probe_query_ = train_state_.probe;
+    probed_.clear();
+    train_.probes.clear();
+    train_state_.probe_index = -1;
+    probe_job_ = 0;  // a running one's result is dropped (probe_pending_ is replaced)
+    probe_pending_.reset();
+  }
+  probe_submit_ = false;
+  if (probe_job_) {
+    auto* j = jobs_.find(probe_job_);
+    if (!j) return;
+    auto snap = j->snapshot();
+    if (!snap.finished()) return;
+    probe_job_ = 0;
+    if (snap.state == runtime::JobState::Done && probe_pending_) {
+      auto& v = train_.probes;
+      auto at = std::upper_bound(v.begin(), v.end(), probe_pending_->step,
+                                 [](int64_t s, const views::ProbeFrame& f) { return s < f.step; });
+      v.insert(at, *probe_pending_);
+      train_.probe_status = Status::ready();
+    } else if (snap.state == runtime::JobState::Failed) {
+      train_.probe_status = {Status::Failed, "probe: " + (snap.error.empty() ? std::string("failed") : snap.error)};
+    }
+    probe_pending_.reset();
+  }
+  const std::string model = !model_.empty() ? model_ : std::string(train_state_.form.model);
+  if (probe_query_.empty() || train_.run_dir.empty() || train_.checkpoints.empty()) return;
+  if (model.empty()) {
+    train_.probe_status = {Status::Unavailable, "Open the run's model (Workspace tab) to probe its checkpoints."};
+    return;
+  }
+  for (auto& c : train_.checkpoints) {
+    const std::string dir = (fs::path(train_.run_dir) / c).string();
+    if (std::find(probed_.begin(), probed_.end(), dir) != probed_.end()) continue;
+    probed_.push_back(dir);
+    int64_t step = 0;
+    if (auto dash = c.rfind('-'); dash != std::string::npos) step = std::atoll(c.c_str() + dash + 1);
+    auto frame = std::make_shared<views::ProbeFrame>();
+    frame->step = step;
+    probe_pending_ = frame;
+    const std::string query = probe_query_;
+    CoreSession* core = &core_;
+    probe_job_ = jobs_.start("probe", [=](runtime::JobContext& ctx) {
+      auto m = core->get(model, dir, ctx);
+      auto lk = core->compute();
+      ctx.set_stage(fmt::format("probe at step {}", step));
+      auto r = run_probe(*m, query, "", 6, 32);
+      frame->lens_words = r.words;
+      frame->decoded = r.decoded;
+    });
+    train_.probe_status = {Status::Running, fmt::format("probing checkpoint {}…", c)};
+    return;
+  }
+}
+
 void StudioApp::update_workspace_snapshot() {
   ws_.workspace_dir = workspace_;
   ws_.model_dir = model_;
@@ -558,6 +625,7 @@ void StudioApp::draw_main(const views::Rect& area) {
             run_ = in.follow;
             follow_run(in.follow);
           }
+          if (in.probe_changed) probe_submit_ = true;
           if (in.open_checkpoint >= 0) {
             open(views::OpenKind::Adapter, (fs::path(train_.run_dir) / train_.checkpoints[size_t(in.open_checkpoint)]).string());
             show(Tab::Inspector);
@@ -583,6 +651,7 @@ void StudioApp::frame(float w, float h) {
   poll_jobs();
   poll_training();
   poll_demo();
+  poll_probe();
   set_similarity_from_selection();
   update_workspace_snapshot();
   auto area = views::draw_layout(layout_, layout_state_, w, h);

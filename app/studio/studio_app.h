@@ -96,6 +96,7 @@ class StudioApp {
   void poll_demo();
   void start_region_labels(const analysis::Points& gen_layout, const std::string& instruction);
   void poll_region_labels();
+  void poll_probe();
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
   void remember(views::OpenKind kind, const std::string& path);
@@ -147,6 +148,12 @@ class StudioApp {
   std::vector<uint8_t> last_selection_;
 
   int train_job_ = 0;
+  // The training probe: one job at a time, over checkpoints not probed yet.
+  int probe_job_ = 0;
+  std::string probe_query_;
+  bool probe_submit_ = false;
+  std::vector<std::string> probed_;  // checkpoint dirs done (or failed) for probe_query_
+  std::shared_ptr<views::ProbeFrame> probe_pending_;
   // The demo build (build_demo): its job, the stage it is in and when each began.
   struct DemoProgress;
   int demo_job_ = 0;
