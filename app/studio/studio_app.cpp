@@ -605,6 +605,7 @@ void StudioApp::draw_main(const views::Rect& area) {
           }
           if (!map_.input.data.x.empty()) drawn_.push_back("map.input");
           if (!map_.generative.data.x.empty()) drawn_.push_back("map.generative");
+          if (!map_.generative.data.notes.empty()) drawn_.push_back("map.regions");
           break;
         }
         case Tab::Compare: {
@@ -631,6 +632,7 @@ void StudioApp::draw_main(const views::Rect& area) {
             show(Tab::Inspector);
           }
           if (!train_.metrics.empty()) drawn_.push_back("training.curves");
+          if (!train_.probes.empty()) drawn_.push_back("training.probe");
           break;
         }
       }

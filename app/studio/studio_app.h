@@ -3,6 +3,7 @@
 // and followed runs into the views' snapshots, draws the frame, and turns the views'
 // intents into jobs. Scripts (--script) drive it through the same public methods.
 #pragma once
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -74,6 +75,10 @@ class StudioApp {
   bool set_train_field(const std::string& key, const std::string& value);
   bool job_active(const std::string& name);  // "" = any
   void follow_run(const std::string& dir);
+  void set_probe(const std::string& query) {
+    std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", query.c_str());
+    probe_submit_ = true;
+  }
   int64_t training_step() const { return train_.step; }  // last step the followed run logged
 
   const std::vector<std::string>& drawn_panels() const { return drawn_; }  // last frame
