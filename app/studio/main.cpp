@@ -25,6 +25,7 @@
 #include "app/studio/script.h"
 #include "app/studio/studio_app.h"
 #include "core/demo/pipeline.h"
+#include "core/runtime/env_info.h"
 #include "core/util/error.h"
 
 namespace {
@@ -69,6 +70,7 @@ void glfw_error(int code, const char* desc) { fmt::print(stderr, "glfw error {}:
 }  // namespace
 
 int main(int argc, char** argv) {
+  genlens::runtime::match_blas_threads();
   Options opt;
   opt.app.cli_path = GENLENS_CLI_PATH;
   CLI::App app{"genlens-studio: see inside generative embeddings", "genlens-studio"};

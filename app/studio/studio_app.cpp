@@ -402,7 +402,7 @@ void StudioApp::poll_training() {
 void StudioApp::poll_probe() {
   if (train_state_.probe[0] == 0 && !train_.run_dir.empty()) {
     // A sensible first probe: the inspected query, else the corpus's first text.
-    const std::string first = !insp_state_.query.empty() ? insp_state_.query
+    const std::string first = insp_state_.query[0] ? std::string(insp_state_.query)
                               : corpus_texts_.empty()     ? std::string()
                                                           : corpus_texts_.front();
     std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", first.c_str());

@@ -50,8 +50,12 @@ struct Plan {
   int64_t hidden, layers, intermediate, vocab;
 };
 Plan plan_for(bool quick) {
-  if (quick) return {0.5, 300, 32, 3e-3, 120, 32, 96, 2, 256, 500};
-  return {1.0, 800, 32, 3e-3, 300, 32, 128, 3, 352, 800};
+  Plan p = quick ? Plan{0.5, 300, 32, 3e-3, 120, 32, 96, 2, 256, 500} : Plan{1.0, 800, 32, 3e-3, 300, 32, 128, 3, 352, 800};
+  if (const char* e = std::getenv("GENLENS_DEMO_PLAN_EXPERIMENT")) {  // TEMPORARY tuning hook
+    std::sscanf(e, "%lf,%ld,%ld,%lf,%ld,%ld,%ld,%ld,%ld,%ld", &p.world_scale, &p.lm_steps, &p.lm_batch, &p.lm_lr,
+                &p.adapter_steps, &p.adapter_batch, &p.hidden, &p.layers, &p.intermediate, &p.vocab);
+  }
+  return p;
 }
 
 struct Workspace {

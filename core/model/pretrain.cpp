@@ -65,11 +65,13 @@ PretrainResult pretrain_lm(runtime::JobContext& ctx, const DecoderLM& lm, const 
       }
     }
     auto out = lm.forward(lm.embed(ids.to(dev)), mask.to(dev));
-    auto logits = lm.lm_head(out.last_hidden).to(torch::kFloat32);
-    auto lab = labels.to(dev);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.view({B * T, -1}), lab.view({B * T}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    // The LM head only where there is a loss (the answer tokens): the same mean as
+    // cross_entropy with ignore_index over every position, without the vocabulary-sized
+    // logits of the prompt and padding positions.
+    auto lab = labels.to(dev).view({B * T});
+    auto at = (lab != -100).nonzero().squeeze(1);
+    auto logits = lm.lm_head(out.last_hidden.reshape({B * T, -1}).index_select(0, at)).to(torch::kFloat32);
+    auto loss = torch::nn::functional::cross_entropy(logits, lab.index_select(0, at));
     for (auto& [n, p] : params)
       if (p.grad().defined()) p.mutable_grad().zero_();
     loss.backward();
@@ -81,7 +83,7 @@ PretrainResult pretrain_lm(runtime::JobContext& ctx, const DecoderLM& lm, const 
     opt.step(s.lr * gen::linear_schedule(step, s.warmup_steps, s.steps));
     const double l = loss.item<double>();
     losses.push_back(l);
-    res.tokens += (lab != -100).sum().item<int64_t>();
+    res.tokens += at.size(0);
     if (s.log_every > 0 && (step % s.log_every == 0 || step + 1 == s.steps)) ctx.metrics(step, {{"loss", l}});
     ctx.advance();
   }
