@@ -29,11 +29,16 @@ struct WorldExample {
   std::vector<std::string> signature;  // words (lower case) a right-kind response contains
 };
 
+// Task instructions put before the texts when the tasks are embedded. The demo's tiny LM
+// (and its adapter) is trained on bare questions, so the query side has none by default:
+// an instruction it never saw shifts every query the same way and drowns the content
+// (measured: retrieval nDCG@10 0.53 with the instructions the paper uses, 0.72 without).
+// The passage side is the restate intent's own wording.
 struct WorldInstructions {
-  std::string clustering = "Identify the kind of answer this message needs: ";
-  std::string classification = "Classify the message by the kind of answer it needs: ";
-  std::string sts = "Generate text that is semantically similar to this text: ";
-  std::string query = "Generate a passage that best answers this question: ";
+  std::string clustering;
+  std::string classification;
+  std::string sts;
+  std::string query;
   std::string passage = "Summarize the following passage: ";
 };
 
