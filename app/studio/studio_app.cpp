@@ -249,7 +249,13 @@ void StudioApp::follow_run(const std::string& dir) {
     train_.own_run = false;
     train_.state = "following";
   }
+  // Nothing of the previously followed run carries over (a script waiting for step N
+  // must see this run's steps, not the last one's).
   train_.metrics.clear();
+  train_.checkpoints.clear();
+  train_.step = 0;
+  train_.probes.clear();
+  probed_.clear();
   follower_->poll();
 }
 

@@ -79,7 +79,7 @@ class StudioApp {
     std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", query.c_str());
     probe_submit_ = true;
   }
-  int64_t training_step() const { return train_.step; }  // last step the followed run logged
+  int64_t training_step() const { return follower_ ? follower_->last_step() : 0; }  // last step the followed run logged
 
   const std::vector<std::string>& drawn_panels() const { return drawn_; }  // last frame
   bool quit_requested() const { return layout_state_.request_quit; }
