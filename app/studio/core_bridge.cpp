@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "core/analysis/decode.h"
 #include "core/analysis/latent_index.h"
@@ -203,7 +204,13 @@ std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const Loade
     l.x = regions[k].cx;
     l.y = regions[k].cy;
     l.size = regions[k].size;
-    for (size_t i = 0; i < scored.size() && static_cast<int>(i) < words_per_region; ++i) l.words.push_back(scored[i].second);
+    auto lower = [](std::string w) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return w;
+    };
+    std::set<std::string> seen;  // "The" and "the" are one word on a label
+    for (size_t i = 0; i < scored.size() && static_cast<int>(l.words.size()) < words_per_region; ++i)
+      if (seen.insert(lower(scored[i].second)).second) l.words.push_back(scored[i].second);
     out.push_back(std::move(l));
   }
   return out;

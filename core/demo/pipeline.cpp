@@ -54,7 +54,7 @@ Plan plan_for(bool quick) {
   // keeps the cue and answer words whole (the lens reads words, not fragments), and 300
   // steps of the adapter are what decoding from the soft prompts needs.
   if (quick) return {1.0, 300, 32, 3e-3, 300, 32, 128, 2, 352, 1500};
-  return {2.0, 600, 32, 3e-3, 500, 32, 160, 3, 448, 2000};
+  return {1.5, 400, 32, 3e-3, 400, 32, 128, 2, 352, 1500};
 }
 
 struct Workspace {
