@@ -42,7 +42,7 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--out", o->out, "Workspace folder (default: $GENLENS_DEMO_DIR or ~/.cache/genlens/demo)");
   sub.add_option("--world", o->world, "World file (default: assets/demo/world.json; schema in the README)");
   sub.add_flag("--force", o->force, "Rebuild every stage instead of reusing the workspace");
-  sub.add_flag("--quick", o->quick, "The reduced variant (smaller world, model and training; what CI runs)");
+  sub.add_flag("--quick", o->quick, "The reduced variant: 300 adapter steps instead of 500 (what CI runs)");
   sub.add_flag("--json", o->json, "Print report.json instead of the readable report");
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
