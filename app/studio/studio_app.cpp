@@ -339,7 +339,8 @@ bool StudioApp::job_active(const std::string& name) {
   const std::pair<const char*, int> absorbing[] = {{"corpus", corpus_job_}, {"project", project_job_},
                                                    {"query", query_job_},   {"walk", walk_job_},
                                                    {"latent", latent_job_}, {"eval", eval_job_},
-                                                   {"eval-results", eval_job_}};
+                                                   {"eval-results", eval_job_}, {"demo", demo_job_},
+                                                   {"regions", region_job_}, {"probe", probe_job_}};
   for (auto& [n, id] : absorbing)
     if (id != 0 && (name.empty() || name == n)) return true;
   return false;
