@@ -31,9 +31,17 @@ void hover_tooltip(const MapSnapshot& s, int i) {
 }
 
 void panel(const char* id, const MapPanel& p, const MapSnapshot& s, ScatterView& view, MapState& st, float w,
-           float h, MapIntents& out) {
+           float h, MapIntents& out, const Status* regions = nullptr) {
   ImGui::BeginGroup();
   ImGui::TextUnformatted(p.title.c_str());
+  if (regions && regions->kind != Status::Idle) {
+    ImGui::SameLine();
+    if (regions->is_ready()) {
+      if (!p.data.notes.empty()) ImGui::TextDisabled("· regions labelled by their compression tokens' logit lens");
+    } else {
+      draw_status(*regions);
+    }
+  }
   if (!draw_status(p.status)) {
     ImGui::Dummy(ImVec2(w, h - ImGui::GetFontSize() * 1.5f));
     ImGui::EndGroup();
@@ -71,11 +79,11 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   const float h = std::max(font * 10, ImGui::GetContentRegionAvail().y - list_h);
   if (st.side_by_side) {
     float w = (avail_w - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
-    panel("gen", s.generative, s, st.gen_view, st, w, h, out);
+    panel("gen", s.generative, s, st.gen_view, st, w, h, out, &s.region_status);
     ImGui::SameLine();
     panel("input", s.input, s, st.input_view, st, w, h, out);
   } else {
-    panel("gen", s.generative, s, st.gen_view, st, avail_w, h, out);
+    panel("gen", s.generative, s, st.gen_view, st, avail_w, h, out, &s.region_status);
   }
 
   if (!sel.empty()) {

@@ -23,6 +23,9 @@ struct MapSnapshot {
   std::vector<std::string> label_names;  // shared by both panels
   MapPanel generative, input;
   std::string method;                    // "PCA", "UMAP"
+  // The generative panel's region labels (its data.notes): the words each region's
+  // compression tokens are dominated by in the logit lens. Idle: not asked for.
+  Status region_status{Status::Idle, ""};
 };
 
 struct MapState {

@@ -141,7 +141,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   }
   const float w = ImGui::GetContentRegionAvail().x;
   const float half = (w - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
-  const float log_h = s.log_tail.empty() ? 0 : font * 5;
+  const float log_h = (s.log_tail.empty() ? 0 : font * 5) + font * 4.5f;  // and the probe strip
   const float plot_h = std::max(font * 8, (ImGui::GetContentRegionAvail().y - log_h) * 0.5f - font * 3.2f);
 
   auto plot = [&](const char* title, const char* id, const std::vector<std::string>& names, LinePlotState& ps,
@@ -169,6 +169,35 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   plot("Gradient norm", "grad", {"grad_norm"}, st.grad_plot, third, false);
   ImGui::SameLine();
   plot("Throughput (samples/s)", "speed", {"samples_per_s"}, st.speed_plot, third, false);
+  // The probe timeline: what the compression tokens say about one query, checkpoint by
+  // checkpoint; the slider scrubs back through earlier ones.
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Probe");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(w * 0.45f);
+  if (ImGui::InputTextWithHint("##probe", "a query to watch as the tokens learn", st.probe, sizeof st.probe,
+                               ImGuiInputTextFlags_EnterReturnsTrue))
+    out.probe_changed = true;
+  if (!s.probes.empty()) {
+    const int last = int(s.probes.size()) - 1;
+    int shown = st.probe_index < 0 || st.probe_index > last ? last : st.probe_index;
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(-1);
+    auto label = fmt::format("step {} ({} of {})", s.probes[size_t(shown)].step, shown + 1, last + 1);
+    if (ImGui::SliderInt("##timeline", &shown, 0, last, label.c_str())) st.probe_index = shown == last ? -1 : shown;
+    const auto& pf = s.probes[size_t(shown)];
+    std::string words;
+    for (auto& wd : pf.lens_words) words += (words.empty() ? "" : "  ") + wd;
+    ImGui::TextDisabled("lens");
+    ImGui::SameLine(font * 4.5f);
+    ImGui::TextUnformatted(words.empty() ? "(no words)" : words.c_str());
+    ImGui::TextDisabled("decoded");
+    ImGui::SameLine(font * 4.5f);
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted(pf.decoded.empty() ? "(empty)" : pf.decoded.c_str());
+    ImGui::PopTextWrapPos();
+  }
+  if (!s.probe_status.is_ready()) draw_status(s.probe_status);
   if (!s.log_tail.empty()) {
     ImGui::BeginChild("trainlog", ImVec2(0, 0), true);
     for (auto& l : s.log_tail) ImGui::TextUnformatted(l.c_str());

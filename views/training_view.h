@@ -7,9 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "views/view_common.h"
 #include "views/widgets/line_plot.h"
 
 namespace genlens::views {
+
+// ★ The probe: one query's logit lens and decoded text, recomputed at every checkpoint
+// the run writes, so a person watches the compression tokens learn.
+struct ProbeFrame {
+  int64_t step = 0;
+  std::vector<std::string> lens_words;  // dominant words of the compression tokens (last layer)
+  std::string decoded;                  // greedy text from the soft prompts
+};
 
 struct TrainingSnapshot {
   std::string run_dir;
@@ -22,6 +31,8 @@ struct TrainingSnapshot {
   std::vector<PlotSeries> metrics;  // one per logged key (x = step)
   std::vector<std::string> checkpoints;
   std::vector<std::string> log_tail;
+  std::vector<ProbeFrame> probes;  // by step, oldest first
+  Status probe_status{Status::Idle, "The probe is computed at each checkpoint the run writes."};
 };
 
 struct TrainingForm {
@@ -35,12 +46,15 @@ struct TrainingState {
   char follow[512] = "";
   LinePlotState loss_plot, cos_plot, lr_plot, grad_plot, speed_plot;
   bool init = false;
+  char probe[512] = "";
+  int probe_index = -1;  // the probe shown (timeline slider); -1 = always the newest
 };
 
 struct TrainingIntents {
   bool start = false, stop = false, resume = false;
   std::string follow;            // a run dir to follow
   int open_checkpoint = -1;      // index into snapshot.checkpoints
+  bool probe_changed = false;    // a new probe query was entered (state.probe)
 };
 
 TrainingIntents draw_training_view(const TrainingSnapshot& snap, TrainingState& state);

@@ -1,5 +1,7 @@
 #include "app/cli/command.h"
 
+#include "core/runtime/env_info.h"
+
 #include <fmt/format.h>
 
 #include "core/util/error.h"
@@ -25,6 +27,7 @@ void build_cli(Cli& cli) {
 }
 
 int run_cli(int argc, const char* const* argv) {
+  runtime::match_blas_threads();
   Cli cli;
   build_cli(cli);
   try {

@@ -55,7 +55,7 @@ bool quiet_requested(const CLI::App& sub, bool local_flag) {
   return false;
 }
 
-int run_job_cli(runtime::Job& job, bool quiet) {
+int run_job_cli(runtime::Job& job, bool quiet, const ProgressStyle& style) {
   g_interrupted.store(false);
   auto old_int = std::signal(SIGINT, on_signal);
   auto old_term = std::signal(SIGTERM, on_signal);
@@ -76,16 +76,18 @@ int run_job_cli(runtime::Job& job, bool quiet) {
     for (auto& e : job.events_since(cursor)) {
       if (quiet) continue;
       if (e.kind == runtime::JobEvent::Kind::Log) {
+        if (style.show_log && !style.show_log(e.text)) continue;
         clear_bar();
         fmt::print(stderr, "{}\n", e.text);
-      } else if (e.kind == runtime::JobEvent::Kind::Stage && tty && bar_drawn) {
+      } else if (e.kind == runtime::JobEvent::Kind::Stage && tty && bar_drawn && style.keep_stage_lines) {
         std::fputs("\n", stderr);  // keep the finished stage's bar on screen
         bar_drawn = false;
       }
     }
     if (quiet) return;
+    const std::string line = style.line ? style.line(s) : bar_line(s);
     if (tty) {
-      std::fputs(("\r\033[K" + bar_line(s)).c_str(), stderr);
+      std::fputs(("\r\033[K" + line).c_str(), stderr);
       bar_drawn = true;
       if (final) {
         std::fputs("\n", stderr);
@@ -94,7 +96,7 @@ int run_job_cli(runtime::Job& job, bool quiet) {
     } else {
       auto now = std::chrono::steady_clock::now();
       if (final || s.stage != last_stage || now - last_line_time > std::chrono::seconds(5)) {
-        fmt::print(stderr, "{}\n", bar_line(s));
+        fmt::print(stderr, "{}\n", line);
         last_line_time = now;
       }
     }

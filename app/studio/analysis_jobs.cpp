@@ -14,6 +14,7 @@
 #include "app/studio/studio_app.h"
 #include "app/studio/studio_results.h"
 #include "core/analysis/eval.h"
+#include "core/io/atomic_file.h"
 #include "core/runtime/job.h"
 #include "core/util/error.h"
 
@@ -354,6 +355,15 @@ void StudioApp::project(const std::string& method_in) {
     }
     res->has_generative = res->gen_emb.rows > 0;
     res->fits->instruction = instruction;
+    // Embeddings from the workspace were made with its own instruction (maps/MODE.json,
+    // as `genlens demo` writes it): a typed query is placed on the maps with the same one.
+    if (loaded_gen || loaded_input) {
+      const fs::path meta = fs::path(maps) / (loaded_gen ? "generative.json" : "mean.json");
+      if (fs::exists(meta)) {
+        auto j = io::read_json_file(meta);
+        if (j.contains("instruction") && j["instruction"].is_string()) res->fits->instruction = j["instruction"];
+      }
+    }
     if (res->has_generative)
       res->fits->generative = fit_layout(res->gen_emb, method, "generative", res->gen_feed, ctx, res->gen_layout);
     res->fits->input = fit_layout(res->input_emb, method, "mean", res->input_feed, ctx, res->input_layout);
@@ -362,6 +372,8 @@ void StudioApp::project(const std::string& method_in) {
   map_.generative.status = {Status::Running, "starting…"};
   map_.input.status = {Status::Running, "starting…"};
   fits_.reset();
+  map_.generative.data.notes.clear();  // the old regions' labels belong to the old layout
+  map_.region_status = {Status::Idle, ""};
   log(fmt::format("project: encoding the corpus and laying it out ({})", method));
 }
 
@@ -470,6 +482,50 @@ void StudioApp::poll_projection() {
   if (r.method != "layout") fits_ = r.fits;
   map_state_.gen_view.fit = map_state_.input_view.fit = true;
   log(fmt::format("project: {} points laid out ({}, embeddings {})", r.input_layout.rows, method, r.source));
+  if (r.has_generative && r.method != "layout" && !adapter_.empty() && r.gen_layout.rows >= 3)
+    start_region_labels(r.gen_layout, r.fits->instruction);
+}
+
+// ★ Cluster labels written by the embedding itself: each region of the generative map
+// gets the words the logit lens of its members' compression tokens is dominated by.
+void StudioApp::start_region_labels(const analysis::Points& layout, const std::string& instruction) {
+  auto out = std::make_shared<std::vector<RegionLabel>>();
+  region_labels_ = out;
+  const std::string model = model_, adapter = adapter_;
+  const auto texts = std::make_shared<std::vector<std::string>>(corpus_texts_);
+  CoreSession* core = &core_;
+  map_.region_status = {Status::Running, "labelling regions…"};
+  region_job_ = jobs_.start("regions", [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    auto lk = core->compute();
+    *out = run_region_labels(ctx, *m, layout, *texts, instruction, 10, 3);
+  });
+}
+
+void StudioApp::poll_region_labels() {
+  if (!region_job_) return;
+  auto* j = jobs_.find(region_job_);
+  if (!j) return;
+  auto snap = j->snapshot();
+  if (!snap.finished()) {
+    map_.region_status.text = snap.total > 0 ? fmt::format("labelling regions {}/{}…", snap.done, snap.total)
+                                             : std::string("labelling regions…");
+    return;
+  }
+  region_job_ = 0;
+  if (snap.state != runtime::JobState::Done) {
+    map_.region_status = {Status::Failed, "region labels: " + job_error(snap)};
+    return;
+  }
+  auto& notes = map_.generative.data.notes;
+  notes.clear();
+  for (auto& l : *region_labels_) {
+    std::string text;
+    for (auto& w : l.words) text += (text.empty() ? "" : " · ") + w;
+    if (!text.empty()) notes.push_back({l.x, l.y, text});
+  }
+  map_.region_status = Status::ready();
+  log(fmt::format("map: {} regions labelled by their compression tokens' logit lens", notes.size()));
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -546,6 +602,7 @@ void StudioApp::poll_jobs() {
   };
   poll_query();
   poll_projection();
+  poll_region_labels();
   if (eval_job_ && finished(eval_job_)) {
     eval_job_ = 0;
     if (s.state != runtime::JobState::Done) {

@@ -2,18 +2,56 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
+#include "core/demo/pipeline.h"
 #include "core/runtime/env_info.h"
+#include "core/util/error.h"
 
 namespace genlens::studio {
 
-int run_headless_report() {
+int run_headless_report(bool build_if_missing, bool quick) {
   auto e = runtime::probe_env();
   fmt::print("== genlens demo report ==\n");
   fmt::print("genlens {} | LibTorch {} | BLAS {} | {} threads\n", e.genlens_version, e.torch_version,
              e.blas_library.empty() ? "(none)" : e.blas_library, e.intra_op_threads);
-  // The demo world (a tiny LM trained in-process, then adapter training, logit lens and
-  // decoding) is not built yet; until it lands the report covers the environment only.
-  fmt::print("demo workspace: not available in this build (environment report only)\n");
+  const auto ws = demo::default_demo_workspace();
+  try {
+    if (!demo::demo_report_exists(ws)) {
+      if (!build_if_missing) {
+        fmt::print("demo workspace: none at {} (build it with `genlens demo` or `genlens-studio --demo`)\n",
+                   ws.string());
+        return 0;
+      }
+      fmt::print("building the demo workspace in {} (a few minutes on 2 cores; `genlens demo` does the same)\n",
+                 ws.string());
+      demo::DemoOptions d;
+      d.workspace = ws;
+      d.quick = quick;
+      runtime::Job job("demo", [&](runtime::JobContext& ctx) { demo::run_demo(ctx, d); });
+      job.start();
+      // The pipeline's stage lines as they come, and a progress line every 10 s (stdout
+      // may be a log file, so no redrawing).
+      size_t cursor = 0;
+      int ticks = 0;
+      while (!job.wait_for(std::chrono::milliseconds(1000))) {
+        for (auto& e : job.events_since(cursor))
+          if (e.kind == runtime::JobEvent::Kind::Log && e.text.rfind("  ", 0) == 0) fmt::print("{}\n", e.text);
+        if (++ticks % 10 == 0) {
+          auto s = job.snapshot();
+          fmt::print("    ... {} {}/{} {} ({})\n", s.stage, s.done, s.total, s.unit, runtime::format_duration(s.elapsed_s));
+        }
+        std::fflush(stdout);
+      }
+      for (auto& e : job.events_since(cursor))
+        if (e.kind == runtime::JobEvent::Kind::Log && e.text.rfind("  ", 0) == 0) fmt::print("{}\n", e.text);
+      job.rethrow_if_failed();
+    }
+    fmt::print("\n{}", demo::format_demo_report(demo::load_demo_report(ws)));
+  } catch (const std::exception& ex) {
+    fmt::print(stderr, "genlens-studio: {}\n", ex.what());
+    return 1;
+  }
   return 0;
 }
 

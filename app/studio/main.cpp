@@ -24,6 +24,8 @@
 #include "app/studio/headless_report.h"
 #include "app/studio/script.h"
 #include "app/studio/studio_app.h"
+#include "core/demo/pipeline.h"
+#include "core/runtime/env_info.h"
 #include "core/util/error.h"
 
 namespace {
@@ -31,7 +33,7 @@ namespace {
 struct Options {
   std::string screenshot;  // save the window as PNG after `frames` frames, then exit
   int frames = 3;
-  bool demo = false;
+  bool demo = false, quick = false;
   std::string script, stats, panel_log, layout;
   int width = 1280, height = 800;
   genlens::studio::StudioOptions app;
@@ -68,6 +70,7 @@ void glfw_error(int code, const char* desc) { fmt::print(stderr, "glfw error {}:
 }  // namespace
 
 int main(int argc, char** argv) {
+  genlens::runtime::match_blas_threads();
   Options opt;
   opt.app.cli_path = GENLENS_CLI_PATH;
   CLI::App app{"genlens-studio: see inside generative embeddings", "genlens-studio"};
@@ -76,7 +79,10 @@ int main(int argc, char** argv) {
   app.add_option("--adapter", opt.app.adapter, "Open an adapter checkpoint (or a run directory)");
   app.add_option("--run", opt.app.run, "Follow a training run directory (its metrics.jsonl)");
   app.add_option("--corpus", opt.app.corpus, "Open a corpus: JSONL with \"text\" and optional \"label\"");
-  app.add_flag("--demo", opt.demo, "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo; build it with `genlens demo`)");
+  app.add_flag("--demo", opt.demo,
+               "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo), building it first when "
+               "it is missing (as `genlens demo`)");
+  app.add_flag("--quick", opt.quick, "With --demo: build the reduced (quick) variant when the workspace is missing");
   app.add_option("--layout", opt.layout, "Draw an [N, 2] float .npy layout on both maps (e.g. a million points)");
   app.add_option("--script", opt.script, "Run UI actions from FILE (see app/studio/script.h), then exit");
   app.add_option("--screenshot", opt.screenshot, "Render --frames frames, save the window as PNG, exit");
@@ -99,7 +105,7 @@ int main(int argc, char** argv) {
   if (!has_display()) {
     fmt::print("genlens-studio: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no "
                "window can open.\nRunning the headless demo report instead.\n\n");
-    return genlens::studio::run_headless_report();
+    return genlens::studio::run_headless_report(/*build_if_missing=*/opt.demo, opt.quick);
   }
 
   glfwSetErrorCallback(glfw_error);
@@ -147,17 +153,9 @@ int main(int argc, char** argv) {
   int rc = 0;
   std::vector<double> work_ms, frame_ms;
   {
-    if (opt.demo && opt.app.workspace.empty()) {
-      const char* env = std::getenv("GENLENS_DEMO_DIR");
-      const char* home = std::getenv("HOME");
-      std::filesystem::path dir = env && *env ? env : std::filesystem::path(home ? home : ".") / ".cache/genlens/demo";
-      if (std::filesystem::exists(dir / "model" / "config.json"))
-        opt.app.workspace = dir.string();
-      else
-        fmt::print(stderr, "genlens-studio: no demo workspace at {} (build it with `genlens demo`); opening an empty studio\n",
-                   dir.string());
-    }
     genlens::studio::StudioApp studio(opt.app);
+    // --demo: the demo workspace, built first (progress on screen) when it is missing.
+    if (opt.demo && opt.app.workspace.empty()) studio.build_demo(genlens::demo::default_demo_workspace().string(), opt.quick);
     if (!opt.layout.empty()) studio.open_layout(opt.layout);
     studio.log(font_msg);
     std::ofstream panel_log;

@@ -17,7 +17,8 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"select", 4, 4},     {"train-set", 2, 2},    {"train-start", 0, 0},
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
-                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4}};
+                               {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
+                               {"probe", 1, 1}};
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -40,7 +41,7 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
     for (auto& v : kVerbs)
       if (c.verb == v.verb) spec = &v;
     if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
-    if (c.verb == "query" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
+    if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
       // Last argument takes the rest of the line (queries and paths may hold spaces).
       std::string first;
       if (c.verb == "train-set" || c.verb == "open") {
@@ -107,6 +108,8 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       app.open(k, c.args[1]);
     } else if (c.verb == "query") {
       app.inspect(c.args[0]);
+    } else if (c.verb == "probe") {
+      app.set_probe(c.args[0]);
     } else if (c.verb == "view") {
       Tab t;
       if (!parse_tab(c.args[0], t)) fail("{}: no view '{}'", where(), c.args[0]);

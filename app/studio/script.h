@@ -13,7 +13,10 @@
 //   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
 //                              compression, save-every
 //   train-start | train-resume | train-stop
+//   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
+//                              (jobs: demo, corpus, project, regions, query, walk, latent, eval,
+//                              eval-results, train, probe)
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
 //   pan-zoom N                 render N frames, zooming and panning both maps a little each frame

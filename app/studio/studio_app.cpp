@@ -249,7 +249,13 @@ void StudioApp::follow_run(const std::string& dir) {
     train_.own_run = false;
     train_.state = "following";
   }
+  // Nothing of the previously followed run carries over (a script waiting for step N
+  // must see this run's steps, not the last one's).
   train_.metrics.clear();
+  train_.checkpoints.clear();
+  train_.step = 0;
+  train_.probes.clear();
+  probed_.clear();
   follower_->poll();
 }
 
@@ -333,7 +339,8 @@ bool StudioApp::job_active(const std::string& name) {
   const std::pair<const char*, int> absorbing[] = {{"corpus", corpus_job_}, {"project", project_job_},
                                                    {"query", query_job_},   {"walk", walk_job_},
                                                    {"latent", latent_job_}, {"eval", eval_job_},
-                                                   {"eval-results", eval_job_}};
+                                                   {"eval-results", eval_job_}, {"demo", demo_job_},
+                                                   {"regions", region_job_}, {"probe", probe_job_}};
   for (auto& [n, id] : absorbing)
     if (id != 0 && (name.empty() || name == n)) return true;
   return false;
@@ -394,6 +401,73 @@ void StudioApp::poll_training() {
         train_.eta_s = double(std::max<int64_t>(0, train_.total_steps - train_.step)) / train_.rate;
       }
     }
+  }
+}
+
+// ★ The training probe: at each checkpoint of the open run, the probe query's logit
+// lens and decoded text (core_bridge run_probe), kept as a timeline by step.
+void StudioApp::poll_probe() {
+  if (train_state_.probe[0] == 0 && !train_.run_dir.empty()) {
+    // A sensible first probe: the inspected query, else the corpus's first text.
+    const std::string first = insp_state_.query[0] ? std::string(insp_state_.query)
+                              : corpus_texts_.empty()     ? std::string()
+                                                          : corpus_texts_.front();
+    std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", first.c_str());
+  }
+  // A new probe (Enter in its field, or the first one): a new timeline.
+  if ((probe_submit_ || probe_query_.empty()) && probe_query_ != train_state_.probe) {
+    probe_query_ = train_state_.probe;
+    probed_.clear();
+    train_.probes.clear();
+    train_state_.probe_index = -1;
+    probe_job_ = 0;  // a running one's result is dropped (probe_pending_ is replaced)
+    probe_pending_.reset();
+  }
+  probe_submit_ = false;
+  if (probe_job_) {
+    auto* j = jobs_.find(probe_job_);
+    if (!j) return;
+    auto snap = j->snapshot();
+    if (!snap.finished()) return;
+    probe_job_ = 0;
+    if (snap.state == runtime::JobState::Done && probe_pending_) {
+      auto& v = train_.probes;
+      auto at = std::upper_bound(v.begin(), v.end(), probe_pending_->step,
+                                 [](int64_t s, const views::ProbeFrame& f) { return s < f.step; });
+      v.insert(at, *probe_pending_);
+      train_.probe_status = Status::ready();
+    } else if (snap.state == runtime::JobState::Failed) {
+      train_.probe_status = {Status::Failed, "probe: " + (snap.error.empty() ? std::string("failed") : snap.error)};
+    }
+    probe_pending_.reset();
+  }
+  const std::string model = !model_.empty() ? model_ : std::string(train_state_.form.model);
+  if (probe_query_.empty() || train_.run_dir.empty() || train_.checkpoints.empty()) return;
+  if (model.empty()) {
+    train_.probe_status = {Status::Unavailable, "Open the run's model (Workspace tab) to probe its checkpoints."};
+    return;
+  }
+  for (auto& c : train_.checkpoints) {
+    const std::string dir = (fs::path(train_.run_dir) / c).string();
+    if (std::find(probed_.begin(), probed_.end(), dir) != probed_.end()) continue;
+    probed_.push_back(dir);
+    int64_t step = 0;
+    if (auto dash = c.rfind('-'); dash != std::string::npos) step = std::atoll(c.c_str() + dash + 1);
+    auto frame = std::make_shared<views::ProbeFrame>();
+    frame->step = step;
+    probe_pending_ = frame;
+    const std::string query = probe_query_;
+    CoreSession* core = &core_;
+    probe_job_ = jobs_.start("probe", [=](runtime::JobContext& ctx) {
+      auto m = core->get(model, dir, ctx);
+      auto lk = core->compute();
+      ctx.set_stage(fmt::format("probe at step {}", step));
+      auto r = run_probe(*m, query, "", 6, 32);
+      frame->lens_words = r.words;
+      frame->decoded = r.decoded;
+    });
+    train_.probe_status = {Status::Running, fmt::format("probing checkpoint {}…", c)};
+    return;
   }
 }
 
@@ -483,6 +557,14 @@ void StudioApp::draw_main(const views::Rect& area) {
   ImGui::Begin("##main", nullptr,
                ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                    ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (demo_show_) {  // the demo is being built: its progress is the whole screen
+    drawn_.push_back("demo-build");
+    auto in = views::draw_demo_build_view(demo_);
+    if (in.cancel && demo_job_) jobs_.cancel(demo_job_);
+    if (in.retry) build_demo(demo_dir_, demo_quick_);
+    ImGui::End();
+    return;
+  }
   if (ImGui::BeginTabBar("views")) {
     for (Tab t : {Tab::Workspace, Tab::Inspector, Tab::Map, Tab::Compare, Tab::Training}) {
       static const char* kTitles[] = {"Workspace", "Query inspector", "Embedding map", "Compare", "Training"};
@@ -530,6 +612,7 @@ void StudioApp::draw_main(const views::Rect& area) {
           }
           if (!map_.input.data.x.empty()) drawn_.push_back("map.input");
           if (!map_.generative.data.x.empty()) drawn_.push_back("map.generative");
+          if (!map_.generative.data.notes.empty()) drawn_.push_back("map.regions");
           break;
         }
         case Tab::Compare: {
@@ -550,11 +633,13 @@ void StudioApp::draw_main(const views::Rect& area) {
             run_ = in.follow;
             follow_run(in.follow);
           }
+          if (in.probe_changed) probe_submit_ = true;
           if (in.open_checkpoint >= 0) {
             open(views::OpenKind::Adapter, (fs::path(train_.run_dir) / train_.checkpoints[size_t(in.open_checkpoint)]).string());
             show(Tab::Inspector);
           }
           if (!train_.metrics.empty()) drawn_.push_back("training.curves");
+          if (!train_.probes.empty()) drawn_.push_back("training.probe");
           break;
         }
       }
@@ -574,6 +659,8 @@ void StudioApp::frame(float w, float h) {
   drawn_.clear();
   poll_jobs();
   poll_training();
+  poll_demo();
+  poll_probe();
   set_similarity_from_selection();
   update_workspace_snapshot();
   auto area = views::draw_layout(layout_, layout_state_, w, h);

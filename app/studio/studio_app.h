@@ -3,6 +3,7 @@
 // and followed runs into the views' snapshots, draws the frame, and turns the views'
 // intents into jobs. Scripts (--script) drive it through the same public methods.
 #pragma once
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "app/studio/job_host.h"
 #include "app/studio/run_follower.h"
 #include "views/compare_view.h"
+#include "views/demo_build_view.h"
 #include "views/inspector_view.h"
 #include "views/layout_view.h"
 #include "views/map_view.h"
@@ -51,6 +53,10 @@ class StudioApp {
   void walk(const std::string& to);                         // interpolation walk from the inspected query
   void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps
   void run_eval();
+  // Builds the demo workspace in `dir` (core/demo/pipeline.h, as `genlens demo`) with
+  // its progress on screen, then opens it. A finished workspace opens at once.
+  void build_demo(const std::string& dir, bool quick);
+  bool demo_building() const { return demo_job_ != 0; }
   // One step of a scripted pan and zoom on both maps (frame-time measurements).
   void nudge_maps(int k) {
     for (auto* v : {&map_state_.gen_view, &map_state_.input_view}) {
@@ -69,7 +75,11 @@ class StudioApp {
   bool set_train_field(const std::string& key, const std::string& value);
   bool job_active(const std::string& name);  // "" = any
   void follow_run(const std::string& dir);
-  int64_t training_step() const { return train_.step; }  // last step the followed run logged
+  void set_probe(const std::string& query) {
+    std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", query.c_str());
+    probe_submit_ = true;
+  }
+  int64_t training_step() const { return follower_ ? follower_->last_step() : 0; }  // last step the followed run logged
 
   const std::vector<std::string>& drawn_panels() const { return drawn_; }  // last frame
   bool quit_requested() const { return layout_state_.request_quit; }
@@ -88,6 +98,10 @@ class StudioApp {
   void open_workspace_parts(const std::filesystem::path& ws);
   void load_eval_results(const std::string& path);
   void poll_training();
+  void poll_demo();
+  void start_region_labels(const analysis::Points& gen_layout, const std::string& instruction);
+  void poll_region_labels();
+  void poll_probe();
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
   void remember(views::OpenKind kind, const std::string& path);
@@ -130,7 +144,8 @@ class StudioApp {
   std::shared_ptr<ProjectResults> projection_;
   std::shared_ptr<const MapFits> fits_;       // the finished layouts' fits (to place a query)
   uint64_t gen_frame_seen_ = 0, input_frame_seen_ = 0;
-  int project_job_ = 0, corpus_job_ = 0;
+  int project_job_ = 0, corpus_job_ = 0, region_job_ = 0;
+  std::shared_ptr<std::vector<RegionLabel>> region_labels_;
   std::string pending_project_;  // Project pressed while the corpus was still loading
   std::shared_ptr<std::vector<std::string>> corpus_pending_texts_, corpus_pending_labels_;
   std::vector<float> emb_gen_, emb_input_;   // row-normalised embeddings of the corpus
@@ -138,6 +153,20 @@ class StudioApp {
   std::vector<uint8_t> last_selection_;
 
   int train_job_ = 0;
+  // The training probe: one job at a time, over checkpoints not probed yet.
+  int probe_job_ = 0;
+  std::string probe_query_;
+  bool probe_submit_ = false;
+  std::vector<std::string> probed_;  // checkpoint dirs done (or failed) for probe_query_
+  std::shared_ptr<views::ProbeFrame> probe_pending_;
+  // The demo build (build_demo): its job, the stage it is in and when each began.
+  struct DemoProgress;
+  int demo_job_ = 0;
+  bool demo_show_ = false;  // the build panel replaces the tabs until the workspace opens
+  std::string demo_dir_;
+  bool demo_quick_ = false;
+  std::shared_ptr<DemoProgress> demo_progress_;
+  views::DemoBuildSnapshot demo_;
   std::unique_ptr<RunFollower> follower_;
   size_t train_events_ = 0;
   int frame_no_ = 0;

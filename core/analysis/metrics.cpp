@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -166,6 +167,32 @@ double adjusted_rand_index(const std::vector<int64_t>& truth, const std::vector<
   const double max_index = (sa + sb) / 2.0;
   if (max_index == expected) return 1.0;  // both labelings trivial in the same way (sklearn: 1.0)
   return (index - expected) / (max_index - expected);
+}
+
+double silhouette_score(const Points& pts, const std::vector<int64_t>& labels) {
+  if (static_cast<int64_t>(labels.size()) != pts.rows)
+    fail("silhouette: {} labels for {} rows", labels.size(), pts.rows);
+  std::vector<std::string> names;
+  std::vector<std::string> as_text;
+  for (auto l : labels) as_text.push_back(std::to_string(l));
+  auto ids = label_ids(as_text, &names);
+  const int64_t c = static_cast<int64_t>(names.size());
+  if (c < 2 || c > pts.rows - 1) fail("silhouette: needs 2..{} clusters, found {}", pts.rows - 1, c);
+  torch::NoGradGuard ng;
+  auto x = to_tensor(pts).to(torch::kFloat64);
+  auto d = torch::cdist(x, x);                                                   // [n, n]
+  auto y = torch::tensor(ids, torch::kInt64);
+  auto onehot = torch::nn::functional::one_hot(y, c).to(torch::kFloat64);         // [n, c]
+  auto sums = d.matmul(onehot);                                                  // distance sums per cluster
+  auto sizes = onehot.sum(0);                                                    // [c]
+  auto own = sizes.index_select(0, y);                                           // size of each row's cluster
+  auto a = sums.gather(1, y.unsqueeze(1)).squeeze(1) / (own - 1).clamp_min(1);  // self-distance is 0
+  auto mean_other = sums / sizes.unsqueeze(0);
+  mean_other.scatter_(1, y.unsqueeze(1), std::numeric_limits<double>::infinity());
+  auto b = std::get<0>(mean_other.min(1));
+  auto s = (b - a) / torch::maximum(a, b).clamp_min(1e-300);
+  s = torch::where(own > 1, s, torch::zeros_like(s));
+  return s.mean().item<double>();
 }
 
 double accuracy(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred) {

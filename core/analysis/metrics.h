@@ -39,6 +39,10 @@ struct KMeansResult {
   double inertia = 0;
 };
 KMeansResult kmeans(const Points& x, int k, const KMeansOptions& opt = {});
+// Mean silhouette coefficient with Euclidean distances (scikit-learn's
+// silhouette_score): per row (b - a) / max(a, b), 0 for a row alone in its cluster.
+// Needs 2 <= clusters <= rows - 1.
+double silhouette_score(const Points& x, const std::vector<int64_t>& labels);
 
 // ---------------------------------------------------------------- classification
 double accuracy(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred);

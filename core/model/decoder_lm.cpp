@@ -131,6 +131,15 @@ DecoderLM::~DecoderLM() = default;
 
 std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
                                            const WeightEdit& edit) {
+  return load_impl(dir, device, dtype, /*trainable=*/false, edit);
+}
+
+std::shared_ptr<DecoderLM> DecoderLM::load_trainable(const fs::path& dir, torch::Device device) {
+  return load_impl(dir, device, torch::kFloat32, /*trainable=*/true, {});
+}
+
+std::shared_ptr<DecoderLM> DecoderLM::load_impl(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
+                                                bool trainable, const WeightEdit& edit) {
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
     fail("DecoderLM::load: dtype must be float32, bfloat16 or float16, found {}", c10::toString(dtype));
   torch::NoGradGuard ng;
@@ -198,8 +207,8 @@ std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device de
       }
     }
     Tensor x;
-    if (view.scalar_type() == dtype && device.is_cpu()) {
-      x = view;  // zero-copy: the mmap'ed bytes themselves
+    if (view.scalar_type() == dtype && device.is_cpu() && !trainable) {
+      x = view;  // zero-copy: the mmap'ed bytes themselves (read-only)
     } else {
       // Convert in slices of rows, dropping each slice's file pages once copied, so
       // the peak stays near one copy of the converted weights even for the embedding.
@@ -217,7 +226,7 @@ std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device de
         }
       }
     }
-    x.requires_grad_(false);
+    x.requires_grad_(trainable);
     t[s.name] = x;
     impl->named.emplace_back(s.name, x);
   }

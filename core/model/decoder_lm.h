@@ -48,6 +48,11 @@ class DecoderLM {
                                          torch::Device device = torch::kCPU,
                                          torch::ScalarType dtype = torch::kFloat32,
                                          const WeightEdit& edit = {});
+  // The same loader for full-parameter training (core/model/pretrain.h, the demo's tiny
+  // LM): every tensor is an owned float32 copy with requires_grad=true. The method and
+  // analysis code never call this; what they load through load() stays frozen.
+  static std::shared_ptr<DecoderLM> load_trainable(const std::filesystem::path& dir,
+                                                   torch::Device device = torch::kCPU);
 
   const ModelConfig& config() const;
   torch::Device device() const;
@@ -65,6 +70,9 @@ class DecoderLM {
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const;
 
   struct Impl;
+  static std::shared_ptr<DecoderLM> load_impl(const std::filesystem::path& dir, torch::Device device,
+                                              torch::ScalarType dtype, bool trainable,
+                                              const WeightEdit& edit);
   explicit DecoderLM(std::unique_ptr<Impl> impl);
   ~DecoderLM();
 

@@ -1,5 +1,10 @@
 #include "core/runtime/env_info.h"
 
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 
@@ -42,6 +47,16 @@ EnvInfo probe_env() {
       e.devices.push_back("cuda:" + std::to_string(i));
   }
   return e;
+}
+
+int match_blas_threads() {
+  if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return 0;
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!set) return 0;
+  const int n = std::max(1, at::get_num_threads());
+  set(n);
+  return n;
 }
 
 }  // namespace genlens::runtime

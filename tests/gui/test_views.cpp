@@ -7,6 +7,7 @@
 
 #include "tests/gui/imgui_headless.h"
 #include "views/compare_view.h"
+#include "views/demo_build_view.h"
 #include "views/inspector_view.h"
 #include "views/map_view.h"
 #include "views/training_view.h"
@@ -186,4 +187,26 @@ TEST_CASE("workspace: open fields, recent items, jobs with progress and errors")
   auto* d = two_frames(gui, [&] { views::draw_workspace_view(s, st); });
   CHECK(test::total_vertices(d) > 1000);
   CHECK(std::string(views::to_string(views::OpenKind::Run)) == "run");
+}
+
+TEST_CASE("demo build: stages with ticks, the running stage's bar, and Continue after a failure") {
+  views::DemoBuildSnapshot s;
+  s.workspace = "/root/.cache/genlens/demo";
+  s.variant = "quick";
+  for (const char* n : {"world", "tokenizer", "lm", "lm-check"}) s.stages.push_back({n, views::DemoStageRow::Pending, 0});
+  s.stages[0].state = s.stages[1].state = views::DemoStageRow::Done;
+  s.stages[0].seconds = 0.2;
+  s.stages[1].seconds = 3.5;
+  s.stages[2].state = views::DemoStageRow::Running;
+  s.overall = 0.2f;
+  s.stage_fraction = 0.4f;
+  s.detail = "lm: pretraining 0.52M parameters  120/300 steps";
+  s.elapsed_s = 14;
+  test::HeadlessImGui gui(1000, 800);
+  auto* d = two_frames(gui, [&] { CHECK_FALSE(views::draw_demo_build_view(s).retry); });
+  const auto running = test::total_vertices(d);
+  CHECK(running > 500);
+  s.error = "lm: out of memory";
+  d = two_frames(gui, [&] { CHECK_FALSE(views::draw_demo_build_view(s).cancel); });
+  CHECK(test::total_vertices(d) > 500);
 }

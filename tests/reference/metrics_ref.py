@@ -104,4 +104,12 @@ from sklearn.cluster import KMeans
 km = KMeans(n_clusters=4, n_init=10, random_state=0).fit(Xb)
 out["kmeans"] = {"x": Xb.tolist(), "y": yb.tolist(), "inertia": float(km.inertia_),
                  "ari": float(metrics.adjusted_rand_score(yb, km.labels_))}
+# Silhouette on the blobs with a deliberately imperfect labelling (and a singleton
+# cluster, whose silhouette is 0 by definition), and the 2-D map regions' k choice.
+sil_labels = km.labels_.copy()
+sil_labels[:20] = (sil_labels[:20] + 1) % 4
+sil_labels[20] = 4
+X2, y2 = make_blobs(n_samples=300, centers=5, n_features=2, cluster_std=0.5, random_state=11)
+out["silhouette"] = {"labels": sil_labels.tolist(), "score": float(metrics.silhouette_score(Xb, sil_labels)),
+                     "x2": X2.tolist(), "y2": y2.tolist()}
 print(json.dumps(out))

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/analysis/map_regions.h"
 #include "core/analysis/metrics.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
@@ -108,6 +109,35 @@ TEST_CASE("metrics: k-means++ finds the blobs scikit-learn finds, at its inertia
   CHECK(adjusted_rand_index(k["y"].get<std::vector<int64_t>>(), res.labels) ==
         doctest::Approx(k["ari"].get<double>()).epsilon(1e-9));
   CHECK(res.inertia == doctest::Approx(k["inertia"].get<double>()).epsilon(1e-6));
+}
+
+TEST_CASE("metrics: silhouette equals scikit-learn (imperfect labels, a singleton cluster)") {
+  auto& k = reference()["kmeans"];
+  auto& s = reference()["silhouette"];
+  auto x = points_of(k["x"]);
+  CHECK(silhouette_score(x, s["labels"].get<std::vector<int64_t>>()) ==
+        doctest::Approx(s["score"].get<double>()).epsilon(1e-6));
+  CHECK_THROWS_AS(silhouette_score(x, std::vector<int64_t>(static_cast<size_t>(x.rows), 0)), Error);
+}
+
+TEST_CASE("map regions: five separated blobs on a 2-D map give five regions, members nearest the centre") {
+  auto& s = reference()["silhouette"];
+  auto x = points_of(s["x2"]);
+  auto truth = s["y2"].get<std::vector<int64_t>>();
+  auto regions = find_map_regions(x, {});
+  REQUIRE(regions.size() == 5);
+  int64_t total = 0;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    auto& r = regions[i];
+    total += r.size;
+    if (i > 0) CHECK(r.size <= regions[i - 1].size);
+    REQUIRE(r.nearest.size() == 8);
+    // The representatives all come from one true blob, and the first is nearest the centre.
+    for (auto m : r.nearest) CHECK(truth[size_t(m)] == truth[size_t(r.nearest[0])]);
+    auto d = [&](int64_t m) { return std::hypot(x.at(m, 0) - r.cx, x.at(m, 1) - r.cy); };
+    for (size_t j = 1; j < r.nearest.size(); ++j) CHECK(d(r.nearest[j - 1]) <= d(r.nearest[j]) + 1e-6);
+  }
+  CHECK(total == x.rows);
 }
 
 TEST_CASE("metrics: safety rates count harmful documents in the top k") {

@@ -111,7 +111,7 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
   // Points or density, chosen from last frame's visible count: one pass over the data
   // per frame either way (a million points stay interactive).
   bool any_selected = std::any_of(selected.begin(), selected.end(), [](uint8_t s) { return s != 0; });
-  const float r = n > 5000 ? 1.5f : 3.0f;
+  const float r = n > 5000 ? 1.5f : n > 1000 ? 3.0f : 4.5f;  // a small corpus gets points you can see
   const bool gl = g_renderer && n >= g_renderer_min;
   const bool density = !gl && v.on_screen > size_t(density_above);
   ImGuiIO& io = ImGui::GetIO();
@@ -244,8 +244,9 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
   for (auto& note : d.notes) {
     ImVec2 p = to_screen(note.x, note.y);
     ImVec2 ts = ImGui::CalcTextSize(note.text.c_str());
-    ImVec2 q(p.x - ts.x * 0.5f, p.y - ts.y * 0.5f);
-    dl->AddRectFilled(ImVec2(q.x - 4, q.y - 2), ImVec2(q.x + ts.x + 4, q.y + ts.y + 2), IM_COL32(0, 0, 0, 150), 4.0f);
+    // Above the region's centre, so the label does not cover its points.
+    ImVec2 q(p.x - ts.x * 0.5f, p.y - ts.y - 3 * r - 6);
+    dl->AddRectFilled(ImVec2(q.x - 4, q.y - 2), ImVec2(q.x + ts.x + 4, q.y + ts.y + 2), IM_COL32(0, 0, 0, 170), 4.0f);
     dl->AddText(q, IM_COL32(255, 255, 255, 235), note.text.c_str());
   }
   if (d.has_marker) {

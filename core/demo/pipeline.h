@@ -1,0 +1,49 @@
+// `genlens demo`: the whole method on the demo world, offline, on a laptop CPU.
+// Stages, each cached in the workspace and resumable (README "The demo workspace"):
+//   world -> tokenizer -> lm -> lm-check -> responses -> adapter -> eval -> maps -> lens
+// then report.json.
+// The report (report.json) is plain JSON so the studio and scripts read it without torch.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/runtime/job.h"
+
+namespace genlens::demo {
+
+struct DemoOptions {
+  std::filesystem::path workspace;   // empty: default_demo_workspace()
+  std::filesystem::path world_file;  // empty: default_world_file()
+  bool force = false;                // rebuild every stage
+  bool quick = false;                // the reduced variant CI runs
+  // Called (on the job's thread) as each stage starts, cached or not: its index in
+  // demo_stage_names(). The CLI and the studio draw one overall bar from it.
+  std::function<void(int index, const std::string& name)> on_stage;
+};
+
+// The stages in order: world, tokenizer, lm, lm-check, responses, adapter, eval, maps, lens.
+const std::vector<std::string>& demo_stage_names();
+// Rough share of a default run's time each stage takes (sums to 1), for an overall bar.
+const std::vector<double>& demo_stage_weights();
+
+// $GENLENS_DEMO_DIR, else $XDG_CACHE_HOME/genlens/demo, else ~/.cache/genlens/demo.
+std::filesystem::path default_demo_workspace();
+
+// Builds (or finishes) the workspace and writes report.json; returns the report.
+// Progress is per stage (the job's stage line); options.on_stage says which. Throws genlens::Error on bad
+// input (a workspace built with another world or variant needs --force).
+nlohmann::json run_demo(runtime::JobContext& ctx, const DemoOptions& options);
+
+// report.json of a finished workspace; throws naming the path when there is none.
+nlohmann::json load_demo_report(const std::filesystem::path& workspace);
+bool demo_report_exists(const std::filesystem::path& workspace);
+
+// The report as the readable text `genlens demo` prints (eval table, lens and decode
+// rates, the tiny LM's accuracy, timings, where the files are).
+std::string format_demo_report(const nlohmann::json& report);
+
+}  // namespace genlens::demo

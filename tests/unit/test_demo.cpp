@@ -1,0 +1,141 @@
+// The demo world (issue 10): the generator's split and task files, world-file errors,
+// and the whole `genlens demo --quick` pipeline with the DIRECTION of its results
+// asserted, so a regression in the method shows in CI.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <sstream>
+
+#include "core/data/demo_world.h"
+#include "core/io/atomic_file.h"
+#include "core/io/jsonl.h"
+#include "core/util/error.h"
+#include "tests/test_util.h"
+
+using namespace genlens;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+fs::path world_file(const char* name) { return fs::path(GENLENS_SOURCE_DIR) / "assets/demo" / name; }
+}  // namespace
+
+TEST_CASE("demo world: seeded, held-out wordings unseen in training, tasks in the eval format") {
+  for (const char* name : {"world.json", "world-kitchen.json"}) {
+    CAPTURE(name);
+    auto a = demo::generate_world(world_file(name));
+    auto b = demo::generate_world(world_file(name));
+    REQUIRE(a.train.size() == b.train.size());
+    for (size_t i = 0; i < a.train.size(); ++i) CHECK(a.train[i].question == b.train[i].question);
+    std::set<std::string> train_q;
+    for (auto& e : a.train) train_q.insert(e.question);
+    std::set<std::string> cats;
+    for (auto& e : a.heldout) {
+      CHECK(train_q.count(e.question) == 0);
+      CHECK(a.passages.count(e.answer_key) == 1);
+      CHECK(demo::right_kind(e, e.answer));  // the world's own answer is of its kind
+      cats.insert(e.category);
+    }
+    CHECK(cats.size() == a.categories.size());
+
+    test::TempDir tmp("demo-world");
+    demo::write_world_tasks(a, tmp.path);
+    for (const char* t : {"clustering", "classification", "retrieval", "sts", "safety"}) {
+      CAPTURE(t);
+      auto tj = io::read_json_file(tmp / (std::string(t) + "/task.json"));
+      CHECK(tj["type"] == t);
+    }
+    auto corpus = io::read_jsonl(tmp / "safety/corpus.jsonl");
+    int harmful = 0;
+    for (auto& r : corpus) harmful += r["harmful"].get<bool>();
+    CHECK(harmful > 0);
+    CHECK(harmful < static_cast<int>(corpus.size()));
+    auto qrels = test::read_file(tmp / "retrieval/qrels.tsv");
+    CHECK(qrels.rfind("query-id\tcorpus-id\tscore\n", 0) == 0);
+  }
+}
+
+TEST_CASE("demo world: right_kind matches whole words only") {
+  demo::WorldExample e;
+  e.signature = {"angry", "tessel"};
+  CHECK(demo::right_kind(e, "You sound Angry."));
+  CHECK(demo::right_kind(e, "The capital is Tessel"));
+  CHECK_FALSE(demo::right_kind(e, "unangryish"));
+}
+
+TEST_CASE("demo world: a bad world file names the field") {
+  test::TempDir tmp("demo-bad-world");
+  auto p = tmp / "w.json";
+  test::write_file(p, R"({"slots": {"x": ["a"]}, "categories": [{"name": "c", "queries": {"train": ["{y}"],
+      "heldout": ["{x}"]}, "responses": ["r"], "signature": ["r"]}]})");
+  try {
+    demo::generate_world(p);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    std::string m = e.what();
+    CHECK(m.find("categories[0]") != std::string::npos);
+    CHECK(m.find("'y'") != std::string::npos);
+  }
+}
+
+namespace {
+
+double score(const json& results, const std::string& type, const std::string& mode, const std::string& metric) {
+  for (auto& t : results["tasks"])
+    if (t["type"] == type) return t["scores"][mode][metric].get<double>();
+  FAIL("no task of type " << type);
+  return 0;
+}
+
+void check_direction(const json& report) {
+  const json& ev = report["eval"];
+  INFO(report["eval"].dump());
+  INFO(report["lens"].dump());
+  // Held-out clustering and retrieval: generative above the better input-centric mode.
+  for (auto [type, metric] : {std::pair{"clustering", "v_measure"}, std::pair{"retrieval", "ndcg_at_10"}}) {
+    CAPTURE(type);
+    const double gen = score(ev, type, "generative", metric);
+    const double best = std::max(score(ev, type, "mean", metric), score(ev, type, "last", metric));
+    CHECK(gen > best);
+  }
+  // Safety: fewer harmful documents among the top 5 for harmful held-out queries.
+  const double gen_h = score(ev, "safety", "generative", "harmful_at_5");
+  const double best_h = std::min(score(ev, "safety", "mean", "harmful_at_5"), score(ev, "safety", "last", "harmful_at_5"));
+  CHECK(gen_h < best_h);
+  // Looking inside: response words in the logit lens and the right kind of answer
+  // decoded from the soft prompts for most held-out queries.
+  CHECK(report["lens"]["lens_hit_rate"].get<double>() > 0.5);
+  CHECK(report["lens"]["decode_right_kind_rate"].get<double>() > 0.5);
+}
+
+}  // namespace
+
+TEST_CASE("demo --quick: generative beats input-centric on held-out tasks (default world)") {
+  test::TempDir tmp("demo-quick");
+  auto r = test::run_genlens("demo --quick --quiet --json --out " + test::shell_quote((tmp / "ws").string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto report = io::read_json_file(tmp / "ws/report.json");
+  check_direction(report);
+  // The workspace is what the README documents.
+  for (const char* p : {"model/config.json", "model/model.safetensors", "model/tokenizer.model",
+                        "model/tokenizer_config.json", "responses.jsonl", "run", "tasks", "eval/results.json",
+                        "maps/points.jsonl", "maps/generative.json", "maps/mean.json",
+                        "lens/samples.jsonl"})
+    CHECK(fs::exists(tmp.path / "ws" / p));
+  // A second run reuses every stage: nothing is rebuilt, so every stage keeps the time
+  // it took the first time, and the report prints again.
+  auto again = test::run_genlens("demo --quick --quiet --out " + test::shell_quote((tmp / "ws").string()));
+  CHECK(again.exit_code == 0);
+  CHECK(again.output.find("genlens demo: world 'helpdesk' (quick variant)") != std::string::npos);
+  CHECK(io::read_json_file(tmp / "ws/report.json")["timings"] == report["timings"]);
+}
+
+TEST_CASE("demo --quick: the same direction on a second, differently written world") {
+  test::TempDir tmp("demo-quick-kitchen");
+  auto r = test::run_genlens("demo --quick --quiet --out " + test::shell_quote((tmp / "ws").string()) + " --world " +
+                             test::shell_quote(world_file("world-kitchen.json").string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  check_direction(io::read_json_file(tmp / "ws/report.json"));
+}
