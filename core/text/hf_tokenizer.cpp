@@ -21,12 +21,14 @@ namespace genlens::text {
 using json = nlohmann::json;
 using unicode::Aligned;
 
-std::optional<std::string> config_token(const json& config, const char* key) {
+std::optional<std::string> config_token(const json& config, const char* key, const std::string& source) {
   if (!config.is_object() || !config.contains(key)) return std::nullopt;
   const json& v = config[key];
+  if (v.is_null()) return std::nullopt;
   if (v.is_string()) return v.get<std::string>();
   if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-  return std::nullopt;
+  fail("{}: field {}: expected a token string, an object with a string \"content\", or null; found {}", source, key,
+       v.dump().substr(0, 200));
 }
 
 namespace {
