@@ -290,62 +290,68 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
     fail("{}: cannot resume from it: trainer_state.json or optimizer.safetensors is missing (an adapter-only "
          "checkpoint)", dir.string());
   const json st = io::read_json_file(state_path);
-  auto loaded = load_adapter(dir, base_, s_.lm->device());
-  const auto& have = loaded.meta.shape;
-  const auto& want = adapter_.shape();
-  if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
-      have.teacher_dim != want.teacher_dim)
-    fail("{}: the run has {} thought + {} compression tokens and teacher dim {}, this command asks for {} + {} "
-         "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
-         want.n_compression, want.teacher_dim);
-  auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
-  auto mismatch = [&](const char* what, auto a, auto b) {
-    if (a != b)
-      fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
-           a, b);
-  };
-  mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
-  mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
-  mismatch("--seed", prev.seed, s_.settings.seed);
-  mismatch("--teacher", prev.teacher, s_.settings.teacher);
-  // Everything else that changes what a step computes must match too (the schedule --
-  // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
-  mismatch("--beta1", prev.beta1, s_.settings.beta1);
-  mismatch("--beta2", prev.beta2, s_.settings.beta2);
-  mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
-  mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
-  mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
-  mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
-  mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
-  mismatch("--thought", prev.n_thought, s_.settings.n_thought);
-  mismatch("--compression", prev.n_compression, s_.settings.n_compression);
-  mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
-  mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
-  mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
-  auto data = st.value("data", json::object());
-  if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
-    fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
-         "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
-         data.value("fingerprint", std::string("?")), s_.data.size(), data_fingerprint_);
-  if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
-    ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
-                        prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,
-                        s_.settings.warmup_steps));
+  // A field of the wrong type (hand-edited or corrupt state) is named with the file, not
+  // reported as an internal JSON error.
+  try {
+    auto loaded = load_adapter(dir, base_, s_.lm->device());
+    const auto& have = loaded.meta.shape;
+    const auto& want = adapter_.shape();
+    if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
+        have.teacher_dim != want.teacher_dim)
+      fail("{}: the run has {} thought + {} compression tokens and teacher dim {}, this command asks for {} + {} "
+           "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
+           want.n_compression, want.teacher_dim);
+    auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
+    auto mismatch = [&](const char* what, auto a, auto b) {
+      if (a != b)
+        fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
+             a, b);
+    };
+    mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
+    mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
+    mismatch("--seed", prev.seed, s_.settings.seed);
+    mismatch("--teacher", prev.teacher, s_.settings.teacher);
+    // Everything else that changes what a step computes must match too (the schedule --
+    // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
+    mismatch("--beta1", prev.beta1, s_.settings.beta1);
+    mismatch("--beta2", prev.beta2, s_.settings.beta2);
+    mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
+    mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
+    mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
+    mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
+    mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
+    mismatch("--thought", prev.n_thought, s_.settings.n_thought);
+    mismatch("--compression", prev.n_compression, s_.settings.n_compression);
+    mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
+    mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
+    mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
+    auto data = st.value("data", json::object());
+    if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
+      fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
+           "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
+           data.value("fingerprint", std::string("?")), s_.data.size(), data_fingerprint_);
+    if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
+      ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
+                          prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,
+                          s_.settings.warmup_steps));
 
-  {
-    torch::NoGradGuard ng;
-    for (auto& [n, t] : loaded.adapter.named_parameters()) adapter_.assign(n, t, (dir / "adapter.safetensors").string());
+    {
+      torch::NoGradGuard ng;
+      for (auto& [n, t] : loaded.adapter.named_parameters()) adapter_.assign(n, t, (dir / "adapter.safetensors").string());
+    }
+    int64_t step = st.value("step", int64_t{-1});
+    if (step != loaded.meta.step || step < 0)
+      fail("{}: step {} does not match genlens.json's step {}", state_path.string(), step, loaded.meta.step);
+    int64_t opt_steps = st.value("optimizer", json::object()).value("steps_taken", step);
+    opt_->load_state(io::load_safetensors(dir / "optimizer.safetensors"), opt_steps,
+                     (dir / "optimizer.safetensors").string());
+    step_ = start_step_ = step;
+    last_checkpoint_ = dir;
+    ctx.log(fmt::format("resumed from {} (step {})", dir.string(), step));
+    return true;
+  } catch (const json::exception& e) {
+    fail("{}: a field has the wrong type or is missing ({})", state_path.string(), e.what());
   }
-  int64_t step = st.value("step", int64_t{-1});
-  if (step != loaded.meta.step || step < 0)
-    fail("{}: step {} does not match genlens.json's step {}", state_path.string(), step, loaded.meta.step);
-  int64_t opt_steps = st.value("optimizer", json::object()).value("steps_taken", step);
-  opt_->load_state(io::load_safetensors(dir / "optimizer.safetensors"), opt_steps,
-                   (dir / "optimizer.safetensors").string());
-  step_ = start_step_ = step;
-  last_checkpoint_ = dir;
-  ctx.log(fmt::format("resumed from {} (step {})", dir.string(), step));
-  return true;
 }
 
 runtime::MetricRow Trainer::train_step(int64_t step) {

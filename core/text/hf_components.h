@@ -26,6 +26,8 @@ using unicode::Aligned;
 std::string type_of(const json& j, const std::string& where);
 std::string str_or(const json& j, const char* k, const std::string& dflt);
 bool bool_or(const json& j, const char* k, bool dflt);
+// A non-negative integer field (absent or null: dflt); anything else is an error naming it.
+size_t count_or(const json& j, const char* k, size_t dflt, const std::string& where);
 // A {"String": s} or {"Regex": r} pattern.
 Regex make_pattern(const json& p, const std::string& where);
 

@@ -28,8 +28,8 @@ void parse_decoder(const json& j, const std::string& where, std::vector<DecStep>
   } else if (t == "Strip") {
     s.kind = DecStep::Strip;
     s.content = str_or(j, "content", "");
-    s.start = j.value("start", 0);
-    s.stop = j.value("stop", 0);
+    s.start = count_or(j, "start", 0, where + ": Strip decoder");
+    s.stop = count_or(j, "stop", 0, where + ": Strip decoder");
   } else if (t == "Metaspace") {
     s.kind = DecStep::Metaspace;
     s.content = str_or(j, "replacement", "\u2581");

@@ -20,6 +20,13 @@ bool bool_or(const json& j, const char* k, bool dflt) {
   return j.contains(k) && j[k].is_boolean() ? j[k].get<bool>() : dflt;
 }
 
+size_t count_or(const json& j, const char* k, size_t dflt, const std::string& where) {
+  if (!j.contains(k) || j[k].is_null()) return dflt;
+  if (!j[k].is_number_unsigned() || j[k].get<uint64_t>() > (1u << 30))
+    fail("{}: field \"{}\": expected a non-negative integer, found {}", where, k, j[k].dump().substr(0, 200));
+  return static_cast<size_t>(j[k].get<uint64_t>());
+}
+
 // A {"String": s} or {"Regex": r} pattern.
 Regex make_pattern(const json& p, const std::string& where) {
   if (p.is_object() && p.contains("Regex") && p["Regex"].is_string())

@@ -146,6 +146,8 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
       return *id;
     };
     if (t == "Sequence") {
+      if (p.contains("processors") && !p["processors"].is_array())
+        fail("{}: Sequence post_processor: field \"processors\": expected an array", where);
       for (auto& q : p.value("processors", json::array())) parse_post(q);
       return;
     } else if (t == "ByteLevel") {
@@ -155,7 +157,15 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
       if (!p.contains("single") || !p["single"].is_array())
         fail("{}: TemplateProcessing: field \"single\": expected an array", where);
       for (auto& item : p["single"]) {
-        if (item.contains("SpecialToken")) s.single.push_back(tok(item["SpecialToken"].value("id", std::string())));
+        if (!item.is_object())
+          fail("{}: TemplateProcessing: field \"single\": expected objects, found {}", where, item.dump().substr(0, 200));
+        if (item.contains("SpecialToken")) {
+          const json& st = item["SpecialToken"];
+          if (!st.is_object() || !st.contains("id") || !st["id"].is_string())
+            fail("{}: TemplateProcessing: SpecialToken: expected {{\"id\": string}}, found {}", where,
+                 st.dump().substr(0, 200));
+          s.single.push_back(tok(st["id"].get<std::string>()));
+        }
         else if (item.contains("Sequence")) s.single.push_back(-1);
         else fail("{}: TemplateProcessing: unexpected item {}", where, item.dump());
       }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/dir_lock.h"
 #include "core/io/npy.h"
+#include "core/io/safetensors.h"
 #include "core/util/error.h"
 #include "tests/gen_fixtures.h"
 #include "tests/test_util.h"
@@ -208,4 +210,49 @@ TEST_CASE("hardening: replacing a directory swaps it in one step and clears a de
   std::vector<std::string> names;
   for (auto& e : fs::directory_iterator(tmp.path)) names.push_back(e.path().filename().string());
   CHECK(names == std::vector<std::string>{"checkpoint-1"});
+}
+
+TEST_CASE("hardening: a weights file truncated after it was mapped is a clear error, not SIGBUS") {
+  test::TempDir tmp("hard-sigbus");
+  const auto path = tmp / "w.safetensors";
+  const int64_t n = 1 << 16;  // 256 KiB of float32: many pages
+  io::save_safetensors(path, {{"w", torch::ones({n})}});
+  {  // Shrunk before a tensor is taken: get() says so, naming the file and tensor.
+    auto f = io::SafetensorsFile::open(path);
+    REQUIRE(::truncate(path.c_str(), 4096) == 0);
+    CHECK_THROWS_WITH_AS(f->get("w"), doctest::Contains("shrank"), Error);
+    CHECK_THROWS_WITH_AS(f->get("w"), doctest::Contains(path.string()), Error);
+  }
+  io::save_safetensors(path, {{"w", torch::ones({n})}});
+  // Shrunk while a view of it is in use: the next touch of a lost page raises SIGBUS,
+  // which the handler turns into a message naming the file and exit status 1. In a
+  // child process, since it ends the process.
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(pipe_fds[1], 2);
+    ::close(pipe_fds[0]);
+    auto f = io::SafetensorsFile::open(path);
+    auto t = f->get("w");
+    const volatile float* p = t.data_ptr<float>();
+    float sum = 0;
+    for (int64_t i = 0; i < n; i += 1024) sum += p[i];  // pages now resident
+    if (::truncate(path.c_str(), 4096) != 0) ::_exit(5);
+    for (int64_t i = 0; i < n; i += 1024) sum += p[i];  // SIGBUS past the new end
+    ::_exit(sum > 0 ? 3 : 4);  // not reached
+  }
+  ::close(pipe_fds[1]);
+  std::string err;
+  char buf[512];
+  for (ssize_t r; (r = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(r));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  INFO(err);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(err.find(path.string()) != std::string::npos);
+  CHECK(err.find("shrank or was rewritten in place while genlens had it memory-mapped") != std::string::npos);
 }
