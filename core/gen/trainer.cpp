@@ -97,8 +97,9 @@ void TrainSettings::validate() const {
   need(recon_weight >= 0 && align_weight >= 0, "loss weights: expected >= 0",
        fmt::format("{}, {}", recon_weight, align_weight));
   need(recon_weight > 0 || align_weight > 0, "loss weights: expected at least one > 0", "both 0");
-  need(n_thought >= 0, "--thought: expected >= 0", n_thought);
-  need(n_compression >= 1, "--compression: expected >= 1", n_compression);
+  // The same bounds genlens.json is read with (adapter_meta.cpp).
+  need(n_thought >= 0 && n_thought <= 4096, "--thought: expected 0 to 4096", n_thought);
+  need(n_compression >= 1 && n_compression <= 4096, "--compression: expected 1 to 4096", n_compression);
   need(query_max_length >= 1, "--query-max-length: expected >= 1", query_max_length);
   need(response_max_length >= 1, "--response-max-length: expected >= 1", response_max_length);
   need(save_every >= 1, "--save-every: expected >= 1", save_every);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "core/io/atomic_file.h"
@@ -255,4 +256,47 @@ TEST_CASE("hardening: a weights file truncated after it was mapped is a clear er
   CHECK(WEXITSTATUS(status) == 1);
   CHECK(err.find(path.string()) != std::string::npos);
   CHECK(err.find("shrank or was rewritten in place while genlens had it memory-mapped") != std::string::npos);
+}
+
+TEST_CASE("hardening: a checkpoint write that fails (file size limit = disk full) keeps the previous one; resume is exact") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-diskfull");
+  write_responses(tmp / "r.jsonl", 8, 0);
+  auto base = [&](const fs::path& out) {
+    return "train --model " + q(model) + " --data " + q(tmp / "r.jsonl") + " --out " + q(out) +
+           " --steps 4 --batch-size 2 --thought 1 --compression 1 --save-every 2 -q";
+  };
+  auto ref = test::run_genlens(base(tmp / "ref"));
+  INFO(ref.output);
+  REQUIRE(ref.exit_code == 0);
+  auto first = test::run_genlens(base(tmp / "run") + " --stop-at 2");
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const auto ckpt2 = tmp / "run" / "checkpoint-2";
+  std::map<std::string, std::string> before;
+  for (auto& e : fs::directory_iterator(ckpt2)) before[e.path().filename().string()] = test::read_file(e.path());
+  // The resumed run may write files of at most 40 KiB: the optimizer state of checkpoint-4
+  // (~66 KiB) fails with EFBIG, as a full disk would (SIGXFSZ ignored, so write() fails).
+  auto full = test::run_command("trap '' XFSZ; ulimit -f 40; " + test::shell_quote(GENLENS_CLI_PATH) + " " +
+                                base(tmp / "run") + " --resume");
+  INFO(full.output);
+  CHECK(full.exit_code == 1);
+  CHECK(full.output.find("checkpoint-4") != std::string::npos);
+  CHECK(full.output.find("internal error") == std::string::npos);
+  // checkpoint-2 unchanged, no checkpoint-4, no temp directories left behind.
+  for (auto& [name, content] : before) CHECK_MESSAGE(test::read_file(ckpt2 / name) == content, name);
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(tmp / "run"))
+    if (e.is_directory()) names.push_back(e.path().filename().string());
+  CHECK(names == std::vector<std::string>{"checkpoint-2"});
+  // With space again, --resume finishes the run exactly as the uninterrupted one.
+  auto again = test::run_genlens(base(tmp / "run") + " --resume");
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  for (auto* file : {"adapter.safetensors", "optimizer.safetensors"}) {
+    auto a = io::load_safetensors(tmp / "ref" / "checkpoint-4" / file);
+    auto b = io::load_safetensors(tmp / "run" / "checkpoint-4" / file);
+    REQUIRE(a.size() == b.size());
+    for (auto& [n, t] : a) CHECK_MESSAGE(torch::equal(t, b.at(n)), file << " " << n);
+  }
 }
