@@ -12,6 +12,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/io/dir_lock.h"
+#include "core/io/jsonl.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
@@ -299,4 +300,51 @@ TEST_CASE("hardening: a checkpoint write that fails (file size limit = disk full
     REQUIRE(a.size() == b.size());
     for (auto& [n, t] : a) CHECK_MESSAGE(torch::equal(t, b.at(n)), file << " " << n);
   }
+}
+
+TEST_CASE("hardening: generate killed with SIGKILL at several points resumes to the uninterrupted result") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("hard-kill-gen");
+  std::string queries;
+  for (int i = 0; i < 24; ++i)
+    queries += Json{{"id", "q" + std::to_string(i)}, {"question", "tell me about number " + std::to_string(i)}}.dump() + "\n";
+  test::write_file(tmp / "q.jsonl", queries);
+  const std::string args = "generate --model " + q(model) + " --input " + q(tmp / "q.jsonl") +
+                           " --max-new-tokens 24 --batch-size 2 -q --output ";
+  auto ref = test::run_genlens(args + q(tmp / "ref.jsonl"));
+  INFO(ref.output);
+  REQUIRE(ref.exit_code == 0);
+  // Greedy decoding: rows are a function of the question; compare as id -> answer.
+  auto answers = [](const fs::path& p) {
+    std::map<std::string, std::string> m;
+    for (auto& row : io::read_jsonl(p)) m[row.at("id").get<std::string>()] = row.at("answer").get<std::string>();
+    return m;
+  };
+  const auto expected = answers(tmp / "ref.jsonl");
+  REQUIRE(expected.size() == 24);
+  int killed_mid_run = 0;
+  for (int kill_after : {1, 6, 15}) {
+    const auto out = tmp / ("victim-" + std::to_string(kill_after) + ".jsonl");
+    auto launch = test::run_command("(" + test::shell_quote(GENLENS_CLI_PATH) + " " + args + q(out) +
+                                    " > /dev/null 2>&1 & echo $! > " + q(tmp / "pid") + ")");
+    REQUIRE(launch.exit_code == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const int pid = std::stoi(test::read_file(tmp / "pid"));
+    for (int i = 0; i < 3000; ++i) {  // up to 30 s for `kill_after` complete rows
+      if (fs::exists(out) && io::read_jsonl_complete(out).rows.size() >= static_cast<size_t>(kill_after)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    test::run_command("kill -9 " + std::to_string(pid));
+    for (int i = 0; i < 200 && test::run_command("kill -0 " + std::to_string(pid)).exit_code == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto done = io::read_jsonl_complete(out).rows.size();
+    killed_mid_run += done < 24;
+    MESSAGE("killed after ", done, " complete rows (asked for >= ", kill_after, ")");
+    auto res = test::run_genlens(args + q(out));
+    INFO(res.output);
+    REQUIRE(res.exit_code == 0);
+    CHECK(answers(out) == expected);
+    CHECK(io::read_jsonl(out).size() == 24);  // no row twice, none lost
+  }
+  CHECK(killed_mid_run >= 1);  // at least one kill landed before the end
 }
