@@ -74,6 +74,8 @@ std::vector<std::string> read_texts(const fs::path& path, const std::string& fie
     }
     out.push_back(std::move(*t));
   }
+  // An empty input would give an empty .npy that silently replaces an earlier result.
+  if (out.empty()) fail("{}: no rows (the file is empty or holds only blank lines)", path.string());
   return out;
 }
 
