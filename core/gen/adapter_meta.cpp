@@ -126,6 +126,9 @@ AdapterMeta AdapterMeta::from_json(const json& j, const std::string& source) {
   in_range(m.shape.n_thought, 0, 4096, "n_thought", source);
   in_range(m.shape.n_compression, 1, 4096, "n_compression", source);
   in_range(m.shape.hidden, 1, 131072, "hidden_size", source);
+  if (m.shape.hidden != m.base.hidden_size)
+    fail("{}: field \"hidden_size\" is {} but base_model.hidden_size is {}; they must agree", source, m.shape.hidden,
+         m.base.hidden_size);
   auto mode = field<std::string>(j, "encoding_mode", source);
   if (mode != m.shape.encoding_mode())
     fail("{}: field \"encoding_mode\": expected \"{}\" for {} compression tokens, found \"{}\"", source,

@@ -140,7 +140,7 @@ LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) 
 
 LoadedAdapter load_adapter(const fs::path& dir, const BaseModelIdentity& base, torch::Device device) {
   auto meta = read_adapter_meta(dir);
-  meta.base.check_matches(base, dir.string());  // before any tensor is read
+  meta.base.check_matches(base, (dir / "genlens.json").string());  // before any tensor is read
   return load_adapter_tensors(dir, std::move(meta), device);
 }
 

@@ -133,6 +133,7 @@ TEST_CASE("parsers: genlens.json fields are type-checked and bounded before they
       {"/teacher/dim", 0, "\"dim\": expected 1 to 1048576"},
       {"/query/max_length", -3, "\"max_length\": expected 1 to 1048576"},
       {"/base_model/hidden_size", "64", "\"hidden_size\": expected an integer"},
+      {"/base_model/hidden_size", 128, "base_model.hidden_size is 128"},
       {"/hidden_size", 18446744073709551615ull, "\"hidden_size\": expected an integer"},
       {"/encoding_mode", "mean", "\"encoding_mode\""},
   };
