@@ -102,7 +102,6 @@ void parse_normalizer(const json& j, const std::string& where, std::vector<NormS
   out.push_back(std::move(s));
 }
 
-
 Aligned normalize_aligned(const std::vector<NormStep>& steps, std::string_view text) {
   Aligned n;
   n.text.assign(text);

@@ -219,10 +219,9 @@ void HfTokenizer::rebuild_tries() {
     added_by_content_.put(a.content, static_cast<int32_t>(i));
     if (a.normalized && !norm_.empty()) {
       // The reference matches normalized tokens by their normalized content.
-      Aligned cur;
-      cur.text = hf::normalize_content(norm_, a.content);
-      norm_trie_.add(cur.text, static_cast<int32_t>(i));
-      added_by_content_.put(cur.text, static_cast<int32_t>(i));
+      const std::string normalized = hf::normalize_content(norm_, a.content);
+      norm_trie_.add(normalized, static_cast<int32_t>(i));
+      added_by_content_.put(normalized, static_cast<int32_t>(i));
     } else {
       raw_trie_.add(a.content, static_cast<int32_t>(i));
     }
