@@ -35,7 +35,7 @@ run_one() {
   if [ "$minutes" = 0 ]; then  # replay the seeds once
     "$build/$t" -runs=0 "$seed" >"$log" 2>&1 || { echo "$t: FAILED (see $log)"; return 1; }
   else
-    nice -n 10 "$build/$t" "$work" "$seed" -max_total_time=$((minutes * 60)) -timeout=10 -rss_limit_mb=2048 \
+    nice -n 10 "$build/$t" "$work" "$seed" -max_total_time=$((minutes * 60)) -timeout="${FUZZ_TIMEOUT:-60}" -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/crash-$t-" >"$log" 2>&1 ||
       { echo "$t: FAILED (see $log)"; return 1; }
   fi
