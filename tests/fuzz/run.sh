@@ -6,6 +6,8 @@
 # copy the input into tests/fuzz/corpus_<kind>/ so it is replayed from then on.
 #   tests/fuzz/run.sh [MINUTES_PER_TARGET (default 10)] [TARGET...]
 #   FUZZ_JOBS=2 tests/fuzz/run.sh 3      # two targets at a time
+# FUZZ_TIMEOUT (default 60 s): wall-clock limit per input; generous because on a shared
+# machine a process may get a few percent of a core.
 # Replay only (no fuzzing), e.g. in CI: tests/fuzz/run.sh 0
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
