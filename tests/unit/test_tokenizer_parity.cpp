@@ -3,6 +3,7 @@
 // plus seeded random inputs and writes the expected ids/decodings as JSON; these tests
 // compare ours line by line and print the first mismatching input with both sequences.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <map>
