@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/dist/group.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/runtime/metrics_log.h"
@@ -198,7 +199,12 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   adapter_ = Adapter(shape, s_.lm->device());
   base_ = BaseModelIdentity::of(*s_.lm, s_.model_dir);
   data_fingerprint_ = s_.data.fingerprint();  // the data never changes during a run
+  if (s_.group && s_.settings.batch_size < s_.group->size())
+    fail("--batch-size {} is the global batch, split across the {} ranks: it must be at least {}",
+         s_.settings.batch_size, s_.group->size(), s_.group->size());
 }
+
+bool Trainer::is_root() const { return !s_.group || s_.group->is_root(); }
 
 int64_t Trainer::row_at(int64_t g) {
   const int64_t N = s_.data.size();
@@ -253,10 +259,37 @@ json Trainer::trainer_state(int64_t step) const {
                 {"next_position", seen % s_.data.size()}}},
               {"data", {{"n_rows", s_.data.size()}, {"fingerprint", data_fingerprint_}}},
               {"teacher", s_.teacher->spec()},
+              // Informational: a run may resume with another world size (same global batch).
+              {"world_size", s_.group ? s_.group->size() : 1},
               {"settings", s_.settings.to_json()}};
 }
 
 void Trainer::save(int64_t step) {
+  if (s_.group) {
+    // All ranks must hold the same adapter before rank 0 commits it: compare a checksum
+    // (sum and sum of squares of every parameter, and the step) across ranks.
+    torch::NoGradGuard ng;
+    double sum = 0, sq = 0;
+    for (auto& p : adapter_.parameters()) {
+      auto d = p.detach().to(torch::kCPU, torch::kFloat64);
+      sum += d.sum().item<double>();
+      sq += d.pow(2).sum().item<double>();
+    }
+    auto v = torch::tensor({sum, sq, static_cast<double>(step), -sum, -sq, -static_cast<double>(step)},
+                           torch::kFloat64);
+    s_.group->all_reduce_max(v, fmt::format("checksum before checkpoint {}", step));
+    auto a = v.accessor<double, 1>();
+    if (a[0] != -a[3] || a[1] != -a[4] || a[2] != -a[5])
+      fail("rank {}: the ranks disagree on the adapter at step {} (parameter sums range over [{}, {}]); the "
+           "checkpoint is not written", s_.group->rank(), step, -a[3], a[0]);
+  }
+  last_checkpoint_ = s_.out_dir / checkpoint_dir_name(step);
+  if (is_root()) save_files(step);
+  // Nobody goes on (or reports success) until rank 0 has the checkpoint on disk.
+  if (s_.group) s_.group->barrier(fmt::format("checkpoint {} written by rank 0", step));
+}
+
+void Trainer::save_files(int64_t step) {
   auto meta = make_meta(step);
   auto opt = opt_->state_tensors();
   auto st = trainer_state(step);
@@ -348,22 +381,31 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
   return true;
 }
 
-runtime::MetricRow Trainer::train_step(int64_t step) {
+runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
   const auto& S = s_.settings;
   const auto& lm = *s_.lm;
+  const int rank = s_.group ? s_.group->rank() : 0, world = s_.group ? s_.group->size() : 1;
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : adapter_.parameters()) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
+  // Per-rank partial sums; summed across ranks below (one small float64 all-reduce).
   double recon_sum = 0, align_sum = 0, cos_m = 0, cos_u = 0, n_u = 0, s_norm = 0, t_norm = 0;
-  int64_t n_tokens = 0, n_rows = 0;
-  bool any_unmatched = false;
+  double n_tokens = 0, n_rows = 0;
+  // This rank's slice of every global micro-batch: rows [g0 + begin, g0 + end).
+  const dist::Slice mine = dist::slice_of(S.batch_size, rank, world);
   for (int64_t micro = 0; micro < S.grad_accum; ++micro) {
     const int64_t g0 = ((step - 1) * S.grad_accum + micro) * S.batch_size;
     std::vector<int64_t> rows;
     std::vector<TokenRow> queries, targets;
+    // The global batch's target-token count: the recon loss is a mean over all its target
+    // tokens (as one process computes it), so each rank weighs its own token mean by its
+    // share of the tokens. Every rank has the data, so no collective is needed for this.
+    int64_t global_target_tokens = 0;
     for (int64_t j = 0; j < S.batch_size; ++j) {
       int64_t r = row_at(g0 + j);
+      global_target_tokens += static_cast<int64_t>(s_.data.target[static_cast<size_t>(r)].size());
+      if (j < mine.begin || j >= mine.end) continue;
       rows.push_back(r);
       queries.push_back(s_.data.query[static_cast<size_t>(r)]);
       targets.push_back(s_.data.target[static_cast<size_t>(r)]);
@@ -373,15 +415,21 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
     Tensor teacher = s_.teacher->get(rows).to(lm.device());
     Tensor loss = torch::zeros({}, enc.embedding.options());
     int64_t n_target = 0;
-    Tensor rl;
     if (S.recon_weight > 0) {
-      rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      Tensor rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      // world 1: the share is exactly 1 and nothing changes numerically.
+      const double share = world == 1 ? 1.0
+                                       : static_cast<double>(n_target) /
+                                             static_cast<double>(std::max<int64_t>(1, global_target_tokens));
+      if (world > 1) rl = rl * share;
       loss = loss + S.recon_weight * rl;
       recon_sum += rl.item<double>();
     } else {
       recon_sum = std::nan("");
     }
+    // The align loss is a mean over rows x dims: weigh by this rank's share of the rows.
     Tensor al = align_loss(enc.embedding, teacher);
+    if (world > 1) al = al * (static_cast<double>(mine.size()) / static_cast<double>(S.batch_size));
     if (S.align_weight > 0) loss = loss + S.align_weight * al;
     align_sum += al.item<double>();
     (loss / static_cast<double>(S.grad_accum)).backward();
@@ -391,23 +439,60 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
       auto e = enc.embedding.detach();
       auto en = torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1));
       auto tn = torch::nn::functional::normalize(teacher, torch::nn::functional::NormalizeFuncOptions().dim(1));
-      auto cos = en.matmul(tn.t());  // [B, B]
+      auto cos = en.matmul(tn.t());  // [B, B] (this rank's rows: across ranks, pairs within a slice only)
       const int64_t B = cos.size(0);
       auto diag = cos.diagonal();
       cos_m += diag.sum().item<double>();
       if (B > 1) {
         cos_u += (cos.sum() - diag.sum()).item<double>();
         n_u += static_cast<double>(B * (B - 1));
-        any_unmatched = true;
       }
       s_norm += e.norm(2, 1).sum().item<double>();
       t_norm += teacher.norm(2, 1).sum().item<double>();
-      n_rows += B;
+      n_rows += static_cast<double>(B);
     }
     // Positions through the LLM: query text + special tokens (encoder pass), soft
     // prompts + targets (decoder pass).
-    n_tokens += qb.n_tokens + S.batch_size * (S.n_thought + S.n_compression);
-    if (S.recon_weight > 0) n_tokens += S.batch_size * S.n_compression + n_target;
+    const auto B = static_cast<int64_t>(rows.size());
+    n_tokens += static_cast<double>(qb.n_tokens + B * (S.n_thought + S.n_compression));
+    if (S.recon_weight > 0) n_tokens += static_cast<double>(B * S.n_compression + n_target);
+  }
+
+  if (s_.group) {
+    // Sum the gradients across ranks: flattened into buckets of at most 64M float32 values
+    // (one all-reduce for any adapter up to that size; 13M parameters for a 4B model).
+    torch::NoGradGuard ng;
+    const int64_t cap = int64_t{64} << 20;
+    auto params = adapter_.parameters();
+    for (size_t i = 0; i < params.size();) {
+      std::vector<Tensor> bucket;
+      int64_t n = 0;
+      size_t j = i;
+      for (; j < params.size() && (bucket.empty() || n + params[j].numel() <= cap); ++j) {
+        if (!params[j].grad().defined()) params[j].mutable_grad() = torch::zeros_like(params[j]);
+        bucket.push_back(params[j].grad().reshape({-1}));
+        n += params[j].numel();
+      }
+      Tensor flat = torch::cat(bucket);
+      s_.group->all_reduce_sum(flat, fmt::format("adapter gradients of step {}", step));
+      int64_t off = 0;
+      for (size_t k = i; k < j; ++k) {
+        const int64_t m = params[k].numel();
+        params[k].mutable_grad().copy_(flat.slice(0, off, off + m).view_as(params[k]));
+        off += m;
+      }
+      i = j;
+    }
+    // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
+    // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
+    const double stop = stop_requested && *stop_requested ? 1.0 : 0.0;
+    auto stats = torch::tensor({recon_sum, align_sum, cos_m, cos_u, n_u, s_norm, t_norm, n_rows, n_tokens, stop},
+                               torch::kFloat64);
+    s_.group->all_reduce_sum(stats, fmt::format("statistics of step {}", step));
+    auto a = stats.accessor<double, 1>();
+    recon_sum = a[0], align_sum = a[1], cos_m = a[2], cos_u = a[3], n_u = a[4], s_norm = a[5], t_norm = a[6];
+    n_rows = a[7], n_tokens = a[8];
+    if (stop_requested) *stop_requested = a[9] > 0;
   }
 
   // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_.
@@ -439,15 +524,42 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
                 {"align_loss", align},
                 {"lr", lr},
                 {"grad_norm", grad_norm},
-                {"samples_per_s", static_cast<double>(n_rows) / dt},
-                {"tokens_per_s", static_cast<double>(n_tokens) / dt},
-                {"cos_matched", cos_m / static_cast<double>(n_rows)},
-                {"cos_unmatched", any_unmatched ? cos_u / n_u : std::nan("")},
-                {"student_norm", s_norm / static_cast<double>(n_rows)},
-                {"teacher_norm", t_norm / static_cast<double>(n_rows)},
+                {"samples_per_s", n_rows / dt},
+                {"tokens_per_s", n_tokens / dt},
+                {"cos_matched", cos_m / n_rows},
+                {"cos_unmatched", n_u > 0 ? cos_u / n_u : std::nan("")},
+                {"student_norm", s_norm / n_rows},
+                {"teacher_norm", t_norm / n_rows},
                 {"epoch", static_cast<double>(step * S.batch_size * S.grad_accum) / static_cast<double>(s_.data.size())},
                 {"step_s", dt}};
   return row;
+}
+
+void Trainer::sync_initial_state() {
+  if (!s_.group) return;
+  // Every rank initialised (same seed) or resumed (same files) on its own; rank 0's state is
+  // made everyone's, and a rank that resumed from another step (e.g. a run directory
+  // that is not shared between nodes) is refused with a clear message.
+  torch::NoGradGuard ng;
+  auto steps = torch::tensor({static_cast<double>(step_), -static_cast<double>(step_)}, torch::kFloat64);
+  s_.group->all_reduce_max(steps, "resume step");
+  auto a = steps.accessor<double, 1>();
+  if (a[0] != -a[1])
+    fail("rank {}: the ranks start from different steps ({} to {}); is --out a directory every rank sees "
+         "(a shared file system)?", s_.group->rank(), -a[1], a[0]);
+  std::vector<Tensor> parts;
+  for (auto& p : adapter_.parameters()) parts.push_back(p.detach().reshape({-1}));
+  for (auto& [n, t] : opt_->state_tensors()) parts.push_back(t.reshape({-1}));
+  Tensor flat = torch::cat(parts).to(torch::kFloat32);
+  s_.group->broadcast(flat, 0, "initial adapter and optimizer state");
+  int64_t off = 0;
+  auto put = [&](const Tensor& dst) {
+    const int64_t m = dst.numel();
+    dst.copy_(flat.slice(0, off, off + m).view_as(dst));
+    off += m;
+  };
+  for (auto& p : adapter_.parameters()) put(p.detach());
+  for (auto& [n, t] : opt_->state_tensors()) put(t);
 }
 
 void Trainer::run(runtime::JobContext& ctx) {
@@ -458,6 +570,7 @@ void Trainer::run(runtime::JobContext& ctx) {
   // A crash while a checkpoint was being written leaves its temp directory behind
   // ("checkpoint-N.tmp-PID"); the checkpoint itself never appeared, so it can go.
   for (auto& e : fs::directory_iterator(s_.out_dir, ec)) {
+    if (!is_root()) break;  // rank 0 owns the run directory
     auto name = e.path().filename().string();
     if (name.rfind("checkpoint-", 0) == 0 && name.find(".tmp-") != std::string::npos) {
       std::error_code rm;
@@ -470,10 +583,18 @@ void Trainer::run(runtime::JobContext& ctx) {
     adapter_.init_random(*s_.lm, S.seed, S.special_init_std);
     step_ = start_step_ = 0;
   }
+  sync_initial_state();
   auto metrics_path = s_.out_dir / "metrics.jsonl";
-  // Rows logged after the checkpoint we resume from are recomputed (identically).
-  runtime::MetricsLog::truncate_after_step(metrics_path, step_);
-  runtime::MetricsLog log(metrics_path);
+  std::unique_ptr<runtime::MetricsLog> log;
+  if (is_root()) {
+    // Rows logged after the checkpoint we resume from are recomputed (identically).
+    runtime::MetricsLog::truncate_after_step(metrics_path, step_);
+    log = std::make_unique<runtime::MetricsLog>(metrics_path);
+  }
+  if (s_.group && step_ == 0)
+    ctx.log(fmt::format("data-parallel over {} ranks ({}): global batch {} = {} to {} rows per rank", s_.group->size(),
+                        s_.group->backend(), S.batch_size, S.batch_size / s_.group->size(),
+                        (S.batch_size + s_.group->size() - 1) / s_.group->size()));
 
   if (step_ == 0)
     ctx.log(fmt::format("training {} adapter parameters ({} thought + {} compression tokens, heads {}x{} and "
@@ -487,10 +608,12 @@ void Trainer::run(runtime::JobContext& ctx) {
   const int64_t stop = s_.stop_at_step > 0 ? std::min(S.steps, s_.stop_at_step) : S.steps;
   try {
     while (step_ < stop) {
-      ctx.check_cancel();
-      auto row = train_step(step_ + 1);
+      // One process stops at once; ranks agree on stopping inside the step (train_step).
+      bool stop_requested = ctx.cancelled();
+      if (!s_.group) ctx.check_cancel();
+      auto row = train_step(step_ + 1, s_.group ? &stop_requested : nullptr);
       ++step_;
-      log.write(row);
+      if (log) log->write(row);
       ctx.metrics(row.step, row.values);
       history_.push_back(row);
       if (!std::isfinite(row.value_or("loss", 0)))
@@ -505,6 +628,7 @@ void Trainer::run(runtime::JobContext& ctx) {
                             row.value_or("align_loss", 0), row.value_or("lr", 0), row.value_or("cos_matched", 0),
                             row.value_or("cos_unmatched", 0)));
       ctx.set_done(step_);
+      if (stop_requested && step_ < stop) throw runtime::Cancelled();
     }
   } catch (const runtime::Cancelled&) {
     if (step_ > last_saved) {
