@@ -13,10 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "app/cli/command.h"
 #include "core/util/error.h"
@@ -136,29 +139,40 @@ int run_launch(const Opts& o) {
       fmt::print(stderr, "genlens launch: got signal {} ({}); forwarding it to every rank\n", sig, strsignal(sig));
       send_all(sig);
     }
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
+    // Reap everything that ended since the last look. When several ranks ended in the
+    // same round, one killed by a signal is reported before one that exited with an error:
+    // the survivors of a dead rank fail too, a moment later, and are not the cause.
+    std::vector<std::pair<int, int>> ended;  // (rank, wait status)
+    for (;;) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
       int r = 0;
       while (r < o.nproc && pids[static_cast<size_t>(r)] != pid) ++r;
       if (r == o.nproc) continue;  // not one of ours
       alive[static_cast<size_t>(r)] = false;
       --remaining;
-      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (!ok && failed_rank < 0 && !stopping) {
-        failed_rank = r;
-        failed_status = status;
-        if (remaining > 0) {
-          fmt::print(stderr, "genlens launch: rank {} (pid {}) {}; stopping the other {} rank(s)\n", r, pid,
-                     describe(status), remaining);
-          send_all(SIGTERM);
-          stopping = true;
-          kill_at = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(static_cast<int64_t>(o.grace_s * 1000));
-        }
-      }
-      continue;
+      ended.emplace_back(r, status);
     }
+    std::stable_sort(ended.begin(), ended.end(),
+                     [](const auto& a, const auto& b) { return WIFSIGNALED(a.second) && !WIFSIGNALED(b.second); });
+    for (auto& [r, status] : ended) {
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      // After a forwarded Ctrl-C the ranks stop on purpose (exit 130): not a failure.
+      if (ok || failed_rank >= 0 || stopping || forwarded != 0) continue;
+      failed_rank = r;
+      failed_status = status;
+      fmt::print(stderr, "genlens launch: rank {} (pid {}) {}; {}\n", r, pids[static_cast<size_t>(r)],
+                 describe(status),
+                 remaining > 0 ? fmt::format("stopping the other {} rank(s)", remaining)
+                               : std::string("no other rank is running"));
+      if (remaining > 0) {
+        send_all(SIGTERM);
+        stopping = true;
+        kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.grace_s * 1000));
+      }
+    }
+    if (!ended.empty()) continue;
     if (stopping && !killed && std::chrono::steady_clock::now() >= kill_at) {
       fmt::print(stderr, "genlens launch: {} rank(s) still running {} s after SIGTERM; killing them\n", remaining,
                  o.grace_s);

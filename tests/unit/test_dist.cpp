@@ -14,6 +14,7 @@
 #include "app/cli/command.h"
 #include "core/dist/world.h"
 #include "core/gen/checkpoint.h"
+#include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
