@@ -6,6 +6,8 @@
 // concatenates them, in rank order, into OUTPUT: the file one process writes (input order).
 #include <fmt/format.h>
 
+#include <set>
+
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
@@ -29,6 +31,27 @@ struct Opts {
 
 std::string rank_file(const std::string& output, int rank, int world) {
   return fmt::format("{}.rank-{}-of-{}", output, rank, world);
+}
+
+// A rerun after a finished (merged) run, or after one process wrote part of OUTPUT: the
+// rank file starts with the rows of OUTPUT that belong to this rank's slice, so nothing
+// generated is generated again.
+void seed_rank_file(const std::string& output, const std::string& rank_out, const std::string& input, int64_t begin,
+                    int64_t end) {
+  if (std::filesystem::exists(rank_out) || !std::filesystem::exists(output)) return;
+  auto queries = data::read_queries(input);
+  std::set<std::string> mine;
+  for (int64_t i = begin; i < end; ++i) mine.insert(queries[static_cast<size_t>(i)].id);
+  std::string keep;
+  auto prefix = io::read_jsonl_complete(output);
+  for (size_t k = 0; k < prefix.rows.size(); ++k) {
+    const auto& row = prefix.rows[k];
+    auto it = row.find("id");
+    if (it == row.end()) continue;
+    const std::string id = it->is_string() ? it->get<std::string>() : it->dump();
+    if (mine.count(id)) keep += prefix.lines[k] + "\n";
+  }
+  if (!keep.empty()) io::write_file_atomic(rank_out, keep);
 }
 
 // After every rank has finished its shard: rank 0 writes the concatenation (rank order =
@@ -83,6 +106,7 @@ RunFn setup(CLI::App& sub) {
       gs.shard_begin = mine.begin;
       gs.shard_end = mine.end;
       out = rank_file(o->output, group->rank(), group->size());
+      seed_rank_file(o->output, out, o->input, mine.begin, mine.end);
     }
     runtime::Job job("generate", [&](runtime::JobContext& ctx) {
       rep = data::generate_responses(ctx, *lm, *tok, chat, o->input, out, gs);

@@ -338,4 +338,44 @@ TEST_CASE("sharded encode and generate on 2 ranks write the one-process files (s
   CHECK(io::read_jsonl(tmp / "two.jsonl").size() == 7);
   CHECK_FALSE(fs::exists(tmp / "two.jsonl.rank-0-of-2"));
   CHECK_FALSE(fs::exists(tmp / "two.jsonl.rank-1-of-2"));
+  // Rerun on the merged file: nothing is generated again, the file stays the same.
+  auto g3 = test::run_genlens("launch --nproc 2 -- genlens " + gen + q(tmp / "two.jsonl"));
+  INFO(g3.output);
+  REQUIRE(g3.exit_code == 0);
+  CHECK(g3.output.find("0 generated now") != std::string::npos);
+  CHECK(test::read_file(tmp / "one.jsonl") == test::read_file(tmp / "two.jsonl"));
+}
+
+TEST_CASE("encode: killed mid-run (SIGKILL), the rerun continues the finished windows and writes the same file") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("dist-encode-resume");
+  std::string texts;
+  for (int i = 0; i < 3000; ++i) texts += io::Json{{"text", "short text " + std::to_string(i * 7919 % 1000)}}.dump() + "\n";
+  test::write_file(tmp / "texts.jsonl", texts);
+  auto enc = test::shell_quote(GENLENS_CLI_PATH) + " encode --model " + q(model) + " --input " + q(tmp / "texts.jsonl") +
+             " --mode mean --batch-size 8 --window 100 --output ";
+  auto ref = test::run_command(enc + q(tmp / "ref.npy") + " --quiet");
+  INFO(ref.output);
+  REQUIRE(ref.exit_code == 0);
+
+  REQUIRE(test::run_command("(" + enc + q(tmp / "out.npy") + " > " + q(tmp / "log") + " 2>&1 & echo $! > " +
+                            q(tmp / "pid") + ")").exit_code == 0);
+  const auto marks = tmp / "out.npy.partial.done-0";
+  bool some = wait_until([&] { return fs::exists(marks) && io::read_jsonl_complete(marks).rows.size() >= 2; }, 120);
+  test::run_command("kill -9 " + test::read_file(tmp / "pid"));
+  REQUIRE(some);
+  wait_until([&] { return test::run_command("kill -0 " + test::read_file(tmp / "pid")).exit_code != 0; }, 10);
+  const auto done = io::read_jsonl_complete(marks).rows.size();
+  if (fs::exists(tmp / "out.npy")) {
+    MESSAGE("the first run finished before it was killed; resume not exercised");
+    return;
+  }
+  REQUIRE(done < 30);
+  auto again = test::run_command(enc + q(tmp / "out.npy"));
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.output.find("windows of 100 rows already done") != std::string::npos);
+  CHECK(test::read_file(tmp / "out.npy") == test::read_file(tmp / "ref.npy"));
+  CHECK_FALSE(fs::exists(marks));
+  CHECK_FALSE(fs::exists(tmp / "out.npy.partial"));
 }
