@@ -148,7 +148,7 @@ TEST_CASE("launch: sets the torchrun variables; one failing rank stops the other
 
   // Commands that do not run distributed refuse a multi-process launch.
   auto t = test::run_command("RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 " +
-                             test::shell_quote(GENLENS_CLI_PATH) + " env");
+                             test::shell_quote(GENLENS_CLI_PATH) + " init-model --config none.json --out none");
   CHECK(t.exit_code == cli::kFailure);
   CHECK(t.output.find("does not run distributed") != std::string::npos);
 }
