@@ -84,8 +84,10 @@ Group::Group(const World& world, torch::Device device) : world_(world), impl_(st
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    fail("rank {} of {}: creating the {} process group failed: {}", world_.rank, world_.world_size,
-         device.is_cuda() ? "NCCL" : "Gloo", c10_message(e));
+    // Typically a rank that never started: the group waits for every rank's address.
+    fail("rank {} of {}: creating the {} process group failed: {} (did all {} ranks start, with the same "
+         "MASTER_ADDR:MASTER_PORT {}:{}?)", world_.rank, world_.world_size, device.is_cuda() ? "NCCL" : "Gloo",
+         c10_message(e), world_.world_size, world_.master_addr, world_.master_port);
   }
 }
 
