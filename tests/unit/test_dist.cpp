@@ -19,6 +19,7 @@
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/runtime/metrics_log.h"
+#include "core/util/error.h"
 #include "tests/gen_fixtures.h"
 
 using namespace genlens;
@@ -102,7 +103,7 @@ TEST_CASE("dist: torchrun and Slurm conventions; malformed variables are named")
   auto err = [](std::map<std::string, std::string> v) {
     try {
       world_of(v);
-    } catch (const Error& e) {
+    } catch (const genlens::Error& e) {
       return std::string(e.what());
     }
     return std::string("no error");
