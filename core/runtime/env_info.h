@@ -19,8 +19,12 @@ EnvInfo probe_env();
 
 // Gives OpenBLAS's own thread pool as many threads as LibTorch's intra-op pool (unless
 // OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise). OpenBLAS starts one thread
-// per core; with LibTorch on one thread its idle workers spin on the other core: a
-// quick demo run spent 42 s of 135 s in the kernel that way, 7 s of 86 s after this.
+// per core, and its idle workers spin. Measured with `genlens demo --quick` on 2 cores,
+// LibTorch on 1 thread: alone, OpenBLAS's 2 threads finish in 62-65 s against 73-78 s
+// here, but burn 123-128 s of CPU against 73-78 s; beside another busy process (a
+// compile, a second test, the studio's UI thread) they took 135 s against 86 s. A
+// predictable share of the machine wins; set OPENBLAS_NUM_THREADS for the other trade.
+// (LibTorch itself on 2 threads took 163-166 s: its ops are too small to split.)
 // Returns the count set, or 0 when no OpenBLAS is loaded (or the environment decides).
 int match_blas_threads();
 
