@@ -56,8 +56,9 @@ DemoBuildIntents draw_demo_build_view(const DemoBuildSnapshot& s) {
       else ImGui::TextUnformatted(r.name.c_str());
       ImGui::TableSetColumnIndex(2);
       if (r.state == DemoStageRow::Done) {
+        // Under half a second: reused from an earlier build, or simply quick.
         if (r.seconds > 0) ImGui::TextDisabled("done in %s", duration(r.seconds).c_str());
-        else ImGui::TextDisabled("done earlier");
+        else ImGui::TextDisabled("done");
       } else if (r.state == DemoStageRow::Running && !failed_here) {
         if (s.stage_fraction >= 0) {
           ImGui::ProgressBar(s.stage_fraction, ImVec2(-1, 0), s.detail.c_str());

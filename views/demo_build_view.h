@@ -11,7 +11,7 @@ namespace genlens::views {
 struct DemoStageRow {
   std::string name;
   enum State { Pending, Running, Done } state = Pending;
-  double seconds = 0;  // Done: how long it took (0 when it was cached)
+  double seconds = 0;  // Done: how long it took (0: under half a second, e.g. reused from an earlier build)
 };
 
 struct DemoBuildSnapshot {
