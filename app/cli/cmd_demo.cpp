@@ -20,12 +20,7 @@ struct Opts {
 // "[#########...........]  45%  6/9 adapter: train 120/300 steps  elapsed 1m02s"
 std::string overall_line(const runtime::JobSnapshot& s, int stage) {
   const auto& names = demo::demo_stage_names();
-  const auto& w = demo::demo_stage_weights();
-  double frac = 0;
-  for (int i = 0; i < stage && i < static_cast<int>(w.size()); ++i) frac += w[static_cast<size_t>(i)];
-  const double within = s.total > 0 ? std::min(1.0, static_cast<double>(s.done) / static_cast<double>(s.total)) : 0.0;
-  if (stage >= 0 && stage < static_cast<int>(w.size())) frac += w[static_cast<size_t>(stage)] * within;
-  frac = std::min(1.0, frac);
+  const double frac = demo::overall_fraction(stage, s.done, s.total);
   const int width = 24;
   const int fill = static_cast<int>(frac * width);
   std::string what = stage >= 0 && stage < static_cast<int>(names.size())

@@ -180,9 +180,10 @@ std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const Loade
       lens.push_back(analysis::logit_lens(*m.lm, &m.adapter->adapter, *m.tok, texts[static_cast<size_t>(i)], o));
       ctx.advance();
     }
+    const auto summary = analysis::summarize_lens(lens, *m.tok, o);
     double cells = 0;
-    for (auto& w : analysis::summarize_lens(lens, *m.tok, o)) cells = std::max(cells, double(w.count));
-    for (auto& w : analysis::summarize_lens(lens, *m.tok, o)) {
+    for (auto& w : summary) cells = std::max(cells, double(w.count));
+    for (auto& w : summary) {
       auto t = label_word(w.text);
       if (!t.empty()) share[k][t] += double(w.count) / std::max(1.0, cells);
     }

@@ -66,7 +66,6 @@ void StudioApp::poll_demo() {
   auto* job = jobs_.find(demo_job_);
   if (!job) return;
   const auto s = job->snapshot();
-  const auto& weights = demo::demo_stage_weights();
   int stage = -1;
   {
     std::lock_guard<std::mutex> lock(demo_progress_->mu);
@@ -80,12 +79,8 @@ void StudioApp::poll_demo() {
       row.seconds = demo_progress_->took[i] > 0.5 ? demo_progress_->took[i] : 0;
     }
   }
-  const float within = s.total > 0 ? std::min(1.0f, float(s.done) / float(s.total)) : 0.0f;
-  float overall = 0;
-  for (int i = 0; i < stage && i < int(weights.size()); ++i) overall += float(weights[size_t(i)]);
-  if (stage >= 0 && stage < int(weights.size())) overall += float(weights[size_t(stage)]) * within;
-  demo_.overall = std::min(1.0f, overall);
-  demo_.stage_fraction = s.total > 0 ? within : -1;
+  demo_.overall = float(demo::overall_fraction(stage, s.done, s.total));
+  demo_.stage_fraction = s.total > 0 ? std::min(1.0f, float(s.done) / float(s.total)) : -1.0f;
   demo_.detail = s.stage;
   if (s.total > 0) demo_.detail += fmt::format("  {}/{} {}", s.done, s.total, s.unit);
   if (s.eta_s > 0) demo_.detail += fmt::format("  ETA {}", runtime::format_duration(s.eta_s));

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -128,6 +129,16 @@ const std::vector<double>& demo_stage_weights() {
   // adapter dominate.
   static const std::vector<double> w = {0.01, 0.01, 0.34, 0.01, 0.07, 0.53, 0.01, 0.01, 0.01};
   return w;
+}
+
+double overall_fraction(int stage, int64_t done, int64_t total) {
+  const auto& w = demo_stage_weights();
+  const int n = static_cast<int>(w.size());
+  double f = 0;
+  for (int i = 0; i < stage && i < n; ++i) f += w[static_cast<size_t>(i)];
+  if (stage >= 0 && stage < n && total > 0)
+    f += w[static_cast<size_t>(stage)] * std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+  return std::min(1.0, f);
 }
 
 fs::path default_demo_workspace() {

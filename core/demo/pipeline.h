@@ -30,6 +30,11 @@ const std::vector<std::string>& demo_stage_names();
 // Rough share of a default run's time each stage takes (sums to 1), for an overall bar.
 const std::vector<double>& demo_stage_weights();
 
+// The whole build's progress (0..1) while stage `stage` (-1: none yet) is `done` of
+// `total` units through (total 0: unknown), by the stages' weights: one bar for the CLI
+// and the studio.
+double overall_fraction(int stage, int64_t done, int64_t total);
+
 // $GENLENS_DEMO_DIR, else $XDG_CACHE_HOME/genlens/demo, else ~/.cache/genlens/demo.
 std::filesystem::path default_demo_workspace();
 
