@@ -40,6 +40,9 @@ std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const Tensor& pr
     fail("generate: prefix_embeds must be [B, T, H]");
   if (opt.sample && !(opt.top_p > 0.0f && opt.top_p <= 1.0f))
     fail("generate: top_p must be in (0, 1], found {}", opt.top_p);
+  // Temperature 0 means greedy (as the CLI documents); a negative or NaN one is a mistake.
+  if (opt.sample && !(opt.temperature >= 0.0f))
+    fail("generate: --temperature must be >= 0 when sampling (0 = greedy), found {}", opt.temperature);
   if (opt.max_new_tokens < 0) fail("generate: max_new_tokens must be >= 0, found {}", opt.max_new_tokens);
   torch::NoGradGuard ng;
   const int64_t B = prefix_embeds.size(0);
