@@ -120,6 +120,12 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
                                   const text::ChatTemplate& chat, const fs::path& input, const fs::path& output,
                                   const GenerateSettings& gs) {
   GenerateReport rep;
+  model::GenerateOptions go;
+  go.max_new_tokens = gs.max_new_tokens;
+  go.sample = gs.sample;
+  go.temperature = gs.temperature;
+  go.top_p = gs.top_p;
+  model::check_options(go);  // before anything is written
   auto queries = read_queries(input);  // all rows: ids are checked across the whole file
   if (gs.shard_begin > 0 || gs.shard_end >= 0) {
     const auto n = static_cast<int64_t>(queries.size());
@@ -172,11 +178,6 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
   std::stable_sort(pending.begin(), pending.end(),
                    [&](size_t a, size_t b) { return prompts[a].size() > prompts[b].size(); });
 
-  model::GenerateOptions go;
-  go.max_new_tokens = gs.max_new_tokens;
-  go.sample = gs.sample;
-  go.temperature = gs.temperature;
-  go.top_p = gs.top_p;
   go.eos_ids = lm.config().eos_token_ids;
   if (auto e = tok.eos_id()) go.eos_ids.push_back(*e);
   std::sort(go.eos_ids.begin(), go.eos_ids.end());

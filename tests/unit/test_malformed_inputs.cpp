@@ -54,6 +54,7 @@ const fs::path& valid_inputs() {
 // Hard links (the model is tens of MB); every mutation below replaces a file, never
 // writes into it, so the shared originals stay intact.
 void link_tree(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
   for (auto& e : fs::recursive_directory_iterator(from)) {
     auto dst = to / fs::relative(e.path(), from);
     if (e.is_directory()) fs::create_directories(dst);
