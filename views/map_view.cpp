@@ -69,6 +69,8 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   ImGui::SameLine();
   ImGui::Checkbox("side by side", &st.side_by_side);
   ImGui::SameLine();
+  const bool png = png_button("map", st.png_pending);
+  ImGui::SameLine();
   auto sel = selected_indices(st);
   ImGui::TextDisabled("%zu points · %zu selected · drag: select, right-drag: pan, wheel: zoom, double-click: fit",
                       s.texts.size(), sel.size());
@@ -77,6 +79,7 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   const float list_h = sel.empty() ? 0 : font * 8;
   const float avail_w = ImGui::GetContentRegionAvail().x;
   const float h = std::max(font * 10, ImGui::GetContentRegionAvail().y - list_h);
+  ImGui::BeginGroup();
   if (st.side_by_side) {
     float w = (avail_w - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
     panel("gen", s.generative, s, st.gen_view, st, w, h, out, &s.region_status);
@@ -85,6 +88,8 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   } else {
     panel("gen", s.generative, s, st.gen_view, st, avail_w, h, out, &s.region_status);
   }
+  ImGui::EndGroup();
+  if (png) out.png = png_of_last_item("map");
 
   if (!sel.empty()) {
     ImGui::BeginChild("selection", ImVec2(0, 0), true);
