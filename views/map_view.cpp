@@ -74,12 +74,13 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   auto sel = selected_indices(st);
   ImGui::TextDisabled("%zu points · %zu selected · drag: select, right-drag: pan, wheel: zoom, double-click: fit",
                       s.texts.size(), sel.size());
+  // The export holds the legend and the panels: what a figure needs.
+  ImGui::BeginGroup();
   draw_label_legend(s.label_names, st.hidden_labels);
 
   const float list_h = sel.empty() ? 0 : font * 8;
   const float avail_w = ImGui::GetContentRegionAvail().x;
   const float h = std::max(font * 10, ImGui::GetContentRegionAvail().y - list_h);
-  ImGui::BeginGroup();
   if (st.side_by_side) {
     float w = (avail_w - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
     panel("gen", s.generative, s, st.gen_view, st, w, h, out, &s.region_status);
