@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -242,6 +243,7 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
   };
 
   ctx.set_stage("index", static_cast<int64_t>(texts.size()), "rows", rows_done);
+  auto last_commit = std::chrono::steady_clock::now();
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
   fo.output_hidden_states = true;
@@ -295,7 +297,12 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
       }
     }
     ctx.set_done(end);
-    if (buf.size() >= spec.shard_entries) commit(end);
+    // Commit when a shard is full, and at least every 30 s: rows whose tokens are all
+    // capped or deduplicated add no entries, and a kill should not lose a long stretch.
+    if (buf.size() >= spec.shard_entries || std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(30)) {
+      commit(end);
+      last_commit = std::chrono::steady_clock::now();
+    }
   }
   commit(static_cast<int64_t>(texts.size()));
 

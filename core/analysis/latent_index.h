@@ -14,7 +14,7 @@
 //                             "pos", "layer", "context"}
 //   hnsw.bin                 optional hnswlib HierarchicalNSW (inner product), label = entry
 // Entries are numbered across shards in order. A build writes a shard whenever
-// `shard_entries` entries are buffered, so memory stays bounded; index.json is rewritten
+// `shard_entries` entries are buffered (and at least every 30 s), so memory stays bounded; index.json is rewritten
 // (atomically) after each shard with the rows consumed, so a stopped build resumes there.
 #pragma once
 #include <cstdint>
