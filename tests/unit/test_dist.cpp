@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/cli/command.h"
+#include "core/analysis/latent_index.h"
 #include "core/dist/world.h"
 #include "core/gen/checkpoint.h"
 #include "core/io/atomic_file.h"
@@ -63,7 +64,7 @@ bool wait_until(const std::function<bool()>& f, int seconds) {
 
 }  // namespace
 
-TEST_CASE("dist: torchrun and Slurm conventions; malformed variables are named") {
+TEST_CASE("dist: torchrun and Slurm conventions, malformed variables are named") {
   auto single = world_of({});
   CHECK_FALSE(single.distributed());
   CHECK(single.source == "single");
@@ -130,7 +131,7 @@ TEST_CASE("dist: torchrun and Slurm conventions; malformed variables are named")
   }
 }
 
-TEST_CASE("launch: sets the torchrun variables; one failing rank stops the others and is named") {
+TEST_CASE("launch: sets the torchrun variables, one failing rank stops the others and is named") {
   auto r = test::run_genlens(
       "launch --nproc 3 -- sh -c 'echo \"R=$RANK W=$WORLD_SIZE L=$LOCAL_RANK A=$MASTER_ADDR P=$MASTER_PORT\"'");
   INFO(r.output);
@@ -379,4 +380,42 @@ TEST_CASE("encode: killed mid-run (SIGKILL), the rerun continues the finished wi
   CHECK(test::read_file(tmp / "out.npy") == test::read_file(tmp / "ref.npy"));
   CHECK_FALSE(fs::exists(marks));
   CHECK_FALSE(fs::exists(tmp / "out.npy.partial"));
+}
+
+TEST_CASE("sharded latent-index on 2 ranks writes the one-process index (entries, vectors, settings)") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("dist-latent");
+  std::string corpus;
+  for (int i = 0; i < 29; ++i) {
+    std::string t = "answer " + std::to_string(i) + " is about";
+    for (int k = 0; k < 1 + i % 4; ++k) t += " topic" + std::to_string((i * 5 + k) % 11);
+    corpus += io::Json{{"answer", t}}.dump() + "\n";
+  }
+  test::write_file(tmp / "c.jsonl", corpus);
+  // A small --max-per-token: the second part's rows are capped by the first part's tokens.
+  auto cmd = "latent-index --quiet --model " + q(model) + " --corpus " + q(tmp / "c.jsonl") +
+             " --layers 1:2 --batch-size 3 --max-per-token 4 --shard-entries 32 --out ";
+  auto one = test::run_genlens(cmd + q(tmp / "one"));
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  auto two = test::run_genlens("launch --nproc 2 -- genlens " + cmd + q(tmp / "two"));
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK(test::read_file(tmp / "one" / "entries.jsonl") == test::read_file(tmp / "two" / "entries.jsonl"));
+  auto a = io::Json::parse(test::read_file(tmp / "one" / "index.json"));
+  auto b = io::Json::parse(test::read_file(tmp / "two" / "index.json"));
+  for (auto* k : {"settings", "model", "n_entries", "n_rows", "rows_done", "layers", "complete", "has_hnsw", "entries_bytes"})
+    CHECK_MESSAGE(a[k] == b[k], k);
+  auto ia = analysis::LatentIndex::open(tmp / "one"), ib = analysis::LatentIndex::open(tmp / "two");
+  REQUIRE(ia->size() == ib->size());
+  int64_t differ = 0;
+  for (int64_t e = 0; e < ia->size(); ++e) differ += ia->vector(e) != ib->vector(e);
+  CHECK(differ == 0);
+  CHECK_FALSE(fs::exists(tmp / "two" / "part-0"));
+  CHECK_FALSE(fs::exists(tmp / "two" / "part-1"));
+  // Rerun on the finished index: nothing is rebuilt.
+  auto again = test::run_genlens("launch --nproc 2 -- genlens " + cmd + q(tmp / "two"));
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  CHECK(test::read_file(tmp / "one" / "entries.jsonl") == test::read_file(tmp / "two" / "entries.jsonl"));
 }

@@ -96,7 +96,7 @@ TEST_CASE("hardening: encode refuses a --field no row has and a zero --batch-siz
   CHECK(r3.exit_code == 0);
 }
 
-TEST_CASE("hardening: training drops empty answers and says so; all-empty data is refused") {
+TEST_CASE("hardening: training drops empty answers and says so, all-empty data is refused") {
   auto model = test::tiny_qwen3_text_model();
   test::TempDir tmp("hard-empty");
   write_responses(tmp / "r.jsonl", 8, 4);  // rows 0 and 4 are empty
@@ -113,7 +113,7 @@ TEST_CASE("hardening: training drops empty answers and says so; all-empty data i
   CHECK(r2.output.find("all 3 answers are empty") != std::string::npos);
 }
 
-TEST_CASE("hardening: a second train on a run directory in use is refused; resume refuses changed settings") {
+TEST_CASE("hardening: a second train on a run directory in use is refused, resume refuses changed settings") {
   auto model = test::tiny_qwen3_text_model();
   test::TempDir tmp("hard-lock");
   write_responses(tmp / "r.jsonl", 8, 0);
@@ -259,7 +259,7 @@ TEST_CASE("hardening: a weights file truncated after it was mapped is a clear er
   CHECK(err.find("shrank or was rewritten in place while genlens had it memory-mapped") != std::string::npos);
 }
 
-TEST_CASE("hardening: a checkpoint write that fails (file size limit = disk full) keeps the previous one; resume is exact") {
+TEST_CASE("hardening: a checkpoint write that fails (file size limit = disk full) keeps the previous one, resume is exact") {
   auto model = test::tiny_qwen3_text_model();
   test::TempDir tmp("hard-diskfull");
   write_responses(tmp / "r.jsonl", 8, 0);

@@ -36,7 +36,7 @@ analysis::NeighborsResult run(const model::DecoderLM& lm, const gen::Adapter* ad
 
 }  // namespace
 
-TEST_CASE("neighbors: each mode finds a corpus text as its own nearest; the corpus cache is reused and keyed") {
+TEST_CASE("neighbors: each mode finds a corpus text as its own nearest, the corpus cache is reused and keyed") {
   auto dir = test::tiny_qwen3_text_model();
   auto lm = model::DecoderLM::load(dir);
   auto tok = text::load_tokenizer(dir);
