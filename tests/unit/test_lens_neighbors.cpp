@@ -50,7 +50,8 @@ TEST_CASE("neighbors: each mode finds a corpus text as its own nearest, the corp
   auto first = run(*lm, &ad.adapter, *tok, dir, ad.dir, corpus, kCorpus[1], opt);
   REQUIRE(first.per_mode.size() == 4);
   for (const auto& m : first.per_mode) {
-    CHECK_FALSE(m.from_cache);
+    // hyde embeds the corpus as mean does, so it reads the cache mean just wrote.
+    CHECK(m.from_cache == (m.mode == "hyde"));
     REQUIRE(m.hits.size() == 3);
     CHECK(fs::exists(m.cache_path));
     for (size_t i = 1; i < m.hits.size(); ++i) CHECK(m.hits[i - 1].similarity >= m.hits[i].similarity);
