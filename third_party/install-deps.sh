@@ -13,6 +13,8 @@ packages=(
   libtorch-dev libopenblas0-pthread libsentencepiece-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev libicu-dev doctest-dev
   libhnswlib-dev
+  # c10d (TCPStore + ProcessGroupGloo, shipped by libtorch-dev) includes the Gloo headers
+  libgloo-dev
   # studio (Dear ImGui + GLFW + OpenGL 3) and a real window in CI
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
   fonts-dejavu-core fonts-noto-cjk imagemagick

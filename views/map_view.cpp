@@ -69,9 +69,13 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   ImGui::SameLine();
   ImGui::Checkbox("side by side", &st.side_by_side);
   ImGui::SameLine();
+  const bool png = png_button("map", st.png_pending);
+  ImGui::SameLine();
   auto sel = selected_indices(st);
   ImGui::TextDisabled("%zu points · %zu selected · drag: select, right-drag: pan, wheel: zoom, double-click: fit",
                       s.texts.size(), sel.size());
+  // The export holds the legend and the panels: what a figure needs.
+  ImGui::BeginGroup();
   draw_label_legend(s.label_names, st.hidden_labels);
 
   const float list_h = sel.empty() ? 0 : font * 8;
@@ -85,6 +89,8 @@ MapIntents draw_map_view(const MapSnapshot& s, MapState& st) {
   } else {
     panel("gen", s.generative, s, st.gen_view, st, avail_w, h, out, &s.region_status);
   }
+  ImGui::EndGroup();
+  if (png) out.png = png_of_last_item("map");
 
   if (!sel.empty()) {
     ImGui::BeginChild("selection", ImVec2(0, 0), true);

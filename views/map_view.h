@@ -34,11 +34,13 @@ struct MapState {
   std::vector<uint8_t> selected;  // per point, shared by both panels
   std::vector<bool> hidden_labels;
   int method = 0;                 // index into {"PCA", "UMAP"}
+  std::string png_pending;        // a script's "save-png map": as if PNG were clicked
 };
 
 struct MapIntents {
   int send_to_inspector = -1;  // point index
   bool export_selection = false;
+  PngRequest png;              // the map panels, as drawn this frame
   bool project = false;        // (re)compute the layouts with `method`
   std::string method;
 };

@@ -61,7 +61,8 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
     st.loss_plot.log_y = true;
     st.init = true;
   }
-  const bool active = s.state == "starting" || s.state == "running" || s.state == "stopping";
+  const bool paused = s.state == "paused" || s.state == "pausing";
+  const bool active = s.state == "starting" || s.state == "running" || s.state == "stopping" || paused;
 
   // Left column: the form and the run's files.
   ImGui::BeginChild("form", ImVec2(font * 22, 0), true);
@@ -83,14 +84,23 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   ImGui::SetNextItemWidth(-1);
   ImGui::InputFloat("##lr", &f.lr, 0, 0, "%.2e");
   ImGui::Spacing();
+  // Four buttons sharing the column: Start, Resume (a stopped run), Pause/Continue, Stop.
+  const float bw = (ImGui::GetContentRegionAvail().x - 3 * ImGui::GetStyle().ItemSpacing.x) / 4;
   ImGui::BeginDisabled(active || !f.model[0] || !f.data[0] || !f.out[0]);
-  if (ImGui::Button("Start", ImVec2(font * 5, 0))) out.start = true;
+  if (ImGui::Button("Start", ImVec2(bw, 0))) out.start = true;
   ImGui::SameLine();
-  if (ImGui::Button("Resume", ImVec2(font * 5, 0))) out.resume = true;
+  if (ImGui::Button("Resume", ImVec2(bw, 0))) out.resume = true;
   ImGui::EndDisabled();
+  if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    ImGui::SetTooltip("Continues a stopped run from its last checkpoint (same settings).");
   ImGui::SameLine();
-  ImGui::BeginDisabled(!(active && s.own_run));
-  if (ImGui::Button("Stop", ImVec2(font * 5, 0))) out.stop = true;
+  ImGui::BeginDisabled(!(active && s.own_run) || s.state == "stopping");
+  if (ImGui::Button(paused ? "Continue" : "Pause", ImVec2(bw, 0))) (paused ? out.unpause : out.pause) = true;
+  if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    ImGui::SetTooltip(paused ? "Picks the run up exactly where it was frozen."
+                             : "Freezes the run where it stands (nothing is lost; it keeps its memory).");
+  ImGui::SameLine();
+  if (ImGui::Button("Stop", ImVec2(bw, 0))) out.stop = true;
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("Stops at the current step and saves a checkpoint; Resume continues it.");
@@ -126,12 +136,15 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
     ImGui::Text("%s", s.run_dir.c_str());
     ImGui::SameLine();
     ImVec4 col = s.state == "failed" ? ImVec4(1, 0.45f, 0.4f, 1)
+                 : paused            ? ImVec4(1, 0.8f, 0.35f, 1)
                  : active || s.state == "following" ? ImVec4(0.55f, 0.8f, 1, 1)
                                                     : ImVec4(0.6f, 0.9f, 0.6f, 1);
     ImGui::TextColored(col, "%s%s%s", s.state.c_str(), s.stage.empty() ? "" : " · ", s.stage.c_str());
     float frac = s.total_steps > 0 ? float(double(s.step) / double(s.total_steps)) : 0.0f;
     auto detail = fmt::format("step {} / {}{}", s.step, s.total_steps,
-                              s.rate > 0 ? fmt::format(" · {:.2f} steps/s · ETA {}", s.rate, eta_text(s.eta_s)) : "");
+                              paused       ? std::string(" · paused")
+                              : s.rate > 0 ? fmt::format(" · {:.2f} steps/s · ETA {}", s.rate, eta_text(s.eta_s))
+                                           : std::string());
     ImGui::ProgressBar(std::clamp(frac, 0.0f, 1.0f), ImVec2(-1, 0), detail.c_str());
     if (!s.error.empty()) {
       ImGui::PushTextWrapPos(0);
@@ -148,6 +161,8 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
                   float width, bool log_toggle) {
     ImGui::BeginGroup();
     ImGui::TextUnformatted(title);
+    ImGui::SameLine();
+    const bool png = png_button(id, st.png_pending);
     if (log_toggle) {
       ImGui::SameLine();
       ImGui::PushID(id);
@@ -159,6 +174,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
     }
     draw_line_plot(id, pick_series(s.metrics, names), ps, width, plot_h);
     ImGui::EndGroup();
+    if (png) out.png = png_of_last_item(id);
   };
   plot("Losses", "loss", {"loss", "recon_loss", "align_loss"}, st.loss_plot, half, true);
   ImGui::SameLine();

@@ -1,5 +1,5 @@
 // Training: a form for a run (model, data, teacher, steps, lr, batch, token counts,
-// device), start / stop / resume, live curves (losses, cosine matched vs unmatched, lr,
+// device), start / pause / continue / stop / resume, live curves (losses, cosine matched vs unmatched, lr,
 // grad norm, throughput) with progress and ETA, the checkpoints list ("open in the
 // inspector"), and following any run directory by its metrics.jsonl.
 #pragma once
@@ -22,7 +22,7 @@ struct ProbeFrame {
 
 struct TrainingSnapshot {
   std::string run_dir;
-  std::string state = "idle";  // idle, starting, running, stopping, stopped, done, failed, following
+  std::string state = "idle";  // idle, starting, running, pausing, paused, stopping, stopped, done, failed, following
   std::string stage;           // e.g. "tokenize", "train"
   std::string error;
   bool own_run = false;        // started here (can be stopped) vs followed
@@ -48,13 +48,16 @@ struct TrainingState {
   bool init = false;
   char probe[512] = "";
   int probe_index = -1;  // the probe shown (timeline slider); -1 = always the newest
+  std::string png_pending;  // a script's "save-png loss|cos|lr|grad|speed"
 };
 
 struct TrainingIntents {
   bool start = false, stop = false, resume = false;
+  bool pause = false, unpause = false;  // freeze / continue the run's process
   std::string follow;            // a run dir to follow
   int open_checkpoint = -1;      // index into snapshot.checkpoints
   bool probe_changed = false;    // a new probe query was entered (state.probe)
+  PngRequest png;                // a plot, as drawn this frame
 };
 
 TrainingIntents draw_training_view(const TrainingSnapshot& snap, TrainingState& state);

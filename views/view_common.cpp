@@ -43,4 +43,24 @@ void wrapped_block(const std::string& text) {
   ImGui::PopTextWrapPos();
 }
 
+bool png_button(const char* name, std::string& pending) {
+  ImGui::PushID(name);
+  bool clicked = ImGui::SmallButton("PNG");
+  ImGui::PopID();
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Save this %s as a PNG image, exactly as drawn", name);
+  if (!pending.empty() && pending == name) {
+    pending.clear();
+    clicked = true;
+  }
+  return clicked;
+}
+
+PngRequest png_of_last_item(const char* name) {
+  PngRequest r;
+  r.name = name;
+  ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  r.x0 = a.x, r.y0 = a.y, r.x1 = b.x, r.y1 = b.y;
+  return r;
+}
+
 }  // namespace genlens::views

@@ -23,4 +23,20 @@ void section(const char* title);
 // A read-only multi-line text block that wraps to the window width.
 void wrapped_block(const std::string& text);
 
+// "Save this part of the window as a PNG" (a map, a plot): the rectangle, in window
+// pixels from the top-left, of what was drawn this frame. The app reads the pixels back
+// after the frame is rendered, so the image is exactly what is on screen.
+struct PngRequest {
+  std::string name;  // what it is: "map", "loss", ... (the file is named after it)
+  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool wanted() const { return !name.empty(); }
+};
+
+// A small "PNG" button. True when clicked, or when `pending` (set by a script) names
+// `name`: then `pending` is cleared, as if it had been clicked.
+bool png_button(const char* name, std::string& pending);
+
+// The last item's rectangle (ImGui::GetItemRectMin/Max, e.g. of a group) as a request.
+PngRequest png_of_last_item(const char* name);
+
 }  // namespace genlens::views

@@ -1,11 +1,14 @@
 // `genlens encode`: texts JSONL -> embeddings .npy float32 [N, D] (row order = input
 // order). generative: the LLM2Vec-Gen adapter; mean / last: input-centric baselines on
-// the same frozen model (no adapter needed).
+// the same frozen model (no adapter needed). Streams: the input is read and encoded a
+// window of rows at a time into a pre-sized .npy (core/data/encode_file.h); resumable;
+// sharded over ranks under `genlens launch` / torchrun / srun.
 #include <fmt/format.h>
 
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
+#include "core/data/encode_file.h"
 #include "core/data/responses.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
@@ -18,7 +21,7 @@ namespace {
 
 struct Opts {
   std::string model, adapter, input, output, mode = "generative", instruction, field = "text";
-  int64_t batch_size = 16, max_length = 512;
+  int64_t batch_size = 16, max_length = 512, window = 4096;
   DeviceArgs dev;
   bool quiet = false;
 };
@@ -35,16 +38,20 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
   sub.add_option("--batch-size", o->batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--max-length", o->max_length, "Most text tokens (special tokens come on top; default: the adapter's training query length)")->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--window", o->window,
+                 "Rows read, encoded and written at a time (memory bound; ranks share out whole windows)")
+      ->check(kAtLeastOne)->capture_default_str();
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
-    const bool quiet = quiet_requested(sub, o->quiet);
+    dist::Group* group = dist::process_group(o->dev.resolve_device());
+    const bool root = !group || group->is_root();
+    const bool quiet = quiet_requested(sub, o->quiet) || !root;
     auto mode = gen::parse_encode_mode(o->mode);
     if (mode == gen::EncodeMode::Generative && o->adapter.empty())
       fail("--mode generative needs --adapter CKPT (or use --mode mean / last / hyde for the baselines)");
     if (mode != gen::EncodeMode::Generative && !o->adapter.empty())
       fail("--adapter is only used by --mode generative (found --mode {})", o->mode);
-    auto texts = data::read_texts(o->input, o->field);
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     std::optional<gen::LoadedAdapter> adapter;
@@ -65,27 +72,30 @@ RunFn setup(CLI::App& sub) {
         fmt::print(stderr, "note: --max-length {} differs from the adapter's training query length {}\n",
                    o->max_length, m.query_max_length);
     }
-    torch::Tensor emb;
+    data::EncodeFileReport rep;
     runtime::Job job("encode", [&](runtime::JobContext& ctx) {
-      ctx.set_stage("encode", static_cast<int64_t>(texts.size()), "texts");
-      gen::EncodeOptions eo;
-      eo.mode = mode;
-      eo.batch_size = o->batch_size;
-      eo.max_length = max_length;
-      eo.on_progress = [&](int64_t done) { ctx.set_done(done); };
-      eo.check_cancel = [&] { ctx.check_cancel(); };
-      emb = gen::encode_texts(*lm, adapter ? &adapter->adapter : nullptr, *tok, texts, instruction, eo);
-      io::save_npy(o->output, emb);
+      data::EncodeFileSettings es;
+      es.encode.mode = mode;
+      es.encode.batch_size = o->batch_size;
+      es.encode.max_length = max_length;
+      es.field = o->field;
+      es.instruction = instruction;
+      es.window = o->window;
+      es.identity = {{"model", std::filesystem::absolute(o->model).string()},
+                     {"adapter", adapter ? std::filesystem::absolute(adapter->dir).string() : std::string()}};
+      rep = data::encode_file(ctx, *lm, adapter ? &adapter->adapter : nullptr, *tok, o->input, o->output, es, group);
     });
     int rc = run_job_cli(job, quiet);
     if (rc != kOk) return rc;
-    fmt::print("{}: {} x {} float32 ({} mode{})\n", o->output, emb.size(0), emb.size(1), o->mode,
+    if (!root) return kOk;
+    fmt::print("{}: {} x {} float32 ({} mode{})\n", o->output, rep.rows, rep.cols, o->mode,
                adapter ? ", adapter " + adapter->dir.string() : std::string());
     return kOk;
   };
 }
 
-RegisterCommand reg({"encode", "Embed texts: generative (adapter) or the mean / last baselines -> .npy", setup, 42});
+RegisterCommand reg({"encode", "Embed texts: generative (adapter) or the mean / last baselines -> .npy", setup, 42,
+                     /*distributed=*/true});
 
 }  // namespace
 }  // namespace genlens::cli

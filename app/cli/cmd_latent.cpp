@@ -13,6 +13,7 @@
 #include "core/analysis/latent_lens.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/result_json.h"
+#include "core/dist/group.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -50,18 +51,57 @@ RunFn setup_index(CLI::App& sub) {
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
-    const bool quiet = quiet_requested(sub, o->quiet) || o->json;
     o->spec.corpus = o->corpus;
     o->spec.out = o->out;
     o->spec.hnsw = !o->no_hnsw;
+    // Under a multi-process launch each rank indexes its part of the rows into
+    // OUT/part-R (resumable on its own), then rank 0 merges the parts into OUT: the index
+    // one process would have built. An index already in OUT is rank 0's to finish.
+    dist::Group* group = dist::process_group(o->dev.resolve_device());
+    const bool root = !group || group->is_root();
+    const bool quiet = quiet_requested(sub, o->quiet) || o->json || !root;
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     if (!o->layers.empty()) o->spec.layers = analysis::parse_layer_range(o->layers, lm->config().num_hidden_layers);
+    const std::filesystem::path out(o->out);
+    auto part_dir = [&](int r) { return out / fmt::format("part-{}", r); };
+    const bool sharded = group && !std::filesystem::exists(out / "index.json");
     analysis::LatentIndexInfo info;
-    runtime::Job job("latent-index", [&](runtime::JobContext& ctx) {
-      info = analysis::build_latent_index(ctx, *lm, *tok, o->model, o->spec);
-    });
-    int rc = run_job_cli(job, quiet);
+    int rc = kOk;
+    if (sharded) {
+      auto spec = o->spec;
+      spec.out = part_dir(group->rank());
+      spec.part = group->rank();
+      spec.parts = group->size();
+      spec.hnsw = false;
+      runtime::Job part("latent-index", [&](runtime::JobContext& ctx) {
+        analysis::build_latent_index(ctx, *lm, *tok, o->model, spec);
+      });
+      rc = run_job_cli(part, quiet);
+      // Every rank's verdict, so none waits on a rank that failed.
+      auto failed = torch::tensor({rc == kOk ? 0.0f : 1.0f});
+      group->barrier_long("latent-index parts");
+      group->all_reduce_max(failed, "latent-index part results");
+      if (rc != kOk) return rc;
+      if (failed.item<float>() > 0) fail("latent-index: another rank failed to build its part (see its output)");
+      if (!root) return kOk;
+      std::vector<std::filesystem::path> parts;
+      for (int r = 0; r < group->size(); ++r) parts.push_back(part_dir(r));
+      runtime::Job merge("latent-index", [&](runtime::JobContext& ctx) {
+        info = analysis::merge_latent_index_parts(ctx, o->spec, parts);
+      });
+      rc = run_job_cli(merge, quiet);
+    } else {
+      if (!root) return kOk;
+      runtime::Job job("latent-index", [&](runtime::JobContext& ctx) {
+        info = analysis::build_latent_index(ctx, *lm, *tok, o->model, o->spec);
+      });
+      rc = run_job_cli(job, quiet);
+      if (rc == kOk) {  // a merge that stopped before its hnsw.bin: the parts are done with
+        std::error_code ec;
+        for (int r = 0; group && r < group->size(); ++r) std::filesystem::remove_all(part_dir(r), ec);
+      }
+    }
     if (rc != kOk) return rc;
     if (o->json) {
       fmt::print("{}\n", analysis::to_json(info).dump(1));
@@ -132,7 +172,7 @@ RunFn setup_lens(CLI::App& sub) {
 }
 
 RegisterCommand reg_index({"latent-index", "Build a latent-lens index: per-token hidden states of a corpus", setup_index,
-                           52});
+                           52, /*distributed=*/true});
 RegisterCommand reg_lens({"latent-lens", "Nearest corpus tokens (by hidden state) of a query's special tokens",
                           setup_lens, 53});
 

@@ -5,11 +5,13 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <optional>
 
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
 #include "core/data/responses.h"
+#include "core/dist/group.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/trainer.h"
 #include "core/io/atomic_file.h"
@@ -83,7 +85,11 @@ RunFn setup(CLI::App& sub) {
   add_quiet_flag(sub, o->quiet);
 
   return [o, copies, &sub]() -> int {
-    const bool quiet = quiet_requested(sub, o->quiet);
+    // Under a multi-process launch: rendezvous first (so a missing rank shows at once);
+    // rank 0 prints progress and owns the run directory, the others compute quietly.
+    dist::Group* group = dist::process_group(o->dev.resolve_device());
+    const bool root = !group || group->is_root();
+    const bool quiet = quiet_requested(sub, o->quiet) || !root;
     gen::TrainSettings settings = o->s;
     if (o->resume) {
       auto cps = gen::list_checkpoints(o->out);
@@ -97,7 +103,8 @@ RunFn setup(CLI::App& sub) {
     }
     settings.validate();
     // One process per run directory: a second `genlens train --out` here is refused.
-    io::DirLock lock(o->out, "run");
+    std::optional<io::DirLock> lock;
+    if (root) lock.emplace(o->out, "run");
 
     auto tok = text::load_tokenizer(o->model);
     std::shared_ptr<const model::DecoderLM> lm = o->dev.load(o->model);
@@ -139,11 +146,15 @@ RunFn setup(CLI::App& sub) {
         for (auto& r : rows) ti.answers.push_back(r.answer);
       ti.batch_size = settings.teacher_batch;
       ti.max_length = settings.response_max_length;
-      ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
+      // Rank 0 computes (or reuses) the cached teacher table; the others then read its cache.
+      if (root) ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
+      if (group) group->barrier_long("rank 0 prepares the teacher");
+      if (!root) ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
       ts.settings = settings;
       ts.out_dir = o->out;
       ts.resume = o->resume;
       ts.stop_at_step = o->stop_at;
+      ts.group = group;
       trainer = std::make_unique<gen::Trainer>(std::move(ts));
       trainer_ptr = trainer.get();
       trainer->run(ctx);
@@ -152,6 +163,7 @@ RunFn setup(CLI::App& sub) {
     if (rc == kCancelled && trainer_ptr && !trainer_ptr->last_checkpoint().empty())
       fmt::print(stderr, "stopped at step {}; continue with the same command plus --resume\n", trainer_ptr->step());
     if (rc != kOk) return rc;
+    if (!root) return kOk;
     fmt::print("trained to step {} of {}: {}\n", trainer_ptr->step(), settings.steps,
                trainer_ptr->last_checkpoint().string());
     return kOk;
@@ -159,7 +171,7 @@ RunFn setup(CLI::App& sub) {
 }
 
 RegisterCommand reg({"train", "Train the generative-embedding adapter (special tokens + heads) on a frozen model",
-                     setup, 41});
+                     setup, 41, /*distributed=*/true});
 
 }  // namespace
 }  // namespace genlens::cli

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/dist/world.h"
 #include "core/util/error.h"
 
 namespace genlens::cli {
@@ -23,6 +24,7 @@ void build_cli(Cli& cli) {
   for (auto& d : defs) {
     CLI::App* sub = cli.app.add_subcommand(d.name, d.help);
     cli.commands.emplace_back(sub, d.setup(*sub));
+    cli.distributed.push_back(d.distributed);
   }
 }
 
@@ -35,9 +37,15 @@ int run_cli(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return cli.app.exit(e) == 0 ? kOk : kUsage;
   }
-  for (auto& [sub, run] : cli.commands) {
+  for (size_t i = 0; i < cli.commands.size(); ++i) {
+    auto& [sub, run] = cli.commands[i];
     if (sub->parsed()) {
       try {
+        const auto world = dist::world_from_env();
+        if (world.distributed() && !cli.distributed[i])
+          fail("this is rank {} of {} ({} launch), but `genlens {}` does not run distributed (train, encode and "
+               "generate do); run it as one process",
+               world.rank, world.world_size, world.source, sub->get_name());
         return run();
       } catch (const genlens::Error& e) {
         fmt::print(stderr, "genlens {}: error: {}\n", sub->get_name(), e.what());

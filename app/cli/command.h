@@ -19,6 +19,9 @@ struct CommandDef {
   std::string help;
   SetupFn setup;
   int order = 100;  // position in --help (lower first)
+  // Runs as one rank of a multi-process world (core/dist: RANK/WORLD_SIZE or srun).
+  // Other commands refuse to start under such a launch instead of running N times.
+  bool distributed = false;
 };
 
 std::vector<CommandDef>& command_registry();
@@ -40,6 +43,7 @@ enum ExitCode : int {
 struct Cli {
   CLI::App app{"genlens: a lab for generative embeddings (LLM2Vec-Gen)", "genlens"};
   std::vector<std::pair<CLI::App*, RunFn>> commands;
+  std::vector<bool> distributed;  // per command, as CommandDef::distributed
   bool quiet = false;
 };
 void build_cli(Cli& cli);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/dist/group.h"
 #include "core/model/decoder_lm.h"
 
 namespace genlens::cli {
@@ -14,11 +15,13 @@ struct DeviceArgs {
   std::string device = "cpu";
   std::string dtype = "auto";
   void add(CLI::App& sub) {
-    sub.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+    sub.add_option("--device", device, "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a multi-process launch)")
+        ->capture_default_str();
     sub.add_option("--dtype", dtype, "LLM compute dtype: auto (bf16 on CUDA, f32 on CPU), f32, bf16, f16")
         ->capture_default_str();
   }
-  torch::Device resolve_device() const { return model::parse_device(device); }
+  // "cuda" under a multi-process launch means this rank's GPU, cuda:LOCAL_RANK.
+  torch::Device resolve_device() const { return dist::local_device(model::parse_device(device)); }
   torch::ScalarType resolve_dtype(torch::Device d) const {
     if (dtype == "auto") return d.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
     return model::parse_dtype(dtype);

@@ -37,7 +37,8 @@ std::string load_fonts(float scale) {
                                    0x2190, 0x21FF,   // arrows (↵ →)
                                    0x2200, 0x22FF,   // maths (∅)
                                    0x25A0, 0x25FF,   // shapes
-                                   0x2600, 0x26FF,   // symbols (★)
+                                   0x2600, 0x26FF,   // symbols (★ ☀ ☺)
+                                   0x2700, 0x27BF,   // dingbats (✓ ✂ ❤)
                                    0};
   b.AddRanges(kExtra);
   b.BuildRanges(&ranges);

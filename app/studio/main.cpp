@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -45,11 +46,13 @@ bool has_display() {
   return (x && *x) || (w && *w);
 }
 
-bool save_screenshot(const std::string& path, int w, int h) {
+// Saves the rectangle (x, y, w, h) of the back buffer, y from the bottom as GL counts.
+bool save_png(const std::string& path, int x, int y, int w, int h) {
+  if (w <= 0 || h <= 0) return false;
   std::vector<unsigned char> px(static_cast<size_t>(w) * h * 4);
   glPixelStorei(GL_PACK_ALIGNMENT, 1);
   glReadBuffer(GL_BACK);
-  glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px.data());
+  glReadPixels(x, y, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px.data());
   for (size_t i = 3; i < px.size(); i += 4) px[i] = 255;  // the window is opaque
   stbi_flip_vertically_on_write(1);  // GL's origin is bottom-left
   auto tmp = path + ".tmp";
@@ -57,6 +60,22 @@ bool save_screenshot(const std::string& path, int w, int h) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);  // atomic: never a half-written PNG
   return !ec;
+}
+
+bool save_screenshot(const std::string& path, int w, int h) { return save_png(path, 0, 0, w, h); }
+
+// A view's PNG export: its rectangle in ImGui's coordinates, scaled to the framebuffer.
+std::string save_capture(const genlens::studio::StudioApp::PngCapture& c, int fb_h) {
+  const ImVec2 k = ImGui::GetIO().DisplayFramebufferScale;
+  const int x0 = int(std::floor(c.x0 * k.x)), x1 = int(std::ceil(c.x1 * k.x));
+  const int y0 = int(std::floor(c.y0 * k.y)), y1 = int(std::ceil(c.y1 * k.y));
+  std::error_code ec;
+  const auto dir = std::filesystem::path(c.path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) return fmt::format("cannot create {}: {}", dir.string(), ec.message());
+  glFinish();
+  if (!save_png(c.path, x0, fb_h - y1, x1 - x0, y1 - y0)) return "cannot write the file";
+  return "";
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -192,6 +211,7 @@ int main(int argc, char** argv) {
       glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
       glClear(GL_COLOR_BUFFER_BIT);
       ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      if (auto c = studio.take_png_capture()) studio.png_saved(*c, save_capture(*c, h));
       // With --stats the GPU's work counts too (GL calls only queue it).
       if (!opt.stats.empty()) glFinish();
       auto t1 = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 #include "app/studio/script.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -18,7 +19,8 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
                                {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
-                               {"probe", 1, 1}};
+                               {"probe", 1, 1},      {"train-pause", 0, 0},  {"train-continue", 0, 0},
+                               {"save-png", 2, 2}};
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -41,10 +43,11 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
     for (auto& v : kVerbs)
       if (c.verb == v.verb) spec = &v;
     if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
-    if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" || c.verb == "open") {
+    if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" ||
+        c.verb == "open" || c.verb == "save-png") {
       // Last argument takes the rest of the line (queries and paths may hold spaces).
       std::string first;
-      if (c.verb == "train-set" || c.verb == "open") {
+      if (c.verb == "train-set" || c.verb == "open" || c.verb == "save-png") {
         in >> first;
         if (!first.empty()) c.args.push_back(first);
       }
@@ -131,6 +134,24 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       app.start_training(c.verb == "train-resume");
     } else if (c.verb == "train-stop") {
       app.stop_training();
+    } else if (c.verb == "save-png") {
+      static const char* kTargets[] = {"map", "loss", "cos", "lr", "grad", "speed"};
+      if (std::find(std::begin(kTargets), std::end(kTargets), c.args[0]) == std::end(kTargets))
+        fail("{}: save-png what? '{}' (map, loss, cos, lr, grad, speed)", where(), c.args[0]);
+      if (!waiting_) {
+        app.save_png(c.args[0], c.args[1]);
+        wait_start_ = std::chrono::steady_clock::now(), waiting_ = true;
+        return true;
+      }
+      if (app.png_busy()) {
+        if (std::chrono::steady_clock::now() - wait_start_ > std::chrono::seconds(10))
+          fail("{}: the {} was not on screen (switch to its view first)", where(), c.args[0]);
+        return true;
+      }
+      waiting_ = false;
+      if (!app.last_png_error().empty()) fail("{}: {}", where(), app.last_png_error());
+    } else if (c.verb == "train-pause" || c.verb == "train-continue") {
+      app.pause_training(c.verb == "train-pause");
     } else if (c.verb == "screenshot") {
       screenshot = c.args[0];
       ++pc_;

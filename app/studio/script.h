@@ -12,7 +12,7 @@
 //   select-frac X0 Y0 X1 Y1    the same with corners as fractions of the layout's extent
 //   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
 //                              compression, save-every
-//   train-start | train-resume | train-stop
+//   train-start | train-resume | train-stop | train-pause | train-continue
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
 //                              (jobs: demo, corpus, project, regions, query, walk, latent, eval,
@@ -21,6 +21,9 @@
 //   frames N                   render N frames
 //   pan-zoom N                 render N frames, zooming and panning both maps a little each frame
 //   screenshot PATH            save the window (and the drawn panels to --panel-log)
+//   save-png map|loss|cos|lr|grad|speed PATH
+//                              the map panels or one training plot as a PNG, as its PNG
+//                              button does (its view must be on screen)
 //   quit
 // Blank lines and lines starting with # are ignored.
 #pragma once

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 
 #include "app/studio/studio_results.h"
 #include "app/studio/subprocess.h"
+#include "core/io/atomic_file.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
 
@@ -309,9 +311,10 @@ void StudioApp::start_training(bool resume) {
                                        "--compression", std::to_string(f.compression), "--teacher", f.teacher,
                                        "--save-every", std::to_string(f.save_every), "--device", f.device});
   if (resume) args.push_back("--resume");
-  train_job_ = jobs_.start("train", [args](runtime::JobContext& ctx) {
+  train_control_ = std::make_shared<ProcessControl>();
+  train_job_ = jobs_.start("train", [args, control = train_control_](runtime::JobContext& ctx) {
     ctx.set_stage("train");
-    auto r = run_process(args, ctx);
+    auto r = run_process(args, ctx, control.get());
     if (r.exit_code != 0) fail("{}", last_error_line(r));
   });
   train_events_ = 0;
@@ -330,6 +333,46 @@ void StudioApp::stop_training() {
   jobs_.cancel(train_job_);
   train_.state = "stopping";
   log("train: stopping at the next step (a checkpoint is saved)");
+}
+
+void StudioApp::save_png(const std::string& target, const std::string& path) {
+  png_script_path_ = path;
+  if (target == "map") map_state_.png_pending = target;
+  else train_state_.png_pending = target;
+}
+
+void StudioApp::request_png(const views::PngRequest& r) {
+  PngCapture c{png_script_path_, r.x0, r.y0, r.x1, r.y1};
+  png_script_path_.clear();
+  if (c.path.empty()) {
+    const fs::path base = workspace_.empty() ? fs::current_path() : fs::path(workspace_);
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    c.path = (base / "exports" / fmt::format("{}-{}.png", r.name, stamp)).string();
+  }
+  capture_ = c;
+}
+
+std::optional<StudioApp::PngCapture> StudioApp::take_png_capture() {
+  auto c = capture_;
+  capture_.reset();
+  return c;
+}
+
+void StudioApp::png_saved(const PngCapture& c, const std::string& error) {
+  png_error_ = error;
+  if (error.empty())
+    log(fmt::format("saved {} ({:.0f} × {:.0f} px)", c.path, c.x1 - c.x0, c.y1 - c.y0));
+  else
+    log(fmt::format("could not save {}: {}", c.path, error));
+}
+
+void StudioApp::pause_training(bool pause) {
+  if (!jobs_.active("train") || !train_control_ || train_control_->pause == pause) return;
+  train_control_->pause = pause;
+  log(pause ? "train: paused (the run's process is frozen where it stands; Continue picks it up)"
+            : "train: continued");
 }
 
 bool StudioApp::job_active(const std::string& name) {
@@ -356,7 +399,11 @@ void StudioApp::poll_training() {
           if (train_.log_tail.size() > 40) train_.log_tail.erase(train_.log_tail.begin());
         }
       if (s.state == runtime::JobState::Running) {
-        if (train_.state != "stopping") train_.state = follower_ && follower_->last_step() > 0 ? "running" : "starting";
+        if (train_.state != "stopping")
+          train_.state = train_control_ && train_control_->stopped                ? "paused"
+                         : train_control_ && train_control_->pause                  ? "pausing"
+                         : follower_ && follower_->last_step() > 0                  ? "running"
+                                                                                    : "starting";
       } else if (s.state == runtime::JobState::Done) {
         train_.state = "done";
       } else if (s.state == runtime::JobState::Cancelled) {
@@ -603,12 +650,18 @@ void StudioApp::draw_main(const views::Rect& area) {
             inspect(map_.texts[size_t(in.send_to_inspector)]);
             show(Tab::Inspector);
           }
+          if (in.png.wanted()) request_png(in.png);
           if (in.export_selection) {
             auto path = fs::path(corpus_).replace_extension("").string() + "-selection.jsonl";
-            std::ofstream o(path);
+            std::string rows;
             for (int i : views::selected_indices(map_state_))
-              o << nlohmann::json{{"index", i}, {"text", map_.texts[size_t(i)]}}.dump() << "\n";
-            log("selection written to " + path);
+              rows += nlohmann::json{{"index", i}, {"text", map_.texts[size_t(i)]}}.dump() + "\n";
+            try {
+              io::write_file_atomic(path, rows);
+              log("selection written to " + path);
+            } catch (const std::exception& e) {
+              log(fmt::format("could not write the selection: {}", e.what()));
+            }
           }
           if (!map_.input.data.x.empty()) drawn_.push_back("map.input");
           if (!map_.generative.data.x.empty()) drawn_.push_back("map.generative");
@@ -629,6 +682,9 @@ void StudioApp::draw_main(const views::Rect& area) {
           if (in.start) start_training(false);
           if (in.resume) start_training(true);
           if (in.stop) stop_training();
+          if (in.png.wanted()) request_png(in.png);
+          if (in.pause) pause_training(true);
+          if (in.unpause) pause_training(false);
           if (!in.follow.empty()) {
             run_ = in.follow;
             follow_run(in.follow);
@@ -640,6 +696,7 @@ void StudioApp::draw_main(const views::Rect& area) {
           }
           if (!train_.metrics.empty()) drawn_.push_back("training.curves");
           if (!train_.probes.empty()) drawn_.push_back("training.probe");
+          if (train_.state == "paused") drawn_.push_back("training.paused");
           break;
         }
       }

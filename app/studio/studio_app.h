@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/studio/core_bridge.h"
 #include "app/studio/job_host.h"
 #include "app/studio/run_follower.h"
+#include "app/studio/subprocess.h"
 #include "views/compare_view.h"
 #include "views/demo_build_view.h"
 #include "views/inspector_view.h"
@@ -72,6 +74,22 @@ class StudioApp {
   }                                          // genlens eval over the workspace's tasks/
   void start_training(bool resume);
   void stop_training();
+  // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.
+  void pause_training(bool pause);
+
+  // PNG export of a map or a plot: a view asks (its PNG button), main() reads the pixels
+  // after the frame is rendered and reports back. Files go to <workspace>/exports/ (or
+  // ./exports/ with no workspace) unless a script names the path.
+  struct PngCapture {
+    std::string path;
+    float x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // window pixels (ImGui's coordinates)
+  };
+  std::optional<PngCapture> take_png_capture();
+  void png_saved(const PngCapture& c, const std::string& error);
+  // Script: "save-png map|loss|cos|lr|grad|speed PATH" (the view must be on screen).
+  void save_png(const std::string& target, const std::string& path);
+  bool png_busy() const { return !png_script_path_.empty() || capture_.has_value(); }
+  const std::string& last_png_error() const { return png_error_; }
   bool set_train_field(const std::string& key, const std::string& value);
   bool job_active(const std::string& name);  // "" = any
   void follow_run(const std::string& dir);
@@ -152,7 +170,12 @@ class StudioApp {
   int64_t emb_dim_gen_ = 0, emb_dim_input_ = 0;
   std::vector<uint8_t> last_selection_;
 
+  std::optional<PngCapture> capture_;  // asked for this frame, taken by main() after rendering
+  std::string png_script_path_;        // a script's save-png waiting for its view to draw
+  std::string png_error_;              // the last export's error ("" when it was written)
+  void request_png(const views::PngRequest& r);
   int train_job_ = 0;
+  std::shared_ptr<ProcessControl> train_control_;  // pause/continue of the run's process
   // The training probe: one job at a time, over checkpoints not probed yet.
   int probe_job_ = 0;
   std::string probe_query_;

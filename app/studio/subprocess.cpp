@@ -21,7 +21,7 @@ std::string last_error_line(const ProcessResult& r) {
   return r.err.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobContext& ctx) {
+ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobContext& ctx, ProcessControl* control) {
   if (argv.empty()) fail("run_process: empty command line");
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
@@ -46,8 +46,17 @@ ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobCont
   bool interrupted = false;
   auto interrupt_time = std::chrono::steady_clock::now();
   bool out_open = true, err_open = true;
+  bool child_stopped = false;
+  auto set_stopped = [&](bool stop) {
+    if (stop == child_stopped) return;
+    kill(pid, stop ? SIGSTOP : SIGCONT);
+    child_stopped = stop;
+    if (control) control->stopped = stop;
+  };
   while (out_open || err_open) {
+    if (control && !interrupted) set_stopped(control->pause.load());
     if (ctx.cancelled() && !interrupted) {
+      set_stopped(false);  // a stopped process would never see the SIGINT
       kill(pid, SIGINT);
       interrupted = true;
       interrupt_time = std::chrono::steady_clock::now();
@@ -80,6 +89,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobCont
   }
   close(out_pipe[0]);
   close(err_pipe[0]);
+  set_stopped(false);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

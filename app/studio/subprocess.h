@@ -1,7 +1,10 @@
 // Runs a child process (argv, no shell) inside a Job: its stdout is captured, its stderr
 // lines become job log lines, and cancelling the job sends SIGINT (genlens commands save
-// a checkpoint on Ctrl-C) and, if it has not exited 20 s later, SIGKILL.
+// a checkpoint on Ctrl-C) and, if it has not exited 20 s later, SIGKILL. A run can be
+// paused: the child is stopped (SIGSTOP) where it stands, keeping its memory and state,
+// and continued (SIGCONT) later with nothing lost or recomputed.
 #pragma once
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -15,9 +18,18 @@ struct ProcessResult {
   std::string err;     // stderr (also streamed to the job log)
 };
 
+// Shared by the UI (which sets `pause`) and the job running the child (which applies it
+// within 50 ms and reports it in `stopped`).
+struct ProcessControl {
+  std::atomic<bool> pause{false};    // requested
+  std::atomic<bool> stopped{false};  // the child is stopped now
+};
+
 // Throws genlens::Error when the program cannot start; never throws on a non-zero exit.
-// On cancel: interrupts the child, waits for it, then throws runtime::Cancelled.
-ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobContext& ctx);
+// On cancel: interrupts the child (continuing it first when it is paused, so it can save
+// its checkpoint), waits for it, then throws runtime::Cancelled.
+ProcessResult run_process(const std::vector<std::string>& argv, runtime::JobContext& ctx,
+                          ProcessControl* control = nullptr);
 
 // The last non-empty stderr line (genlens prints its error message there), for the UI.
 std::string last_error_line(const ProcessResult& r);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -160,6 +161,11 @@ SearchKind parse_search_kind(const std::string& s) {
 
 LatentIndexInfo read_latent_index_info(const fs::path& dir) { return info_from_json(read_index_json(dir), dir); }
 
+namespace {
+// hnsw.bin over the committed shards (when asked for), then index.json marked complete.
+LatentIndexInfo finish_index(runtime::JobContext& ctx, const LatentIndexSpec& spec, json& state);
+}  // namespace
+
 LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::DecoderLM& lm, const text::Tokenizer& tok,
                                    const fs::path& model_dir, const LatentIndexSpec& spec) {
   const int64_t L = lm.config().num_hidden_layers, H = lm.config().hidden_size;
@@ -172,22 +178,33 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
   auto texts = read_corpus(spec.corpus, spec.field, spec.max_rows);
   const json settings = settings_json(spec, layers, hash_texts(texts));
   const auto identity = gen::BaseModelIdentity::of(lm, model_dir);
+  const int64_t n_texts = static_cast<int64_t>(texts.size());
+  const bool is_part = spec.part >= 0;
+  if (is_part && !(spec.parts >= 1 && spec.part < spec.parts))
+    fail("latent-index: part {} of {} does not exist", spec.part, spec.parts);
+  // Parts are cut at batch boundaries, so every batch (and its padding) is the one the
+  // one-process build runs: the same vectors to the bit.
+  const int64_t n_batches = (n_texts + spec.batch_size - 1) / spec.batch_size;
+  const int64_t row_begin = is_part ? std::min(n_texts, n_batches * spec.part / spec.parts * spec.batch_size) : 0;
+  const int64_t row_end = is_part ? std::min(n_texts, n_batches * (spec.part + 1) / spec.parts * spec.batch_size) : n_texts;
 
   // State: a fresh build, or the committed part of a stopped one.
   json state{{"format", kFormat},          {"version", kVersion},
              {"hidden", H},                {"layers", layers},
-             {"n_entries", 0},             {"n_rows", static_cast<int64_t>(texts.size())},
-             {"rows_done", 0},             {"entries_bytes", 0},
+             {"n_entries", 0},             {"n_rows", n_texts},
+             {"rows_done", row_begin},     {"entries_bytes", 0},
              {"complete", false},          {"has_hnsw", false},
              {"model", identity.to_json()}, {"settings", settings},
              {"shards", json::array()}};
+  if (is_part) state["part"] = {{"part", spec.part}, {"parts", spec.parts}, {"row_begin", row_begin}, {"row_end", row_end}};
   fs::create_directories(spec.out);
   const auto index_json = spec.out / "index.json";
   if (fs::exists(index_json)) {
     auto old = read_index_json(spec.out);
     if (!spec.resume)
       fail("{}: an index is already there; pick another --out or remove it", spec.out.string());
-    if (old["settings"] != settings || old["model"].value("weights_fingerprint", "") != identity.weights_fingerprint)
+    if (old["settings"] != settings || old["model"].value("weights_fingerprint", "") != identity.weights_fingerprint ||
+        old.value("part", json()) != state.value("part", json()))
       fail("{}: an index built with other settings, corpus or model is already there; remove it or pick another --out "
            "(found settings {}, now {})",
            index_json.string(), old["settings"].dump(), settings.dump());
@@ -241,13 +258,14 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
     io::write_file_atomic(index_json, state.dump(1));
   };
 
-  ctx.set_stage("index", static_cast<int64_t>(texts.size()), "rows", rows_done);
+  ctx.set_stage("index", row_end - row_begin, "rows", rows_done - row_begin);
+  auto last_commit = std::chrono::steady_clock::now();
   torch::NoGradGuard ng;
   model::ForwardOptions fo;
   fo.output_hidden_states = true;
-  for (int64_t start = rows_done; start < static_cast<int64_t>(texts.size()); start += spec.batch_size) {
+  for (int64_t start = rows_done; start < row_end; start += spec.batch_size) {
     ctx.check_cancel();
-    const int64_t end = std::min<int64_t>(static_cast<int64_t>(texts.size()), start + spec.batch_size);
+    const int64_t end = std::min<int64_t>(row_end, start + spec.batch_size);
     std::vector<text::Encoding> encs;
     std::vector<std::vector<size_t>> keep;
     std::vector<std::vector<int32_t>> rows;
@@ -294,11 +312,89 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
         }
       }
     }
-    ctx.set_done(end);
-    if (buf.size() >= spec.shard_entries) commit(end);
+    ctx.set_done(end - row_begin);
+    // Commit when a shard is full, and at least every 30 s: rows whose tokens are all
+    // capped or deduplicated add no entries, and a kill should not lose a long stretch.
+    if (buf.size() >= spec.shard_entries || std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(30)) {
+      commit(end);
+      last_commit = std::chrono::steady_clock::now();
+    }
   }
-  commit(static_cast<int64_t>(texts.size()));
+  commit(row_end);
+  if (is_part) {
+    state["complete"] = true;
+    io::write_file_atomic(index_json, state.dump(1));
+    return info_from_json(state, spec.out);
+  }
+  return finish_index(ctx, spec, state);
+}
 
+LatentIndexInfo merge_latent_index_parts(runtime::JobContext& ctx, const LatentIndexSpec& spec,
+                                         const std::vector<fs::path>& parts) {
+  if (parts.empty()) fail("latent-index: no parts to merge");
+  const auto index_json = spec.out / "index.json";
+  // (A merged index.json, finished or not, is the one-process build's to finish.)
+  if (fs::exists(index_json)) fail("{}: an index is already there; the parts are not merged over it", index_json.string());
+  ctx.set_stage("merge", static_cast<int64_t>(parts.size()), "parts");
+  std::vector<json> heads;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    auto h = read_index_json(parts[k]);
+    const auto part = h.value("part", json());
+    if (!h.value("complete", false) || part.value("part", -1) != static_cast<int>(k) ||
+        part.value("parts", -1) != static_cast<int>(parts.size()))
+      fail("{}: not the finished part {} of {} of this build", parts[k].string(), k, parts.size());
+    if (k > 0 && (h["settings"] != heads.front()["settings"] || h["model"] != heads.front()["model"]))
+      fail("{}: built with other settings or another model than {}", parts[k].string(), parts[0].string());
+    heads.push_back(std::move(h));
+  }
+  // The one-process state, filled part by part.
+  json state = heads.front();
+  state.erase("part");
+  state["n_entries"] = 0;
+  state["entries_bytes"] = 0;
+  state["rows_done"] = state["n_rows"];
+  state["complete"] = false;
+  state["has_hnsw"] = false;
+  state["shards"] = json::array();
+  fs::create_directories(spec.out);
+  std::string entries;
+  int64_t first = 0;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    ctx.check_cancel();
+    for (const auto& sh : heads[k]["shards"]) {
+      const auto name = shard_name(state["shards"].size());
+      const auto tmp = spec.out / (name + ".merge-tmp");
+      fs::copy_file(parts[k] / sh["file"].get<std::string>(), tmp, fs::copy_options::overwrite_existing);
+      fs::rename(tmp, spec.out / name);
+      state["shards"].push_back({{"file", name}, {"n", sh["n"]}});
+    }
+    std::ifstream f(parts[k] / "entries.jsonl", std::ios::binary);
+    int64_t n = 0;
+    for (std::string line; std::getline(f, line);) {
+      if (line.empty()) continue;
+      auto e = json::parse(line);
+      e["e"] = first + n++;
+      entries += e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    }
+    if (n != heads[k]["n_entries"].get<int64_t>())
+      fail("{}: entries.jsonl holds {} entries, index.json says {}", parts[k].string(), n, heads[k]["n_entries"].get<int64_t>());
+    first += n;
+    ctx.advance();
+  }
+  io::write_file_atomic(spec.out / "entries.jsonl", entries);
+  state["n_entries"] = first;
+  state["entries_bytes"] = static_cast<uint64_t>(entries.size());
+  io::write_file_atomic(index_json, state.dump(1));
+  auto info = finish_index(ctx, spec, state);
+  std::error_code ec;
+  for (auto& p : parts) fs::remove_all(p, ec);
+  return info;
+}
+
+namespace {
+LatentIndexInfo finish_index(runtime::JobContext& ctx, const LatentIndexSpec& spec, json& state) {
+  const auto index_json = spec.out / "index.json";
+  const int64_t H = state["hidden"].get<int64_t>();
   if (spec.hnsw && state["n_entries"].get<int64_t>() > 0) {
     const int64_t n = state["n_entries"].get<int64_t>();
     ctx.set_stage("hnsw", n, "entries");
@@ -324,6 +420,7 @@ LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::Decode
   io::write_file_atomic(index_json, state.dump(1));
   return info_from_json(state, spec.out);
 }
+}  // namespace
 
 // ---- the opened index -------------------------------------------------------------------
 

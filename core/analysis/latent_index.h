@@ -14,7 +14,7 @@
 //                             "pos", "layer", "context"}
 //   hnsw.bin                 optional hnswlib HierarchicalNSW (inner product), label = entry
 // Entries are numbered across shards in order. A build writes a shard whenever
-// `shard_entries` entries are buffered, so memory stays bounded; index.json is rewritten
+// `shard_entries` entries are buffered (and at least every 30 s), so memory stays bounded; index.json is rewritten
 // (atomically) after each shard with the rows consumed, so a stopped build resumes there.
 #pragma once
 #include <cstdint>
@@ -53,6 +53,11 @@ struct LatentIndexSpec {
   int hnsw_m = 16;
   int hnsw_ef_construction = 100;
   bool resume = true;                  // continue a stopped build in `out`
+  // A part of a sharded build (several processes): the k-th of K slices of the rows
+  // (cut at batch boundaries), no hnsw. Earlier rows still pass through the token selector (tokenized, not run through
+  // the model), so a part holds exactly the entries the one-process build takes from
+  // its rows; merge_latent_index_parts joins the parts in order. -1: the whole corpus.
+  int part = -1, parts = 1;
 };
 
 // The reference's default layers 1, 2, 4, 8, 16, 24, L-2, L-1 (those in 1..L), deduplicated.
@@ -61,6 +66,13 @@ std::vector<int64_t> default_index_layers(int64_t n_layers);
 // The build Job's body. `model_dir` is recorded (and fingerprinted) in index.json.
 LatentIndexInfo build_latent_index(runtime::JobContext& ctx, const model::DecoderLM& lm, const text::Tokenizer& tok,
                                    const std::filesystem::path& model_dir, const LatentIndexSpec& spec);
+
+// Joins the finished parts (in order) into `spec.out`, renumbering entries, then builds
+// hnsw.bin: the index the one-process build writes (same entries, vectors, index.json;
+// shard files cut where the parts ended). Rerunning after a stop redoes the merge; the
+// parts are removed once the merged index is complete.
+LatentIndexInfo merge_latent_index_parts(runtime::JobContext& ctx, const LatentIndexSpec& spec,
+                                         const std::vector<std::filesystem::path>& parts);
 
 LatentIndexInfo read_latent_index_info(const std::filesystem::path& dir);
 

@@ -55,25 +55,37 @@ size_t drop_empty_answers(std::vector<ResponseRow>& rows) {
   return before - rows.size();
 }
 
-std::vector<std::string> read_texts(const fs::path& path, const std::string& field) {
-  io::JsonlReader r(path);
-  std::vector<std::string> out;
+TextReader::TextReader(const fs::path& path, std::string field)
+    : reader_(std::make_unique<io::JsonlReader>(path)), field_(std::move(field)) {}
+TextReader::~TextReader() = default;
+
+bool TextReader::next(std::string& text) {
   io::Json row;
-  while (r.next(row)) {
-    auto t = r.get_string_opt(row, field);
-    // Only the default field falls back (responses.jsonl rows have "question"); a field
-    // the user named must be there, or the wrong text would be embedded silently.
-    const bool fallback = field == "text";
-    if (!t && fallback) t = r.get_string_opt(row, "question");
-    if (!t) {
-      std::string keys;
-      if (row.is_object())
-        for (auto& [k, v] : row.items()) keys += (keys.empty() ? "" : ", ") + ("\"" + k + "\"");
-      fail("{}: no string field \"{}\"{} in this row (its fields: {})", r.where(), field,
-           fallback ? " (or \"question\")" : "", keys.empty() ? "none" : keys);
-    }
-    out.push_back(std::move(*t));
+  if (!reader_->next(row)) return false;
+  auto& r = *reader_;
+  auto t = r.get_string_opt(row, field_);
+  // Only the default field falls back (responses.jsonl rows have "question"); a field
+  // the user named must be there, or the wrong text would be embedded silently.
+  const bool fallback = field_ == "text";
+  if (!t && fallback) t = r.get_string_opt(row, "question");
+  if (!t) {
+    std::string keys;
+    if (row.is_object())
+      for (auto& [k, v] : row.items()) keys += (keys.empty() ? "" : ", ") + ("\"" + k + "\"");
+    fail("{}: no string field \"{}\"{} in this row (its fields: {})", r.where(), field_,
+         fallback ? " (or \"question\")" : "", keys.empty() ? "none" : keys);
   }
+  text = std::move(*t);
+  return true;
+}
+
+std::vector<std::string> read_texts(const fs::path& path, const std::string& field) {
+  TextReader r(path, field);
+  std::vector<std::string> out;
+  std::string t;
+  while (r.next(t)) out.push_back(std::move(t));
+  // An empty input would give an empty .npy that silently replaces an earlier result.
+  if (out.empty()) fail("{}: no rows (the file is empty or holds only blank lines)", path.string());
   return out;
 }
 
@@ -108,7 +120,18 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
                                   const text::ChatTemplate& chat, const fs::path& input, const fs::path& output,
                                   const GenerateSettings& gs) {
   GenerateReport rep;
-  auto queries = read_queries(input);
+  model::GenerateOptions go;
+  go.max_new_tokens = gs.max_new_tokens;
+  go.sample = gs.sample;
+  go.temperature = gs.temperature;
+  go.top_p = gs.top_p;
+  model::check_options(go);  // before anything is written
+  auto queries = read_queries(input);  // all rows: ids are checked across the whole file
+  if (gs.shard_begin > 0 || gs.shard_end >= 0) {
+    const auto n = static_cast<int64_t>(queries.size());
+    const int64_t b = std::clamp<int64_t>(gs.shard_begin, 0, n), e = gs.shard_end < 0 ? n : std::clamp<int64_t>(gs.shard_end, b, n);
+    queries = std::vector<QueryRow>(queries.begin() + b, queries.begin() + e);
+  }
   rep.total = static_cast<int64_t>(queries.size());
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < queries.size(); ++i) index[queries[i].id] = i;
@@ -155,11 +178,6 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
   std::stable_sort(pending.begin(), pending.end(),
                    [&](size_t a, size_t b) { return prompts[a].size() > prompts[b].size(); });
 
-  model::GenerateOptions go;
-  go.max_new_tokens = gs.max_new_tokens;
-  go.sample = gs.sample;
-  go.temperature = gs.temperature;
-  go.top_p = gs.top_p;
   go.eos_ids = lm.config().eos_token_ids;
   if (auto e = tok.eos_id()) go.eos_ids.push_back(*e);
   std::sort(go.eos_ids.begin(), go.eos_ids.end());

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
+
+namespace genlens::io {
+class JsonlReader;
+}
 
 namespace genlens::data {
 
@@ -34,6 +39,16 @@ size_t drop_empty_answers(std::vector<ResponseRow>& rows);
 // Texts to encode: each row's `field`. Only the default "text" falls back to "question"
 // (a responses.jsonl); a field the user named must be in every row (genlens::Error).
 std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field = "text");
+// The same, one text at a time (inputs larger than memory).
+class TextReader {
+ public:
+  TextReader(const std::filesystem::path& path, std::string field = "text");
+  ~TextReader();
+  bool next(std::string& text);  // false at the end; errors as read_texts
+ private:
+  std::unique_ptr<io::JsonlReader> reader_;
+  std::string field_;
+};
 
 struct GenerateSettings {
   int max_new_tokens = 500;      // reference: 500
@@ -43,6 +58,9 @@ struct GenerateSettings {
   float temperature = 1.0f;
   float top_p = 1.0f;
   uint64_t seed = 0;
+  // Only input rows [shard_begin, shard_end) (a rank's shard; -1: to the end). The output
+  // then holds that shard's responses in input order.
+  int64_t shard_begin = 0, shard_end = -1;
 };
 
 struct GenerateReport {

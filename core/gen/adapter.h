@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/gen/adapter_meta.h"
 #include "core/model/decoder_lm.h"
 #include "core/model/padding.h"
 
@@ -20,16 +21,6 @@ namespace genlens::gen {
 
 using TokenRow = std::vector<int32_t>;  // token ids of one text (no padding)
 
-struct AdapterShape {
-  int64_t n_thought = 10;
-  int64_t n_compression = 10;
-  int64_t hidden = 0;       // H of the base model
-  int64_t teacher_dim = 0;  // D of the teacher's embeddings
-  int64_t n_special() const { return n_thought + n_compression; }
-  // Reference name of the read-out: the embedding comes from the last n_compression
-  // positions ("last_10_tokens" for the default 10 + 10).
-  std::string encoding_mode() const { return "last_" + std::to_string(n_compression) + "_tokens"; }
-};
 
 class Adapter {
  public:

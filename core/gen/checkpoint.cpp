@@ -78,128 +78,6 @@ BaseModelIdentity BaseModelIdentity::of(const model::DecoderLM& lm, const fs::pa
   return id;
 }
 
-json BaseModelIdentity::to_json() const {
-  return json{{"path", path},
-              {"model_type", model_type},
-              {"hidden_size", hidden_size},
-              {"vocab_size", vocab_size},
-              {"num_hidden_layers", num_hidden_layers},
-              {"config_hash", config_hash},
-              {"weights_fingerprint", weights_fingerprint}};
-}
-
-namespace {
-
-template <class T>
-T field(const json& j, const std::string& key, const std::string& source) {
-  auto it = j.find(key);
-  if (it == j.end()) fail("{}: field \"{}\": missing", source, key);
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    fail("{}: field \"{}\": expected a {}, found {}", source, key,
-         std::is_same_v<T, std::string> ? "string" : "number", it->dump());
-  }
-}
-
-template <class T>
-T field_or(const json& j, const std::string& key, T fallback, const std::string& source) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  return field<T>(j, key, source);
-}
-
-}  // namespace
-
-BaseModelIdentity BaseModelIdentity::from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) fail("{}: field \"base_model\": expected an object, found {}", source, j.dump());
-  std::string src = source + " (base_model)";
-  BaseModelIdentity id;
-  id.path = field_or<std::string>(j, "path", "", src);
-  id.model_type = field<std::string>(j, "model_type", src);
-  id.hidden_size = field<int64_t>(j, "hidden_size", src);
-  id.vocab_size = field<int64_t>(j, "vocab_size", src);
-  id.num_hidden_layers = field_or<int64_t>(j, "num_hidden_layers", 0, src);
-  id.config_hash = field_or<std::string>(j, "config_hash", "", src);
-  id.weights_fingerprint = field_or<std::string>(j, "weights_fingerprint", "", src);
-  return id;
-}
-
-void BaseModelIdentity::check_matches(const BaseModelIdentity& a, const std::string& source) const {
-  if (hidden_size != a.hidden_size)
-    fail("{}: the adapter was trained for hidden size {} ({} model at {}), but this base model ({} at {}) has "
-         "hidden_size {}", source, hidden_size, model_type, path, a.model_type, a.path, a.hidden_size);
-  if (model_type != a.model_type || vocab_size != a.vocab_size ||
-      (!config_hash.empty() && config_hash != a.config_hash))
-    fail("{}: the adapter was trained on a different base model: expected {} (vocab {}, {} layers, config hash "
-         "{}) from {}, found {} (vocab {}, {} layers, config hash {}) at {}", source, model_type, vocab_size,
-         num_hidden_layers, config_hash, path, a.model_type, a.vocab_size, a.num_hidden_layers, a.config_hash,
-         a.path);
-  if (!weights_fingerprint.empty() && weights_fingerprint != a.weights_fingerprint)
-    fail("{}: the adapter was trained on a different base model: same architecture ({}, hidden {}) but "
-         "different weights (fingerprint {} from {}, this model at {} has {})", source, model_type, hidden_size,
-         weights_fingerprint, path, a.path, a.weights_fingerprint);
-}
-
-// ---------------------------------------------------------------- genlens.json
-
-json AdapterMeta::to_json() const {
-  json j;
-  j["format"] = "genlens-adapter";
-  j["format_version"] = format_version;
-  j["base_model"] = base.to_json();
-  j["n_thought"] = shape.n_thought;
-  j["n_compression"] = shape.n_compression;
-  j["n_special"] = shape.n_special();
-  j["hidden_size"] = shape.hidden;
-  j["encoding_mode"] = shape.encoding_mode();
-  j["teacher"] = json{{"kind", teacher_kind}, {"spec", teacher_spec}, {"dim", shape.teacher_dim}};
-  j["dtype"] = dtype;
-  j["compute_dtype"] = compute_dtype;
-  j["query"] = json{{"max_length", query_max_length}, {"instruction", instruction}, {"chat_template", false},
-                    {"padding", "left"}};
-  j["step"] = step;
-  j["training"] = training;
-  return j;
-}
-
-AdapterMeta AdapterMeta::from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) fail("{}: expected a JSON object", source);
-  AdapterMeta m;
-  auto fmt_name = field_or<std::string>(j, "format", "", source);
-  if (fmt_name != "genlens-adapter")
-    fail("{}: field \"format\": expected \"genlens-adapter\", found \"{}\"", source, fmt_name);
-  m.format_version = field<int>(j, "format_version", source);
-  if (m.format_version != kAdapterFormatVersion)
-    fail("{}: field \"format_version\": this genlens reads version {}, found {}", source, kAdapterFormatVersion,
-         m.format_version);
-  if (!j.contains("base_model")) fail("{}: field \"base_model\": missing", source);
-  m.base = BaseModelIdentity::from_json(j.at("base_model"), source);
-  m.shape.n_thought = field<int64_t>(j, "n_thought", source);
-  m.shape.n_compression = field<int64_t>(j, "n_compression", source);
-  m.shape.hidden = field<int64_t>(j, "hidden_size", source);
-  if (m.shape.n_thought < 0 || m.shape.n_compression < 1)
-    fail("{}: fields \"n_thought\"/\"n_compression\": expected >= 0 / >= 1, found {} / {}", source,
-         m.shape.n_thought, m.shape.n_compression);
-  auto mode = field<std::string>(j, "encoding_mode", source);
-  if (mode != m.shape.encoding_mode())
-    fail("{}: field \"encoding_mode\": expected \"{}\" for {} compression tokens, found \"{}\"", source,
-         m.shape.encoding_mode(), m.shape.n_compression, mode);
-  if (!j.contains("teacher") || !j.at("teacher").is_object()) fail("{}: field \"teacher\": missing", source);
-  const auto& t = j.at("teacher");
-  m.teacher_kind = field<std::string>(t, "kind", source + " (teacher)");
-  m.teacher_spec = field_or<std::string>(t, "spec", m.teacher_kind, source + " (teacher)");
-  m.shape.teacher_dim = field<int64_t>(t, "dim", source + " (teacher)");
-  m.dtype = field_or<std::string>(j, "dtype", "float32", source);
-  m.compute_dtype = field_or<std::string>(j, "compute_dtype", "", source);
-  if (j.contains("query") && j.at("query").is_object()) {
-    m.query_max_length = field_or<int64_t>(j.at("query"), "max_length", 512, source + " (query)");
-    m.instruction = field_or<std::string>(j.at("query"), "instruction", "", source + " (query)");
-  }
-  m.step = field_or<int64_t>(j, "step", 0, source);
-  if (j.contains("training")) m.training = j.at("training");
-  return m;
-}
-
 // ---------------------------------------------------------------- write / read
 
 void write_checkpoint(const fs::path& dir, const CheckpointFiles& f) {
@@ -262,7 +140,7 @@ LoadedAdapter load_adapter_unchecked(const fs::path& dir, torch::Device device) 
 
 LoadedAdapter load_adapter(const fs::path& dir, const BaseModelIdentity& base, torch::Device device) {
   auto meta = read_adapter_meta(dir);
-  meta.base.check_matches(base, dir.string());  // before any tensor is read
+  meta.base.check_matches(base, (dir / "genlens.json").string());  // before any tensor is read
   return load_adapter_tensors(dir, std::move(meta), device);
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/dist/group.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/runtime/metrics_log.h"
@@ -97,8 +98,9 @@ void TrainSettings::validate() const {
   need(recon_weight >= 0 && align_weight >= 0, "loss weights: expected >= 0",
        fmt::format("{}, {}", recon_weight, align_weight));
   need(recon_weight > 0 || align_weight > 0, "loss weights: expected at least one > 0", "both 0");
-  need(n_thought >= 0, "--thought: expected >= 0", n_thought);
-  need(n_compression >= 1, "--compression: expected >= 1", n_compression);
+  // The same bounds genlens.json is read with (adapter_meta.cpp).
+  need(n_thought >= 0 && n_thought <= 4096, "--thought: expected 0 to 4096", n_thought);
+  need(n_compression >= 1 && n_compression <= 4096, "--compression: expected 1 to 4096", n_compression);
   need(query_max_length >= 1, "--query-max-length: expected >= 1", query_max_length);
   need(response_max_length >= 1, "--response-max-length: expected >= 1", response_max_length);
   need(save_every >= 1, "--save-every: expected >= 1", save_every);
@@ -198,7 +200,12 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   adapter_ = Adapter(shape, s_.lm->device());
   base_ = BaseModelIdentity::of(*s_.lm, s_.model_dir);
   data_fingerprint_ = s_.data.fingerprint();  // the data never changes during a run
+  if (s_.group && s_.settings.batch_size < s_.group->size())
+    fail("--batch-size {} is the global batch, split across the {} ranks: it must be at least {}",
+         s_.settings.batch_size, s_.group->size(), s_.group->size());
 }
+
+bool Trainer::is_root() const { return !s_.group || s_.group->is_root(); }
 
 int64_t Trainer::row_at(int64_t g) {
   const int64_t N = s_.data.size();
@@ -253,10 +260,37 @@ json Trainer::trainer_state(int64_t step) const {
                 {"next_position", seen % s_.data.size()}}},
               {"data", {{"n_rows", s_.data.size()}, {"fingerprint", data_fingerprint_}}},
               {"teacher", s_.teacher->spec()},
+              // Informational: a run may resume with another world size (same global batch).
+              {"world_size", s_.group ? s_.group->size() : 1},
               {"settings", s_.settings.to_json()}};
 }
 
 void Trainer::save(int64_t step) {
+  if (s_.group) {
+    // All ranks must hold the same adapter before rank 0 commits it: compare a checksum
+    // (sum and sum of squares of every parameter, and the step) across ranks.
+    torch::NoGradGuard ng;
+    double sum = 0, sq = 0;
+    for (auto& p : adapter_.parameters()) {
+      auto d = p.detach().to(torch::kCPU, torch::kFloat64);
+      sum += d.sum().item<double>();
+      sq += d.pow(2).sum().item<double>();
+    }
+    auto v = torch::tensor({sum, sq, static_cast<double>(step), -sum, -sq, -static_cast<double>(step)},
+                           torch::kFloat64);
+    s_.group->all_reduce_max(v, fmt::format("checksum before checkpoint {}", step));
+    auto a = v.accessor<double, 1>();
+    if (a[0] != -a[3] || a[1] != -a[4] || a[2] != -a[5])
+      fail("rank {}: the ranks disagree on the adapter at step {} (parameter sums range over [{}, {}]); the "
+           "checkpoint is not written", s_.group->rank(), step, -a[3], a[0]);
+  }
+  last_checkpoint_ = s_.out_dir / checkpoint_dir_name(step);
+  if (is_root()) save_files(step);
+  // Nobody goes on (or reports success) until rank 0 has the checkpoint on disk.
+  if (s_.group) s_.group->barrier(fmt::format("checkpoint {} written by rank 0", step));
+}
+
+void Trainer::save_files(int64_t step) {
   auto meta = make_meta(step);
   auto opt = opt_->state_tensors();
   auto st = trainer_state(step);
@@ -290,80 +324,95 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
     fail("{}: cannot resume from it: trainer_state.json or optimizer.safetensors is missing (an adapter-only "
          "checkpoint)", dir.string());
   const json st = io::read_json_file(state_path);
-  auto loaded = load_adapter(dir, base_, s_.lm->device());
-  const auto& have = loaded.meta.shape;
-  const auto& want = adapter_.shape();
-  if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
-      have.teacher_dim != want.teacher_dim)
-    fail("{}: the run has {} thought + {} compression tokens and teacher dim {}, this command asks for {} + {} "
-         "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
-         want.n_compression, want.teacher_dim);
-  auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
-  auto mismatch = [&](const char* what, auto a, auto b) {
-    if (a != b)
-      fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
-           a, b);
-  };
-  mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
-  mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
-  mismatch("--seed", prev.seed, s_.settings.seed);
-  mismatch("--teacher", prev.teacher, s_.settings.teacher);
-  // Everything else that changes what a step computes must match too (the schedule --
-  // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
-  mismatch("--beta1", prev.beta1, s_.settings.beta1);
-  mismatch("--beta2", prev.beta2, s_.settings.beta2);
-  mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
-  mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
-  mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
-  mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
-  mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
-  mismatch("--thought", prev.n_thought, s_.settings.n_thought);
-  mismatch("--compression", prev.n_compression, s_.settings.n_compression);
-  mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
-  mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
-  mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
-  auto data = st.value("data", json::object());
-  if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
-    fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
-         "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
-         data.value("fingerprint", std::string("?")), s_.data.size(), data_fingerprint_);
-  if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
-    ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
-                        prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,
-                        s_.settings.warmup_steps));
+  // A field of the wrong type (hand-edited or corrupt state) is named with the file, not
+  // reported as an internal JSON error.
+  try {
+    auto loaded = load_adapter(dir, base_, s_.lm->device());
+    const auto& have = loaded.meta.shape;
+    const auto& want = adapter_.shape();
+    if (have.n_thought != want.n_thought || have.n_compression != want.n_compression ||
+        have.teacher_dim != want.teacher_dim)
+      fail("{}: the run has {} thought + {} compression tokens and teacher dim {}, this command asks for {} + {} "
+           "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
+           want.n_compression, want.teacher_dim);
+    auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
+    auto mismatch = [&](const char* what, auto a, auto b) {
+      if (a != b)
+        fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
+             a, b);
+    };
+    mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
+    mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
+    mismatch("--seed", prev.seed, s_.settings.seed);
+    mismatch("--teacher", prev.teacher, s_.settings.teacher);
+    // Everything else that changes what a step computes must match too (the schedule --
+    // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
+    mismatch("--beta1", prev.beta1, s_.settings.beta1);
+    mismatch("--beta2", prev.beta2, s_.settings.beta2);
+    mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
+    mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
+    mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
+    mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
+    mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
+    mismatch("--thought", prev.n_thought, s_.settings.n_thought);
+    mismatch("--compression", prev.n_compression, s_.settings.n_compression);
+    mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
+    mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
+    mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
+    auto data = st.value("data", json::object());
+    if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
+      fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
+           "{} rows, fingerprint {})", state_path.string(), data.value("n_rows", int64_t{-1}),
+           data.value("fingerprint", std::string("?")), s_.data.size(), data_fingerprint_);
+    if (prev.steps != s_.settings.steps || prev.lr != s_.settings.lr || prev.warmup_steps != s_.settings.warmup_steps)
+      ctx.log(fmt::format("resume: learning-rate schedule changed (steps {} -> {}, lr {} -> {}, warm-up {} -> {})",
+                          prev.steps, s_.settings.steps, prev.lr, s_.settings.lr, prev.warmup_steps,
+                          s_.settings.warmup_steps));
 
-  {
-    torch::NoGradGuard ng;
-    for (auto& [n, t] : loaded.adapter.named_parameters()) adapter_.assign(n, t, (dir / "adapter.safetensors").string());
+    {
+      torch::NoGradGuard ng;
+      for (auto& [n, t] : loaded.adapter.named_parameters()) adapter_.assign(n, t, (dir / "adapter.safetensors").string());
+    }
+    int64_t step = st.value("step", int64_t{-1});
+    if (step != loaded.meta.step || step < 0)
+      fail("{}: step {} does not match genlens.json's step {}", state_path.string(), step, loaded.meta.step);
+    int64_t opt_steps = st.value("optimizer", json::object()).value("steps_taken", step);
+    opt_->load_state(io::load_safetensors(dir / "optimizer.safetensors"), opt_steps,
+                     (dir / "optimizer.safetensors").string());
+    step_ = start_step_ = step;
+    last_checkpoint_ = dir;
+    ctx.log(fmt::format("resumed from {} (step {})", dir.string(), step));
+    return true;
+  } catch (const json::exception& e) {
+    fail("{}: a field has the wrong type or is missing ({})", state_path.string(), e.what());
   }
-  int64_t step = st.value("step", int64_t{-1});
-  if (step != loaded.meta.step || step < 0)
-    fail("{}: step {} does not match genlens.json's step {}", state_path.string(), step, loaded.meta.step);
-  int64_t opt_steps = st.value("optimizer", json::object()).value("steps_taken", step);
-  opt_->load_state(io::load_safetensors(dir / "optimizer.safetensors"), opt_steps,
-                   (dir / "optimizer.safetensors").string());
-  step_ = start_step_ = step;
-  last_checkpoint_ = dir;
-  ctx.log(fmt::format("resumed from {} (step {})", dir.string(), step));
-  return true;
 }
 
-runtime::MetricRow Trainer::train_step(int64_t step) {
+runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
   const auto& S = s_.settings;
   const auto& lm = *s_.lm;
+  const int rank = s_.group ? s_.group->rank() : 0, world = s_.group ? s_.group->size() : 1;
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : adapter_.parameters()) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
+  // Per-rank partial sums; summed across ranks below (one small float64 all-reduce).
   double recon_sum = 0, align_sum = 0, cos_m = 0, cos_u = 0, n_u = 0, s_norm = 0, t_norm = 0;
-  int64_t n_tokens = 0, n_rows = 0;
-  bool any_unmatched = false;
+  double n_tokens = 0, n_rows = 0;
+  // This rank's slice of every global micro-batch: rows [g0 + begin, g0 + end).
+  const dist::Slice mine = dist::slice_of(S.batch_size, rank, world);
   for (int64_t micro = 0; micro < S.grad_accum; ++micro) {
     const int64_t g0 = ((step - 1) * S.grad_accum + micro) * S.batch_size;
     std::vector<int64_t> rows;
     std::vector<TokenRow> queries, targets;
+    // The global batch's target-token count: the recon loss is a mean over all its target
+    // tokens (as one process computes it), so each rank weighs its own token mean by its
+    // share of the tokens. Every rank has the data, so no collective is needed for this.
+    int64_t global_target_tokens = 0;
     for (int64_t j = 0; j < S.batch_size; ++j) {
       int64_t r = row_at(g0 + j);
+      global_target_tokens += static_cast<int64_t>(s_.data.target[static_cast<size_t>(r)].size());
+      if (j < mine.begin || j >= mine.end) continue;
       rows.push_back(r);
       queries.push_back(s_.data.query[static_cast<size_t>(r)]);
       targets.push_back(s_.data.target[static_cast<size_t>(r)]);
@@ -373,15 +422,21 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
     Tensor teacher = s_.teacher->get(rows).to(lm.device());
     Tensor loss = torch::zeros({}, enc.embedding.options());
     int64_t n_target = 0;
-    Tensor rl;
     if (S.recon_weight > 0) {
-      rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      Tensor rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      // world 1: the share is exactly 1 and nothing changes numerically.
+      const double share = world == 1 ? 1.0
+                                       : static_cast<double>(n_target) /
+                                             static_cast<double>(std::max<int64_t>(1, global_target_tokens));
+      if (world > 1) rl = rl * share;
       loss = loss + S.recon_weight * rl;
       recon_sum += rl.item<double>();
     } else {
       recon_sum = std::nan("");
     }
+    // The align loss is a mean over rows x dims: weigh by this rank's share of the rows.
     Tensor al = align_loss(enc.embedding, teacher);
+    if (world > 1) al = al * (static_cast<double>(mine.size()) / static_cast<double>(S.batch_size));
     if (S.align_weight > 0) loss = loss + S.align_weight * al;
     align_sum += al.item<double>();
     (loss / static_cast<double>(S.grad_accum)).backward();
@@ -391,23 +446,60 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
       auto e = enc.embedding.detach();
       auto en = torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1));
       auto tn = torch::nn::functional::normalize(teacher, torch::nn::functional::NormalizeFuncOptions().dim(1));
-      auto cos = en.matmul(tn.t());  // [B, B]
+      auto cos = en.matmul(tn.t());  // [B, B] (this rank's rows: across ranks, pairs within a slice only)
       const int64_t B = cos.size(0);
       auto diag = cos.diagonal();
       cos_m += diag.sum().item<double>();
       if (B > 1) {
         cos_u += (cos.sum() - diag.sum()).item<double>();
         n_u += static_cast<double>(B * (B - 1));
-        any_unmatched = true;
       }
       s_norm += e.norm(2, 1).sum().item<double>();
       t_norm += teacher.norm(2, 1).sum().item<double>();
-      n_rows += B;
+      n_rows += static_cast<double>(B);
     }
     // Positions through the LLM: query text + special tokens (encoder pass), soft
     // prompts + targets (decoder pass).
-    n_tokens += qb.n_tokens + S.batch_size * (S.n_thought + S.n_compression);
-    if (S.recon_weight > 0) n_tokens += S.batch_size * S.n_compression + n_target;
+    const auto B = static_cast<int64_t>(rows.size());
+    n_tokens += static_cast<double>(qb.n_tokens + B * (S.n_thought + S.n_compression));
+    if (S.recon_weight > 0) n_tokens += static_cast<double>(B * S.n_compression + n_target);
+  }
+
+  if (s_.group) {
+    // Sum the gradients across ranks: flattened into buckets of at most 64M float32 values
+    // (one all-reduce for any adapter up to that size; 13M parameters for a 4B model).
+    torch::NoGradGuard ng;
+    const int64_t cap = int64_t{64} << 20;
+    auto params = adapter_.parameters();
+    for (size_t i = 0; i < params.size();) {
+      std::vector<Tensor> bucket;
+      int64_t n = 0;
+      size_t j = i;
+      for (; j < params.size() && (bucket.empty() || n + params[j].numel() <= cap); ++j) {
+        if (!params[j].grad().defined()) params[j].mutable_grad() = torch::zeros_like(params[j]);
+        bucket.push_back(params[j].grad().reshape({-1}));
+        n += params[j].numel();
+      }
+      Tensor flat = torch::cat(bucket);
+      s_.group->all_reduce_sum(flat, fmt::format("adapter gradients of step {}", step));
+      int64_t off = 0;
+      for (size_t k = i; k < j; ++k) {
+        const int64_t m = params[k].numel();
+        params[k].mutable_grad().copy_(flat.slice(0, off, off + m).view_as(params[k]));
+        off += m;
+      }
+      i = j;
+    }
+    // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
+    // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
+    const double stop = stop_requested && *stop_requested ? 1.0 : 0.0;
+    auto stats = torch::tensor({recon_sum, align_sum, cos_m, cos_u, n_u, s_norm, t_norm, n_rows, n_tokens, stop},
+                               torch::kFloat64);
+    s_.group->all_reduce_sum(stats, fmt::format("statistics of step {}", step));
+    auto a = stats.accessor<double, 1>();
+    recon_sum = a[0], align_sum = a[1], cos_m = a[2], cos_u = a[3], n_u = a[4], s_norm = a[5], t_norm = a[6];
+    n_rows = a[7], n_tokens = a[8];
+    if (stop_requested) *stop_requested = a[9] > 0;
   }
 
   // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_.
@@ -439,15 +531,42 @@ runtime::MetricRow Trainer::train_step(int64_t step) {
                 {"align_loss", align},
                 {"lr", lr},
                 {"grad_norm", grad_norm},
-                {"samples_per_s", static_cast<double>(n_rows) / dt},
-                {"tokens_per_s", static_cast<double>(n_tokens) / dt},
-                {"cos_matched", cos_m / static_cast<double>(n_rows)},
-                {"cos_unmatched", any_unmatched ? cos_u / n_u : std::nan("")},
-                {"student_norm", s_norm / static_cast<double>(n_rows)},
-                {"teacher_norm", t_norm / static_cast<double>(n_rows)},
+                {"samples_per_s", n_rows / dt},
+                {"tokens_per_s", n_tokens / dt},
+                {"cos_matched", cos_m / n_rows},
+                {"cos_unmatched", n_u > 0 ? cos_u / n_u : std::nan("")},
+                {"student_norm", s_norm / n_rows},
+                {"teacher_norm", t_norm / n_rows},
                 {"epoch", static_cast<double>(step * S.batch_size * S.grad_accum) / static_cast<double>(s_.data.size())},
                 {"step_s", dt}};
   return row;
+}
+
+void Trainer::sync_initial_state() {
+  if (!s_.group) return;
+  // Every rank initialised (same seed) or resumed (same files) on its own; rank 0's state is
+  // made everyone's, and a rank that resumed from another step (e.g. a run directory
+  // that is not shared between nodes) is refused with a clear message.
+  torch::NoGradGuard ng;
+  auto steps = torch::tensor({static_cast<double>(step_), -static_cast<double>(step_)}, torch::kFloat64);
+  s_.group->all_reduce_max(steps, "resume step");
+  auto a = steps.accessor<double, 1>();
+  if (a[0] != -a[1])
+    fail("rank {}: the ranks start from different steps ({} to {}); is --out a directory every rank sees "
+         "(a shared file system)?", s_.group->rank(), -a[1], a[0]);
+  std::vector<Tensor> parts;
+  for (auto& p : adapter_.parameters()) parts.push_back(p.detach().reshape({-1}));
+  for (auto& [n, t] : opt_->state_tensors()) parts.push_back(t.reshape({-1}));
+  Tensor flat = torch::cat(parts).to(torch::kFloat32);
+  s_.group->broadcast(flat, 0, "initial adapter and optimizer state");
+  int64_t off = 0;
+  auto put = [&](const Tensor& dst) {
+    const int64_t m = dst.numel();
+    dst.copy_(flat.slice(0, off, off + m).view_as(dst));
+    off += m;
+  };
+  for (auto& p : adapter_.parameters()) put(p.detach());
+  for (auto& [n, t] : opt_->state_tensors()) put(t);
 }
 
 void Trainer::run(runtime::JobContext& ctx) {
@@ -458,6 +577,7 @@ void Trainer::run(runtime::JobContext& ctx) {
   // A crash while a checkpoint was being written leaves its temp directory behind
   // ("checkpoint-N.tmp-PID"); the checkpoint itself never appeared, so it can go.
   for (auto& e : fs::directory_iterator(s_.out_dir, ec)) {
+    if (!is_root()) break;  // rank 0 owns the run directory
     auto name = e.path().filename().string();
     if (name.rfind("checkpoint-", 0) == 0 && name.find(".tmp-") != std::string::npos) {
       std::error_code rm;
@@ -470,10 +590,18 @@ void Trainer::run(runtime::JobContext& ctx) {
     adapter_.init_random(*s_.lm, S.seed, S.special_init_std);
     step_ = start_step_ = 0;
   }
+  sync_initial_state();
   auto metrics_path = s_.out_dir / "metrics.jsonl";
-  // Rows logged after the checkpoint we resume from are recomputed (identically).
-  runtime::MetricsLog::truncate_after_step(metrics_path, step_);
-  runtime::MetricsLog log(metrics_path);
+  std::unique_ptr<runtime::MetricsLog> log;
+  if (is_root()) {
+    // Rows logged after the checkpoint we resume from are recomputed (identically).
+    runtime::MetricsLog::truncate_after_step(metrics_path, step_);
+    log = std::make_unique<runtime::MetricsLog>(metrics_path);
+  }
+  if (s_.group && step_ == 0)
+    ctx.log(fmt::format("data-parallel over {} ranks ({}): global batch {} = {} to {} rows per rank", s_.group->size(),
+                        s_.group->backend(), S.batch_size, S.batch_size / s_.group->size(),
+                        (S.batch_size + s_.group->size() - 1) / s_.group->size()));
 
   if (step_ == 0)
     ctx.log(fmt::format("training {} adapter parameters ({} thought + {} compression tokens, heads {}x{} and "
@@ -487,10 +615,12 @@ void Trainer::run(runtime::JobContext& ctx) {
   const int64_t stop = s_.stop_at_step > 0 ? std::min(S.steps, s_.stop_at_step) : S.steps;
   try {
     while (step_ < stop) {
-      ctx.check_cancel();
-      auto row = train_step(step_ + 1);
+      // One process stops at once; ranks agree on stopping inside the step (train_step).
+      bool stop_requested = ctx.cancelled();
+      if (!s_.group) ctx.check_cancel();
+      auto row = train_step(step_ + 1, s_.group ? &stop_requested : nullptr);
       ++step_;
-      log.write(row);
+      if (log) log->write(row);
       ctx.metrics(row.step, row.values);
       history_.push_back(row);
       if (!std::isfinite(row.value_or("loss", 0)))
@@ -505,6 +635,7 @@ void Trainer::run(runtime::JobContext& ctx) {
                             row.value_or("align_loss", 0), row.value_or("lr", 0), row.value_or("cos_matched", 0),
                             row.value_or("cos_unmatched", 0)));
       ctx.set_done(step_);
+      if (stop_requested && step_ < stop) throw runtime::Cancelled();
     }
   } catch (const runtime::Cancelled&) {
     if (step_ > last_saved) {

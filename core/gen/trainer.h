@@ -21,11 +21,15 @@
 #include "core/runtime/job.h"
 #include "core/teach/teacher.h"
 
+namespace genlens::dist {
+class Group;
+}
+
 namespace genlens::gen {
 
 struct TrainSettings {
   int64_t steps = 5000;
-  int64_t batch_size = 32;      // rows per micro-batch
+  int64_t batch_size = 32;      // rows per micro-batch, over all ranks together (the global batch)
   int64_t grad_accum = 1;       // micro-batches per optimizer step
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8;
@@ -92,6 +96,10 @@ struct TrainerSetup {
   // Stop (with a checkpoint) after this step instead of settings.steps; the schedule
   // still spans settings.steps, so --resume later continues the same run. 0 = off.
   int64_t stop_at_step = 0;
+  // Data-parallel training (core/dist): each rank computes its slice of every global
+  // micro-batch, the adapter gradients are summed across ranks, every rank takes the same
+  // optimizer step; rank 0 alone writes metrics and checkpoints. null: one process.
+  dist::Group* group = nullptr;
 };
 
 class Trainer {
@@ -108,8 +116,11 @@ class Trainer {
   std::filesystem::path last_checkpoint() const { return last_checkpoint_; }
 
  private:
-  runtime::MetricRow train_step(int64_t step);
-  void save(int64_t step);
+  runtime::MetricRow train_step(int64_t step, bool* stop_requested);
+  void sync_initial_state();
+  bool is_root() const;
+  void save(int64_t step);        // collective when distributed; rank 0 writes
+  void save_files(int64_t step);
   bool try_resume(runtime::JobContext& ctx);
   int64_t row_at(int64_t global_index);
   AdapterMeta make_meta(int64_t step) const;

@@ -1,22 +1,28 @@
 #include "core/io/npy.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
-#include <regex>
 
 #include "core/io/atomic_file.h"
+#include "core/io/npy_header.h"
 #include "core/util/error.h"
 
 namespace genlens::io {
 
 namespace fs = std::filesystem;
 
-void save_npy(const fs::path& path, const torch::Tensor& t) {
-  if (!t.defined()) fail("save_npy '{}': tensor is undefined", path.string());
-  auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+namespace {
+
+// Magic, version 1.0, header length and the header dict padded to 64 bytes: everything
+// before the data of a float32 C-order array of `sizes`.
+std::string npy_f32_header(const std::vector<int64_t>& sizes) {
   // NumPy tuple syntax: "()", "(N,)", "(N, D)", ...
   std::string shape = "(";
-  for (int64_t i = 0; i < c.dim(); ++i) shape += (i ? ", " : "") + std::to_string(c.size(i));
-  shape += c.dim() == 1 ? ",)" : ")";
+  for (size_t i = 0; i < sizes.size(); ++i) shape += (i ? ", " : "") + std::to_string(sizes[i]);
+  shape += sizes.size() == 1 ? ",)" : ")";
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
   header.append((64 - total % 64) % 64, ' ');
@@ -28,63 +34,83 @@ void save_npy(const fs::path& path, const torch::Tensor& t) {
   bytes.push_back(static_cast<char>(hl & 0xff));
   bytes.push_back(static_cast<char>(hl >> 8));
   bytes += header;
+  return bytes;
+}
+
+}  // namespace
+
+void save_npy(const fs::path& path, const torch::Tensor& t) {
+  if (!t.defined()) fail("save_npy '{}': tensor is undefined", path.string());
+  auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  std::string bytes = npy_f32_header(c.sizes().vec());
   bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
   write_file_atomic(path, bytes);
 }
 
+NpyRowWriter::NpyRowWriter(const fs::path& path, int64_t rows, int64_t cols, Mode mode)
+    : path_(path), rows_(rows), cols_(cols) {
+  if (rows < 0 || cols < 1) fail("'{}': cannot write a .npy of shape ({}, {})", path.string(), rows, cols);
+  const std::string header = npy_f32_header({rows, cols});
+  data_offset_ = header.size();
+  const uint64_t total = data_offset_ + static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 4u;
+  if (mode == Mode::Create) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("'{}': cannot create ({})", path.string(), std::strerror(errno));
+    if (::pwrite(fd_, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
+        ::ftruncate(fd_, static_cast<off_t>(total)) != 0)
+      fail("'{}': cannot size the file to {} bytes ({})", path.string(), total, std::strerror(errno));
+  } else {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) fail("'{}': cannot open to continue it ({})", path.string(), std::strerror(errno));
+    std::string have(header.size(), '\0');
+    const auto size = ::lseek(fd_, 0, SEEK_END);
+    if (::pread(fd_, have.data(), have.size(), 0) != static_cast<ssize_t>(have.size()) || have != header ||
+        size != static_cast<off_t>(total))
+      fail("'{}': not the partial .npy of shape ({}, {}) this command writes (move it away to start over)",
+           path.string(), rows, cols);
+  }
+}
+
+NpyRowWriter::~NpyRowWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void NpyRowWriter::write_rows(int64_t first_row, const torch::Tensor& block) {
+  auto c = block.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  if (c.dim() != 2 || c.size(1) != cols_ || first_row < 0 || first_row + c.size(0) > rows_)
+    fail("'{}': rows {}..{} of width {} do not fit the array ({}, {})", path_.string(), first_row,
+         first_row + (c.dim() > 0 ? c.size(0) : 0), c.dim() == 2 ? c.size(1) : -1, rows_, cols_);
+  const char* p = static_cast<const char*>(c.data_ptr());
+  size_t left = c.nbytes();
+  auto off = static_cast<off_t>(data_offset_ + static_cast<uint64_t>(first_row) * static_cast<uint64_t>(cols_) * 4u);
+  while (left > 0) {
+    ssize_t n = ::pwrite(fd_, p, left, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("'{}': write failed ({})", path_.string(), std::strerror(errno));
+    p += n, off += n, left -= static_cast<size_t>(n);
+  }
+}
+
+void NpyRowWriter::sync() {
+  if (::fdatasync(fd_) != 0) fail("'{}': fdatasync failed ({}); the rows may not be on disk", path_.string(),
+                                  std::strerror(errno));
+}
+
 torch::Tensor load_npy(const fs::path& path) {
   const std::string p = path.string();
-  if (!fs::exists(path)) fail("'{}': no such .npy file", p);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail("'{}': no such .npy file", p);
   std::string bytes = read_file(path);
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
-    fail("'{}': not a .npy file (missing \\x93NUMPY magic)", p);
-  int major = static_cast<unsigned char>(bytes[6]);
-  size_t hlen = 0, hstart = 0;
-  auto u8 = [&](size_t i) { return static_cast<size_t>(static_cast<unsigned char>(bytes[i])); };
-  if (major == 1) {
-    hlen = u8(8) | (u8(9) << 8);
-    hstart = 10;
-  } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) fail("'{}': truncated .npy header", p);
-    hlen = u8(8) | (u8(9) << 8) | (u8(10) << 16) | (u8(11) << 24);
-    hstart = 12;
-  } else {
-    fail("'{}': unsupported .npy format version {}.{}", p, major, u8(7));
-  }
-  if (hstart + hlen > bytes.size()) fail("'{}': .npy header length {} exceeds the file size", p, hlen);
-  std::string header = bytes.substr(hstart, hlen);
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
-    fail("'{}': .npy header has no 'descr' field: {}", p, header);
-  std::string descr = m[1];
-  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
-    fail("'{}': .npy header has no 'fortran_order' field", p);
-  bool fortran = m[1] == "True";
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    fail("'{}': .npy header has no 'shape' field", p);
-  std::vector<int64_t> shape;
-  std::string dims = m[1];
-  std::regex num(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
-    shape.push_back(std::stoll(it->str()));
-  torch::ScalarType type;
-  size_t esize;
-  if (descr == "<f4") type = torch::kFloat32, esize = 4;
-  else if (descr == "<f8") type = torch::kFloat64, esize = 8;
-  else if (descr == "<i4") type = torch::kInt32, esize = 4;
-  else if (descr == "<i8") type = torch::kInt64, esize = 8;
-  else fail("'{}': .npy dtype '{}' is not supported (expected '<f4', '<f8', '<i4' or '<i8')", p, descr);
-  uint64_t numel = 1;
-  for (auto d : shape) numel *= static_cast<uint64_t>(d);
-  size_t data = hstart + hlen;
-  if (bytes.size() - data != numel * esize)
-    fail("'{}': .npy data has {} bytes, shape and dtype '{}' need {}", p, bytes.size() - data, descr,
-         numel * esize);
-  std::vector<int64_t> storage_shape = shape;
-  if (fortran) std::reverse(storage_shape.begin(), storage_shape.end());
+  const NpyHeader h = parse_npy_header(bytes, bytes.size(), p);
+  const torch::ScalarType type = h.descr == "<f4"   ? torch::kFloat32
+                                 : h.descr == "<f8" ? torch::kFloat64
+                                 : h.descr == "<i4" ? torch::kInt32
+                                                    : torch::kInt64;
+  std::vector<int64_t> storage_shape = h.shape;
+  if (h.fortran_order) std::reverse(storage_shape.begin(), storage_shape.end());
   auto t = torch::empty(storage_shape, torch::TensorOptions().dtype(type));
-  std::memcpy(t.data_ptr(), bytes.data() + data, numel * esize);
-  if (fortran && t.dim() > 1) {
+  std::memcpy(t.data_ptr(), bytes.data() + h.data_offset, h.data_bytes);
+  if (h.fortran_order && t.dim() > 1) {
     std::vector<int64_t> perm;
     for (int64_t i = t.dim() - 1; i >= 0; --i) perm.push_back(i);
     t = t.permute(perm).contiguous();

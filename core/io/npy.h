@@ -14,4 +14,29 @@ void save_npy(const std::filesystem::path& path, const torch::Tensor& t);
 
 torch::Tensor load_npy(const std::filesystem::path& path);
 
+// A float32 [rows, cols] .npy written a block of rows at a time, for outputs larger than
+// memory: the header is sized for the whole array up front and the file pre-sized, so
+// blocks may be written in any order, by several processes (each pwrite()s its own rows
+// at their offset). Open an existing one to continue it (its header must say the same
+// shape). Not atomic by itself: write it under a temporary name and rename when complete.
+class NpyRowWriter {
+ public:
+  enum class Mode { Create, Open };
+  NpyRowWriter(const std::filesystem::path& path, int64_t rows, int64_t cols, Mode mode);
+  ~NpyRowWriter();
+  NpyRowWriter(const NpyRowWriter&) = delete;
+  NpyRowWriter& operator=(const NpyRowWriter&) = delete;
+  // block: [n, cols] (any float dtype/device); rows first_row .. first_row + n - 1.
+  void write_rows(int64_t first_row, const torch::Tensor& block);
+  void sync();  // fdatasync: the rows written so far survive a crash
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  int64_t rows_, cols_;
+  uint64_t data_offset_ = 0;
+};
+
 }  // namespace genlens::io

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "core/io/atomic_file.h"
+#include "core/io/mapped_guard.h"
 #include "core/util/error.h"
 
 namespace genlens::io {
@@ -24,8 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the reference reader's limit
 
 struct DtypeDesc {
   const char* name;
@@ -52,19 +51,35 @@ const DtypeDesc* find_dtype(torch::ScalarType t) {
   return nullptr;
 }
 
-// The file mapping; tensors returned by get() hold a shared_ptr to it.
+// The file mapping; tensors returned by get() hold a shared_ptr to it. The descriptor
+// stays open so get() can notice a file that shrank since it was opened; the mapping is
+// watched for SIGBUS (mapped_guard.h) for the accesses that come later.
 struct Mapping {
   void* addr = nullptr;
   size_t size = 0;
+  int fd = -1;
   ~Mapping() {
-    if (addr && addr != MAP_FAILED) ::munmap(addr, size);
+    if (addr && addr != MAP_FAILED) {
+      unwatch_mapping(addr);
+      ::munmap(addr, size);
+    }
+    if (fd >= 0) ::close(fd);
   }
 };
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
+// Reads exactly n bytes at `offset` (the header is read this way, not through the
+// mapping, so a file truncated meanwhile gives an error instead of SIGBUS).
+void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& p) {
+  auto* out = static_cast<char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::pread(fd, out, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) fail("'{}': read failed at byte {}: {}", p, offset, std::strerror(errno));
+    if (r == 0) fail("'{}': the file ends at byte {} while its header was being read (truncated?)", p, offset);
+    out += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
 }
 
 }  // namespace
@@ -105,92 +120,33 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
          p, file_size);
   }
   auto map = std::make_shared<Mapping>();
-  map->size = file_size;
+  map->fd = fd;  // closed by the Mapping from here on
+  // The header, read with pread and validated against the file size first.
+  std::string head(8, '\0');
+  pread_exact(fd, head.data(), 8, 0, p);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(head[static_cast<size_t>(i)]);
+  if (n <= kMaxSafetensorsHeaderBytes && n <= file_size - 8) {
+    head.resize(8 + n);
+    pread_exact(fd, head.data() + 8, n, 8, p);
+  }
+  auto header = parse_safetensors_header(reinterpret_cast<const unsigned char*>(head.data()), file_size, p);
+  impl->data_start = header.data_start;
+  impl->tensors = std::move(header.tensors);
+  impl->index = std::move(header.index);
+  impl->metadata = std::move(header.metadata);
+
   // MAP_PRIVATE + writable: an accidental in-place write to a view changes only this
   // process's copy of that page (never the file, never a crash); reading costs nothing
   // beyond the page cache. MAP_NORESERVE: no commit charge for a model larger than
   // RAM + swap. Should the kernel still refuse, fall back to a read-only mapping.
-  map->addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-  if (map->addr == MAP_FAILED) map->addr = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int map_errno = errno;
-  ::close(fd);
-  if (map->addr == MAP_FAILED) fail("cannot mmap '{}': {}", p, std::strerror(map_errno));
+  void* addr = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+  if (addr == MAP_FAILED) addr = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (addr == MAP_FAILED) fail("cannot mmap '{}': {}", p, std::strerror(errno));
+  map->addr = addr;
+  map->size = file_size;
+  watch_mapping(addr, file_size, p);
   impl->map = map;
-  const auto* bytes = static_cast<const unsigned char*>(map->addr);
-
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
-  if (n > kMaxHeaderBytes || n > file_size - 8)
-    fail("'{}': header length {} is out of range (file has {} bytes after the length field)",
-         p, n, file_size - 8);
-  impl->data_start = 8 + n;
-  const uint64_t data_size = file_size - impl->data_start;
-
-  json header;
-  try {
-    header = json::parse(reinterpret_cast<const char*>(bytes) + 8,
-                         reinterpret_cast<const char*>(bytes) + 8 + n);
-  } catch (const json::exception& e) {
-    fail("'{}': header is not valid JSON: {}", p, e.what());
-  }
-  if (!header.is_object()) fail("'{}': header must be a JSON object, found {}", p, header.type_name());
-
-  for (auto& [name, v] : header.items()) {
-    if (name == "__metadata__") {
-      if (!v.is_object()) fail("'{}': __metadata__ must be an object of strings", p);
-      for (auto& [k, mv] : v.items()) {
-        if (!mv.is_string())
-          fail("'{}': __metadata__ field '{}' must be a string, found {}", p, k, mv.type_name());
-        impl->metadata[k] = mv.get<std::string>();
-      }
-      continue;
-    }
-    if (!v.is_object()) fail("'{}': tensor '{}': entry must be an object", p, name);
-    TensorInfo t;
-    t.name = name;
-    auto dt = v.find("dtype");
-    if (dt == v.end() || !dt->is_string()) fail("'{}': tensor '{}': missing string field 'dtype'", p, name);
-    t.dtype = dt->get<std::string>();
-    auto sh = v.find("shape");
-    if (sh == v.end() || !sh->is_array()) fail("'{}': tensor '{}': missing array field 'shape'", p, name);
-    uint64_t numel = 1;
-    for (auto& d : *sh) {
-      if (!d.is_number_unsigned())
-        fail("'{}': tensor '{}': shape entries must be non-negative integers, found {}", p, name, d.dump());
-      uint64_t x = d.get<uint64_t>();
-      if (x > (1ull << 48)) fail("'{}': tensor '{}': dimension {} is out of range", p, name, x);
-      t.shape.push_back(static_cast<int64_t>(x));
-      if (x != 0 && numel > std::numeric_limits<uint64_t>::max() / x)
-        fail("'{}': tensor '{}': shape {} overflows", p, name, shape_str(t.shape));
-      numel *= x;
-    }
-    auto off = v.find("data_offsets");
-    if (off == v.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
-        !(*off)[1].is_number_unsigned())
-      fail("'{}': tensor '{}': 'data_offsets' must be two non-negative integers", p, name);
-    t.begin = (*off)[0].get<uint64_t>();
-    t.end = (*off)[1].get<uint64_t>();
-    if (t.begin > t.end || t.end > data_size)
-      fail("'{}': tensor '{}': data_offsets [{}, {}] out of range (data section has {} bytes)", p,
-           name, t.begin, t.end, data_size);
-    if (const DtypeDesc* d = find_dtype(t.dtype)) {
-      if (numel > std::numeric_limits<uint64_t>::max() / d->size || numel * d->size != t.end - t.begin)
-        fail("'{}': tensor '{}': {} x {} needs {} bytes but data_offsets span {} bytes", p, name,
-             t.dtype, shape_str(t.shape), numel * d->size, t.end - t.begin);
-    }
-    // Unknown dtypes (F8_*, ...) are listed; get() refuses them by name.
-    impl->index[name] = impl->tensors.size();
-    impl->tensors.push_back(std::move(t));
-  }
-  // No two tensors may share bytes.
-  std::vector<const TensorInfo*> by_offset;
-  for (auto& t : impl->tensors) by_offset.push_back(&t);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
-  for (size_t i = 1; i < by_offset.size(); ++i)
-    if (by_offset[i]->begin < by_offset[i - 1]->end)
-      fail("'{}': tensors '{}' and '{}' overlap in the data section", p, by_offset[i - 1]->name,
-           by_offset[i]->name);
   return std::make_shared<SafetensorsFile>(std::move(impl));
 }
 
@@ -211,6 +167,10 @@ torch::Tensor SafetensorsFile::get(const std::string& name) const {
   if (!d)
     fail("'{}': tensor '{}' has dtype {}, which genlens does not read (supported: F64, F32, F16, "
          "BF16, I64, I32, I16, I8, U8, BOOL)", impl_->path.string(), name, t.dtype);
+  struct stat st {};
+  if (::fstat(impl_->map->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < impl_->map->size)
+    fail("'{}': the file shrank from {} to {} bytes since genlens opened it (truncated or rewritten in place); "
+         "tensor '{}' cannot be read", impl_->path.string(), impl_->map->size, st.st_size, name);
   auto* base = static_cast<char*>(impl_->map->addr) + impl_->data_start + t.begin;
   auto opts = torch::TensorOptions().dtype(d->type).device(torch::kCPU);
   if (reinterpret_cast<uintptr_t>(base) % d->size != 0) {

@@ -14,14 +14,9 @@
 #include <utility>
 #include <vector>
 
-namespace genlens::io {
+#include "core/io/safetensors_header.h"
 
-struct TensorInfo {
-  std::string name;
-  std::string dtype;            // "F32", "BF16", "F16", "I64", ...
-  std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0;  // byte range within the data section
-};
+namespace genlens::io {
 
 class SafetensorsFile {
  public:

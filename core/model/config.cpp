@@ -31,6 +31,8 @@ struct Reader {
   int64_t opt_int(const char* k, int64_t def) const { return has(k) ? as_int(k, j.at(k)) : def; }
   int64_t as_int(const char* k, const json& v) const {
     if (!v.is_number_integer()) fail("{}: field '{}' must be an integer, found {}", src, k, v.dump());
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      fail("{}: field '{}' is {}, out of range", src, k, v.dump());
     return v.get<int64_t>();
   }
   double opt_num(const char* k, double def) const {

@@ -34,13 +34,20 @@ Tensor pick(const Tensor& logits, const GenerateOptions& opt, at::Generator& gen
 
 }  // namespace
 
+void check_options(const GenerateOptions& opt) {
+  if (opt.sample && !(opt.top_p > 0.0f && opt.top_p <= 1.0f))
+    fail("generate: --top-p must be in (0, 1], found {}", opt.top_p);
+  // Temperature 0 means greedy (as the CLI documents); a negative or NaN one is a mistake.
+  if (opt.sample && !(opt.temperature >= 0.0f))
+    fail("generate: --temperature must be >= 0 when sampling (0 = greedy), found {}", opt.temperature);
+  if (opt.max_new_tokens < 0) fail("generate: --max-new-tokens must be >= 0, found {}", opt.max_new_tokens);
+}
+
 std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const Tensor& prefix_embeds,
                                            const Tensor& attention_mask, const GenerateOptions& opt) {
   if (!prefix_embeds.defined() || prefix_embeds.dim() != 3)
     fail("generate: prefix_embeds must be [B, T, H]");
-  if (opt.sample && !(opt.top_p > 0.0f && opt.top_p <= 1.0f))
-    fail("generate: top_p must be in (0, 1], found {}", opt.top_p);
-  if (opt.max_new_tokens < 0) fail("generate: max_new_tokens must be >= 0, found {}", opt.max_new_tokens);
+  check_options(opt);
   torch::NoGradGuard ng;
   const int64_t B = prefix_embeds.size(0);
   std::vector<std::vector<int64_t>> out(B);

@@ -20,6 +20,10 @@ struct GenerateOptions {
   std::vector<int64_t> eos_ids;  // stop when any is produced (it is not returned)
 };
 
+// Throws genlens::Error naming the flag (--top-p, --temperature, --max-new-tokens) when
+// an option is out of range; callers check before they create any output.
+void check_options(const GenerateOptions& opt);
+
 // prefix_embeds [B, T, H] with attention_mask [B, T] (left padded).
 // Returns the new token ids of each row (EOS excluded).
 std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const torch::Tensor& prefix_embeds,

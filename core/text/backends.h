@@ -34,7 +34,8 @@ class BasicTokenizer : public Tokenizer {
 nlohmann::json read_json_if_exists(const std::filesystem::path& p);
 
 // A token named in tokenizer_config.json: a string or {"content": ...}.
-std::optional<std::string> config_token(const nlohmann::json& config, const char* key);
+std::optional<std::string> config_token(const nlohmann::json& config, const char* key,
+                                        const std::string& source = "tokenizer_config.json");
 
 // tokenizer.json text + parsed tokenizer_config.json (null or object).
 std::unique_ptr<BasicTokenizer> make_hf_tokenizer(std::string_view tokenizer_json, const nlohmann::json& config,

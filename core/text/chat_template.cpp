@@ -9,7 +9,8 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <regex>
+#include <cctype>
+#include <optional>
 #include <sstream>
 
 #include "core/io/atomic_file.h"
@@ -99,6 +100,44 @@ std::string jinja_unescape(const std::string& s) {
 
 bool has(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
 
+// The first '<|im_start|>system' + (\n or the escape \\n) + text + '<|im_end|>' whose
+// text holds no quote, '+', '{' or '}' (i.e. a literal, not an expression), unescaped.
+// The literal of `set date_string = "..."` (or '...'), if the template has one.
+std::optional<std::string> literal_date_string(const std::string& t) {
+  auto space = [&](size_t i) { return i < t.size() && std::isspace(static_cast<unsigned char>(t[i])); };
+  for (size_t at = t.find("set"); at != std::string::npos; at = t.find("set", at + 1)) {
+    size_t i = at + 3;
+    if (!space(i)) continue;
+    while (space(i)) ++i;
+    if (t.compare(i, 11, "date_string") != 0) continue;
+    i += 11;
+    while (space(i)) ++i;
+    if (i >= t.size() || t[i] != '=') continue;
+    ++i;
+    while (space(i)) ++i;
+    if (i >= t.size() || (t[i] != '"' && t[i] != '\'')) continue;
+    const size_t e = t.find_first_of("\"'", i + 1);
+    if (e == std::string::npos) return std::nullopt;
+    return t.substr(i + 1, e - i - 1);
+  }
+  return std::nullopt;
+}
+
+std::string literal_system_turn(const std::string& t) {
+  static const std::string open = "<|im_start|>system", close = "<|im_end|>";
+  for (size_t at = t.find(open); at != std::string::npos; at = t.find(open, at + 1)) {
+    size_t b = at + open.size();
+    if (t.compare(b, 2, "\\n") == 0) b += 2;
+    else if (t.compare(b, 1, "\n") == 0) b += 1;
+    else continue;
+    const size_t e = t.find(close, b);
+    if (e == std::string::npos) return "";
+    const std::string text = t.substr(b, e - b);
+    if (text.find_first_of("'\"+{}") == std::string::npos) return jinja_unescape(text);
+  }
+  return "";
+}
+
 // strftime("%d %b %Y") of the local date, with C-locale month names.
 std::string today_date_string() {
   static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -121,10 +160,10 @@ ChatTemplate detect_chat_template(const std::string& t, const std::string& bos_t
       return ct;
     }
     ct.format = ChatFormat::ChatML;
-    // A default system turn written as one literal: '<|im_start|>system\n...<|im_end|>'.
-    static const std::regex sys(R"(<\|im_start\|>system(?:\\n|\n)([^'"+{}]*?)<\|im_end\|>)");
-    std::smatch m;
-    if (std::regex_search(t, m, sys)) ct.system_default = jinja_unescape(m[1].str());
+    // A default system turn written as one literal: '<|im_start|>system\n...<|im_end|>'
+    // (plain string search: a template from a file must not be able to make a regex
+    // engine recurse once per character).
+    ct.system_default = literal_system_turn(t);
     return ct;
   }
   if (has(t, "<|start_header_id|>")) {
@@ -134,10 +173,8 @@ ChatTemplate detect_chat_template(const std::string& t, const std::string& bos_t
       // strftime_now("%d %b %Y") when the renderer provides it (Python transformers and
       // @huggingface/jinja both do), i.e. today's local date; Llama-3.1 templates use
       // their literal fallback `set date_string = "26 Jul 2024"`.
-      static const std::regex date(R"re(set\s+date_string\s*=\s*["']([^"']*)["'])re");
-      std::smatch m;
       if (has(t, "strftime_now")) ct.date_string = today_date_string();
-      else if (std::regex_search(t, m, date)) ct.date_string = m[1].str();
+      else if (auto d = literal_date_string(t)) ct.date_string = *d;
     } else {
       ct.format = ChatFormat::Llama3;
     }
@@ -159,17 +196,24 @@ ChatTemplate load_chat_template(const fs::path& dir, const std::string& override
   const fs::path cfg_path = dir / "tokenizer_config.json";
   const json cfg = read_json_if_exists(cfg_path);
   const json model_cfg = read_json_if_exists(dir / "config.json");
-  std::string bos = config_token(cfg, "bos_token").value_or("");
+  std::string bos = config_token(cfg, "bos_token", cfg_path.string()).value_or("");
 
   std::string tmpl;
-  if (cfg.is_object() && cfg.contains("chat_template")) {
+  if (cfg.is_object() && cfg.contains("chat_template") && !cfg["chat_template"].is_null()) {
     const json& c = cfg["chat_template"];
     if (c.is_string()) {
       tmpl = c.get<std::string>();
     } else if (c.is_array()) {  // [{"name": "default", "template": ...}, ...]
       for (auto& e : c)
-        if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+        if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") &&
+            e["template"].is_string())
           tmpl = e["template"].get<std::string>();
+      if (tmpl.empty())
+        fail("{}: field chat_template: a list of named templates needs an entry {{\"name\": \"default\", "
+             "\"template\": \"...\"}}", cfg_path.string());
+    } else {
+      fail("{}: field chat_template: expected a string or a list of {{\"name\", \"template\"}} objects, found {}",
+           cfg_path.string(), c.type_name());
     }
   }
   if (tmpl.empty() && fs::exists(dir / "chat_template.jinja")) {
@@ -201,7 +245,13 @@ ChatTemplate load_chat_template(const fs::path& dir, const std::string& override
     return detected;
   }
   // No template: fall back on config.json's model_type.
-  std::string mt = model_cfg.is_object() ? model_cfg.value("model_type", "") : "";
+  std::string mt;
+  if (model_cfg.is_object() && model_cfg.contains("model_type")) {
+    if (!model_cfg["model_type"].is_string())
+      fail("{}: field model_type: expected a string, found {}", (dir / "config.json").string(),
+           model_cfg["model_type"].dump().substr(0, 200));
+    mt = model_cfg["model_type"].get<std::string>();
+  }
   ChatTemplate ct;
   ct.bos_token = bos;
   ct.source = (dir / "config.json").string() + " model_type " + mt;

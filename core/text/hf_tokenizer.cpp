@@ -1,19 +1,19 @@
 // The Hugging Face tokenizer.json backend: added tokens -> normalizer -> pre-tokenizer
-// -> BPE model -> post-processor, and the decoder chain back. Behaviour follows the JS
+// -> BPE model -> post-processor, and the decoder chain back. This file loads and
+// validates tokenizer.json and runs the chain; the components live in hf_json.cpp
+// (field helpers), hf_normalizers.cpp, hf_pre_tokenizers.cpp and hf_decoders.cpp
+// (declared in hf_components.h), the BPE model in bpe.cpp. Behaviour follows the JS
 // reference (@huggingface/tokenizers), which the parity tests compare against; where
 // the reference lacks a feature (Split behaviours other than Isolated/Removed,
 // Metaspace split=true) the Rust crate's behaviour is used. Every token carries the byte
 // range of the original input it came from.
-#include <cctype>
-#include <deque>
 #include <functional>
 #include <unordered_set>
 
-#include "core/text/backends.h"
 #include "core/text/added_trie.h"
+#include "core/text/backends.h"
 #include "core/text/bpe.h"
-#include "core/text/regex.h"
-#include "core/text/unicode.h"
+#include "core/text/hf_components.h"
 #include "core/util/error.h"
 
 namespace genlens::text {
@@ -21,446 +21,9 @@ namespace genlens::text {
 using json = nlohmann::json;
 using unicode::Aligned;
 
-std::optional<std::string> config_token(const json& config, const char* key) {
-  if (!config.is_object() || !config.contains(key)) return std::nullopt;
-  const json& v = config[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-  return std::nullopt;
-}
-
 namespace {
 
-std::string type_of(const json& j, const std::string& where) {
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    fail("{}: expected an object with a string \"type\", found {}", where, j.dump().substr(0, 200));
-  return j["type"].get<std::string>();
-}
-
-std::string str_or(const json& j, const char* k, const std::string& dflt) {
-  return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : dflt;
-}
-bool bool_or(const json& j, const char* k, bool dflt) {
-  return j.contains(k) && j[k].is_boolean() ? j[k].get<bool>() : dflt;
-}
-
-// A {"String": s} or {"Regex": r} pattern.
-Regex make_pattern(const json& p, const std::string& where) {
-  if (p.is_object() && p.contains("Regex") && p["Regex"].is_string())
-    return Regex::from_oniguruma(p["Regex"].get<std::string>(), where);
-  if (p.is_object() && p.contains("String") && p["String"].is_string())
-    return Regex::literal(p["String"].get<std::string>());
-  fail("{}: pattern: expected {{\"String\": ...}} or {{\"Regex\": ...}}, found {}", where, p.dump());
-}
-
-// Composes `step` (aligned to outer.text) with `outer` (aligned to a source).
-Aligned compose(const Aligned& outer, Aligned step) {
-  if (step.identity) {
-    Aligned r = outer;
-    r.text = std::move(step.text);
-    return r;
-  }
-  if (outer.identity) return step;
-  for (size_t k = 0; k < step.text.size(); ++k) {
-    size_t b = step.begin[k], e = step.end[k], sb, se;
-    outer.source_range(b, e, sb, se);
-    step.begin[k] = static_cast<uint32_t>(sb);
-    step.end[k] = static_cast<uint32_t>(se);
-  }
-  return step;
-}
-
-// Replaces every match in `in` with `content`; aligned to `in`.
-Aligned replace_all(std::string_view in, const Regex& re, const std::string& content) {
-  thread_local std::vector<Regex::Match> ms;
-  re.find_all(in, ms);
-  Aligned out;
-  bool changed = false;
-  for (auto& m : ms) changed |= !(m.end - m.begin == content.size() && in.compare(m.begin, m.end - m.begin, content) == 0);
-  if (!changed) {
-    out.text.assign(in);
-    return out;
-  }
-  out.identity = false;
-  size_t prev = 0;
-  auto copy = [&](size_t b, size_t e) {
-    for (size_t k = b; k < e; ++k) {
-      out.text += in[k];
-      out.begin.push_back(static_cast<uint32_t>(k));
-      out.end.push_back(static_cast<uint32_t>(k + 1));
-    }
-  };
-  for (auto& m : ms) {
-    copy(prev, m.begin);
-    for (char c : content) {
-      out.text += c;
-      out.begin.push_back(static_cast<uint32_t>(m.begin));
-      out.end.push_back(static_cast<uint32_t>(m.end));
-    }
-    prev = m.end;
-  }
-  copy(prev, in.size());
-  return out;
-}
-
-Aligned prepend(std::string_view in, const std::string& prefix) {
-  Aligned out;
-  out.identity = false;
-  out.text = prefix;
-  out.text.append(in);
-  out.begin.assign(prefix.size(), 0);
-  out.end.assign(prefix.size(), 0);
-  for (size_t k = 0; k < in.size(); ++k) {
-    out.begin.push_back(static_cast<uint32_t>(k));
-    out.end.push_back(static_cast<uint32_t>(k + 1));
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- normalizers
-struct NormStep {
-  enum Kind { Unicode, Prepend, Replace, Strip } kind = Unicode;
-  unicode::NormForm form = unicode::NormForm::NFC;
-  std::string text;  // Prepend: prefix; Replace: content
-  Regex re;
-  bool left = false, right = false;
-};
-
-void parse_normalizer(const json& j, const std::string& where, std::vector<NormStep>& out) {
-  if (j.is_null()) return;
-  std::string t = type_of(j, where);
-  NormStep s;
-  if (t == "Sequence") {
-    if (!j.contains("normalizers") || !j["normalizers"].is_array())
-      fail("{}: Sequence normalizer: field \"normalizers\": expected an array", where);
-    for (auto& n : j["normalizers"]) parse_normalizer(n, where, out);
-    return;
-  } else if (t == "NFC") { s.form = unicode::NormForm::NFC;
-  } else if (t == "NFD") { s.form = unicode::NormForm::NFD;
-  } else if (t == "NFKC") { s.form = unicode::NormForm::NFKC;
-  } else if (t == "NFKD") { s.form = unicode::NormForm::NFKD;
-  } else if (t == "Prepend") {
-    s.kind = NormStep::Prepend;
-    s.text = str_or(j, "prepend", "");
-  } else if (t == "Replace") {
-    s.kind = NormStep::Replace;
-    s.re = make_pattern(j.value("pattern", json()), where + ": Replace normalizer");
-    s.text = str_or(j, "content", "");
-  } else if (t == "Strip") {
-    s.kind = NormStep::Strip;
-    s.left = bool_or(j, "strip_left", false);
-    s.right = bool_or(j, "strip_right", false);
-  } else {
-    fail("{}: field normalizer: unsupported normalizer type '{}' (supported: Sequence, NFC, NFD, NFKC, NFKD, "
-         "Prepend, Replace, Strip)", where, t);
-  }
-  out.push_back(std::move(s));
-}
-
-// --------------------------------------------------------------- pre-tokenizers
-struct PreStep {
-  enum Kind { Split, ByteLevel, Metaspace, Digits, WhitespaceSplit, Whitespace } kind = Split;
-  Regex re;
-  enum Behavior { Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous } behavior = Isolated;
-  bool invert = false;
-  bool add_prefix_space = false, use_regex = false;
-  std::string replacement;
-  enum Prepend { Always, Never, First } prepend = Always;
-  bool split = false;
-};
-
-void parse_pre_tokenizer(const json& j, const std::string& where, std::vector<PreStep>& out) {
-  if (j.is_null()) return;
-  std::string t = type_of(j, where);
-  PreStep s;
-  if (t == "Sequence") {
-    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
-      fail("{}: Sequence pre-tokenizer: field \"pretokenizers\": expected an array", where);
-    for (auto& p : j["pretokenizers"]) parse_pre_tokenizer(p, where, out);
-    return;
-  } else if (t == "Split") {
-    s.re = make_pattern(j.value("pattern", json()), where + ": Split pre-tokenizer");
-    s.invert = bool_or(j, "invert", false);
-    std::string b = str_or(j, "behavior", "Isolated");
-    if (b == "Isolated") s.behavior = PreStep::Isolated;
-    else if (b == "Removed") s.behavior = PreStep::Removed;
-    else if (b == "MergedWithPrevious") s.behavior = PreStep::MergedWithPrevious;
-    else if (b == "MergedWithNext") s.behavior = PreStep::MergedWithNext;
-    else if (b == "Contiguous") s.behavior = PreStep::Contiguous;
-    else fail("{}: Split pre-tokenizer: unknown behavior '{}'", where, b);
-  } else if (t == "ByteLevel") {
-    s.kind = PreStep::ByteLevel;
-    s.add_prefix_space = bool_or(j, "add_prefix_space", false);
-    s.use_regex = bool_or(j, "use_regex", true);
-    if (s.use_regex) s.re = Regex::gpt2_byte_level();
-  } else if (t == "Metaspace") {
-    s.kind = PreStep::Metaspace;
-    s.replacement = str_or(j, "replacement", "\u2581");
-    std::string scheme = str_or(j, "prepend_scheme", "");
-    if (scheme.empty()) s.prepend = bool_or(j, "add_prefix_space", true) ? PreStep::Always : PreStep::Never;
-    else if (scheme == "always") s.prepend = PreStep::Always;
-    else if (scheme == "never") s.prepend = PreStep::Never;
-    else if (scheme == "first") s.prepend = PreStep::First;
-    else fail("{}: Metaspace pre-tokenizer: unknown prepend_scheme '{}'", where, scheme);
-    s.split = bool_or(j, "split", true);
-  } else if (t == "Digits") {
-    s.kind = PreStep::Digits;
-    s.re = Regex::from_pcre2(bool_or(j, "individual_digits", false) ? "[^0-9]+|[0-9]" : "[^0-9]+|[0-9]+",
-                             where + ": Digits pre-tokenizer");
-  } else if (t == "WhitespaceSplit") {
-    s.kind = PreStep::WhitespaceSplit;
-    s.re = Regex::from_pcre2(
-        "[^\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]+",
-        where);
-  } else if (t == "Whitespace") {
-    s.kind = PreStep::Whitespace;
-    s.re = Regex::from_pcre2(
-        "[A-Za-z0-9_]+|[^A-Za-z0-9_\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}"
-        "\\x{205F}\\x{3000}\\x{FEFF}]+",
-        where);
-  } else {
-    fail("{}: field pre_tokenizer: unsupported pre-tokenizer type '{}' (supported: Sequence, Split, ByteLevel, "
-         "Metaspace, Digits, Whitespace, WhitespaceSplit)", where, t);
-  }
-  out.push_back(std::move(s));
-}
-
-// A pre-tokenized piece: a view of the normalized text (map < 0: byte k is normalized
-// byte base+k) or of a transformed copy in `owned[map]` (aligned to the normalized text).
-struct Piece {
-  std::string_view text;
-  uint32_t base;
-  int32_t map;
-};
-
-struct PreContext {
-  std::deque<Aligned> owned;
-  int section_index = 0;
-  void span(const Piece& p, size_t k, uint32_t& b, uint32_t& e) const {
-    if (p.map < 0) { b = p.base + static_cast<uint32_t>(k); e = b + 1; return; }
-    const Aligned& a = owned[p.map];
-    b = a.begin[p.base + k];
-    e = a.end[p.base + k];
-  }
-  Piece sub(const Piece& p, size_t b, size_t e) const {
-    return {p.text.substr(b, e - b), p.base + static_cast<uint32_t>(b), p.map};
-  }
-  // A transformed copy of `p`: `text` with per-byte indices into p (or -1 = inserted,
-  // aligned to the position `at`).
-  Piece transformed(const Piece& p, std::string text, const std::vector<std::pair<int32_t, int32_t>>& src) {
-    Aligned a;
-    a.identity = false;
-    a.text = std::move(text);
-    a.begin.resize(a.text.size());
-    a.end.resize(a.text.size());
-    for (size_t k = 0; k < a.text.size(); ++k) {
-      auto [lo, hi] = src[k];  // [lo, hi) byte range of p, empty when lo == hi
-      if (lo < hi) {
-        uint32_t b0, e0, b1, e1;
-        span(p, lo, b0, e0);
-        span(p, hi - 1, b1, e1);
-        a.begin[k] = b0;
-        a.end[k] = std::max(e1, b0);
-      } else {
-        uint32_t b0 = 0, e0 = 0;
-        if (!p.text.empty()) {
-          if (static_cast<size_t>(lo) < p.text.size()) span(p, lo, b0, e0);
-          else { span(p, p.text.size() - 1, e0, b0); b0 = e0 = std::max(b0, e0); }
-        }
-        a.begin[k] = a.end[k] = b0;
-      }
-    }
-    owned.push_back(std::move(a));
-    const Aligned& stored = owned.back();
-    return {stored.text, 0, static_cast<int32_t>(owned.size() - 1)};
-  }
-};
-
-// Replaces every `from` with `to` and optionally prepends `prefix`.
-Piece replace_prepend(PreContext& ctx, const Piece& p, const std::string& from, const std::string& to,
-                      const std::string& prefix) {
-  std::string text;
-  std::vector<std::pair<int32_t, int32_t>> src;
-  for (char c : prefix) { text += c; src.emplace_back(0, 0); }
-  size_t i = 0;
-  while (i < p.text.size()) {
-    if (!from.empty() && p.text.compare(i, from.size(), from) == 0) {
-      for (char c : to) { text += c; src.emplace_back(static_cast<int32_t>(i), static_cast<int32_t>(i + from.size())); }
-      i += from.size();
-    } else {
-      text += p.text[i];
-      src.emplace_back(static_cast<int32_t>(i), static_cast<int32_t>(i + 1));
-      ++i;
-    }
-  }
-  return ctx.transformed(p, std::move(text), src);
-}
-
-void apply_split(const PreStep& s, PreContext& ctx, const Piece& p, std::vector<Piece>& out) {
-  thread_local std::vector<Regex::Match> ms;
-  s.re.find_all(p.text, ms);
-  if (s.invert || s.kind != PreStep::Split) {
-    // The reference keeps only the matches here (text.match(pattern)).
-    for (auto& m : ms)
-      if (m.end > m.begin) out.push_back(ctx.sub(p, m.begin, m.end));
-    return;
-  }
-  // (begin, end, is_match) segments, empty matches dropped.
-  size_t prev = 0;
-  size_t first = out.size();
-  std::vector<std::tuple<size_t, size_t, bool>> segs;
-  for (auto& m : ms) {
-    if (prev < m.begin) segs.emplace_back(prev, m.begin, false);
-    if (m.end > m.begin) segs.emplace_back(m.begin, m.end, true);
-    prev = std::max(prev, m.end);
-  }
-  if (prev < p.text.size()) segs.emplace_back(prev, p.text.size(), false);
-  switch (s.behavior) {
-    case PreStep::Isolated:
-      for (auto& [b, e, m] : segs) out.push_back(ctx.sub(p, b, e));
-      break;
-    case PreStep::Removed:
-      for (auto& [b, e, m] : segs)
-        if (!m) out.push_back(ctx.sub(p, b, e));
-      break;
-    case PreStep::MergedWithPrevious: {
-      size_t cur = std::string::npos;
-      for (auto& [b, e, m] : segs) {
-        if (m && cur != std::string::npos) { out.back() = ctx.sub(p, cur, e); }
-        else { out.push_back(ctx.sub(p, b, e)); cur = b; }
-        if (m) cur = std::string::npos;
-      }
-      break;
-    }
-    case PreStep::MergedWithNext: {
-      size_t pending = std::string::npos;
-      for (auto& [b, e, m] : segs) {
-        size_t start = pending != std::string::npos ? pending : b;
-        if (m) {
-          if (pending != std::string::npos) out.push_back(ctx.sub(p, pending, b));
-          pending = b;
-          (void)start;
-        } else {
-          out.push_back(ctx.sub(p, start, e));
-          pending = std::string::npos;
-        }
-      }
-      if (pending != std::string::npos) out.push_back(ctx.sub(p, pending, p.text.size()));
-      break;
-    }
-    case PreStep::Contiguous: {
-      bool last_match = false;
-      for (auto& [b, e, m] : segs) {
-        if (m && last_match && out.size() > first) out.back() = ctx.sub(p, out.back().base - p.base, e);
-        else out.push_back(ctx.sub(p, b, e));
-        last_match = m;
-      }
-      break;
-    }
-  }
-}
-
-void apply_pre_step(const PreStep& s, PreContext& ctx, std::vector<Piece>& pieces) {
-  thread_local std::vector<Piece> next;
-  next.clear();
-  for (const Piece& p0 : pieces) {
-    Piece p = p0;
-    switch (s.kind) {
-      case PreStep::ByteLevel:
-        if (s.add_prefix_space && (p.text.empty() || p.text[0] != ' '))
-          p = replace_prepend(ctx, p, "", "", " ");
-        if (s.use_regex) apply_split(s, ctx, p, next);
-        else next.push_back(p);
-        break;
-      case PreStep::Metaspace: {
-        // (The reference tests the text after spaces became the replacement.)
-        bool starts = p.text.compare(0, s.replacement.size(), s.replacement) == 0 ||
-                      (!p.text.empty() && p.text[0] == ' ');
-        bool add = !starts && (s.prepend == PreStep::Always || (s.prepend == PreStep::First && ctx.section_index == 0));
-        Piece q = replace_prepend(ctx, p, " ", s.replacement, add ? s.replacement : "");
-        if (!s.split) { next.push_back(q); break; }
-        // Rust's split=true: a new piece starts at every replacement character.
-        size_t start = 0;
-        for (size_t i = s.replacement.size(); i <= q.text.size(); ++i) {
-          if (i == q.text.size() || q.text.compare(i, s.replacement.size(), s.replacement) == 0) {
-            if (i > start) next.push_back(ctx.sub(q, start, i));
-            start = i;
-          }
-        }
-        if (q.text.size() > 0 && start < q.text.size()) next.push_back(ctx.sub(q, start, q.text.size()));
-        break;
-      }
-      default:
-        apply_split(s, ctx, p, next);
-    }
-  }
-  pieces.swap(next);
-}
-
-// ----------------------------------------------------------------- post-processor
-struct PostStep {
-  enum Kind { Template, Bert, NoOp } kind = NoOp;
-  std::vector<int32_t> single;  // token ids; -1 = the sequence
-};
-
-// ---------------------------------------------------------------------- decoders
-struct DecStep {
-  enum Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace } kind = Fuse;
-  Regex re;
-  std::string content;
-  size_t start = 0, stop = 0;
-};
-
-void parse_decoder(const json& j, const std::string& where, std::vector<DecStep>& out) {
-  if (j.is_null()) return;
-  std::string t = type_of(j, where);
-  DecStep s;
-  if (t == "Sequence") {
-    if (!j.contains("decoders") || !j["decoders"].is_array())
-      fail("{}: Sequence decoder: field \"decoders\": expected an array", where);
-    for (auto& d : j["decoders"]) parse_decoder(d, where, out);
-    return;
-  } else if (t == "ByteLevel") { s.kind = DecStep::ByteLevel;
-  } else if (t == "Replace") {
-    s.kind = DecStep::Replace;
-    s.re = make_pattern(j.value("pattern", json()), where + ": Replace decoder");
-    s.content = str_or(j, "content", "");
-  } else if (t == "ByteFallback") { s.kind = DecStep::ByteFallback;
-  } else if (t == "Fuse") { s.kind = DecStep::Fuse;
-  } else if (t == "Strip") {
-    s.kind = DecStep::Strip;
-    s.content = str_or(j, "content", "");
-    s.start = j.value("start", 0);
-    s.stop = j.value("stop", 0);
-  } else if (t == "Metaspace") {
-    s.kind = DecStep::Metaspace;
-    s.content = str_or(j, "replacement", "\u2581");
-  } else {
-    fail("{}: field decoder: unsupported decoder type '{}' (supported: Sequence, ByteLevel, Replace, ByteFallback, "
-         "Fuse, Strip, Metaspace)", where, t);
-  }
-  out.push_back(std::move(s));
-}
-
-std::string replace_str(const std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  std::string out;
-  size_t i = 0;
-  for (size_t p; (p = s.find(from, i)) != std::string::npos; i = p + from.size()) {
-    out.append(s, i, p - i);
-    out += to;
-  }
-  out.append(s, i, std::string::npos);
-  return out;
-}
-
-std::string clean_up_tokenization(std::string s) {
-  static const std::pair<const char*, const char*> rules[] = {
-      {" .", "."},  {" ?", "?"},   {" !", "!"},   {" ,", ","},   {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (auto& [f, t] : rules) s = replace_str(s, f, t);
-  return s;
-}
+using namespace hf;
 
 // ===================================================================== tokenizer
 class HfTokenizer final : public BasicTokenizer {
@@ -583,6 +146,8 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
       return *id;
     };
     if (t == "Sequence") {
+      if (p.contains("processors") && !p["processors"].is_array())
+        fail("{}: Sequence post_processor: field \"processors\": expected an array", where);
       for (auto& q : p.value("processors", json::array())) parse_post(q);
       return;
     } else if (t == "ByteLevel") {
@@ -592,7 +157,15 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
       if (!p.contains("single") || !p["single"].is_array())
         fail("{}: TemplateProcessing: field \"single\": expected an array", where);
       for (auto& item : p["single"]) {
-        if (item.contains("SpecialToken")) s.single.push_back(tok(item["SpecialToken"].value("id", std::string())));
+        if (!item.is_object())
+          fail("{}: TemplateProcessing: field \"single\": expected objects, found {}", where, item.dump().substr(0, 200));
+        if (item.contains("SpecialToken")) {
+          const json& st = item["SpecialToken"];
+          if (!st.is_object() || !st.contains("id") || !st["id"].is_string())
+            fail("{}: TemplateProcessing: SpecialToken: expected {{\"id\": string}}, found {}", where,
+                 st.dump().substr(0, 200));
+          s.single.push_back(tok(st["id"].get<std::string>()));
+        }
         else if (item.contains("Sequence")) s.single.push_back(-1);
         else fail("{}: TemplateProcessing: unexpected item {}", where, item.dump());
       }
@@ -646,23 +219,9 @@ void HfTokenizer::rebuild_tries() {
     added_by_content_.put(a.content, static_cast<int32_t>(i));
     if (a.normalized && !norm_.empty()) {
       // The reference matches normalized tokens by their normalized content.
-      Aligned cur;
-      cur.text = a.content;
-      for (auto& s : norm_) {
-        switch (s.kind) {
-          case NormStep::Unicode: cur.text = unicode::normalize(cur.text, s.form).text; break;
-          case NormStep::Prepend: cur.text = s.text + cur.text; break;
-          case NormStep::Replace: cur.text = replace_all(cur.text, s.re, s.text).text; break;
-          case NormStep::Strip: {
-            size_t b, e;
-            unicode::js_trim_range(cur.text, b, e, s.left, s.right);
-            cur.text = cur.text.substr(b, e - b);
-            break;
-          }
-        }
-      }
-      norm_trie_.add(cur.text, static_cast<int32_t>(i));
-      added_by_content_.put(cur.text, static_cast<int32_t>(i));
+      const std::string normalized = hf::normalize_content(norm_, a.content);
+      norm_trie_.add(normalized, static_cast<int32_t>(i));
+      added_by_content_.put(normalized, static_cast<int32_t>(i));
     } else {
       raw_trie_.add(a.content, static_cast<int32_t>(i));
     }
@@ -712,28 +271,7 @@ void HfTokenizer::encode_section(const unicode::RepairedText& src, uint32_t b, u
                                  Encoding& enc) const {
   std::string_view text = src.text().substr(b, e - b);
   // Normalize, keeping the alignment to `text`.
-  Aligned n;
-  n.text.assign(text);
-  for (auto& st : norm_) {
-    switch (st.kind) {
-      case NormStep::Unicode: n = compose(n, unicode::normalize(n.text, st.form)); break;
-      case NormStep::Prepend: n = compose(n, prepend(n.text, st.text)); break;
-      case NormStep::Replace: n = compose(n, replace_all(n.text, st.re, st.text)); break;
-      case NormStep::Strip: {
-        size_t sb, se;
-        unicode::js_trim_range(n.text, sb, se, st.left, st.right);
-        Aligned cut;
-        cut.identity = false;
-        cut.text = n.text.substr(sb, se - sb);
-        for (size_t k = sb; k < se; ++k) {
-          cut.begin.push_back(static_cast<uint32_t>(k));
-          cut.end.push_back(static_cast<uint32_t>(k + 1));
-        }
-        n = compose(n, std::move(cut));
-        break;
-      }
-    }
-  }
+  Aligned n = hf::normalize_aligned(norm_, text);
   if (n.text.empty()) return;
   auto n_to_orig = [&](size_t nb, size_t ne) {
     size_t sb, se;
@@ -854,105 +392,7 @@ std::string HfTokenizer::decode_with(const std::vector<TokenId>& ids, const Deco
       out += toks[i];
     }
   } else {
-    for (const DecStep& d : dec_) {
-      switch (d.kind) {
-        case DecStep::ByteLevel: {
-          // Added tokens pass through verbatim; runs of other tokens are joined and
-          // decoded from the byte alphabet (invalid UTF-8 -> U+FFFD, like TextDecoder).
-          std::vector<std::string> next;
-          std::string raw;
-          auto flush = [&] {
-            if (raw.empty()) return;
-            next.push_back(unicode::is_valid_utf8(raw) ? raw : unicode::sanitize_utf8(raw));
-            raw.clear();
-          };
-          std::string r;
-          for (auto& t : toks) {
-            if (added_by_content_.find(t)) {
-              flush();
-              next.push_back(t);
-              continue;
-            }
-            if (byte_level_decode(t, r)) {
-              raw += r;
-              continue;
-            }
-            // A character outside the byte alphabet becomes byte 0 in the reference.
-            for (size_t i = 0; i < t.size();) {
-              size_t j = i;
-              char32_t c = unicode::next_cp(t, j);
-              std::string one;
-              unicode::append_utf8(one, c);
-              raw += byte_level_decode(one, r) ? r : std::string(1, '\0');
-              i = j;
-            }
-          }
-          flush();
-          toks.swap(next);
-          break;
-        }
-        case DecStep::Replace:
-          for (auto& t : toks) t = replace_all(t, d.re, d.content).text;
-          break;
-        case DecStep::ByteFallback: {
-          // Runs of <0xXX> tokens decode like TextDecoder(): U+FFFD for invalid
-          // sequences, and a leading BOM is dropped (ignoreBOM is false there).
-          auto utf8 = [](const std::string& b) {
-            std::string t = unicode::is_valid_utf8(b) ? b : unicode::sanitize_utf8(b);
-            if (t.compare(0, 3, "\xEF\xBB\xBF") == 0) t.erase(0, 3);
-            return t;
-          };
-          std::vector<std::string> next;
-          std::string bytes;
-          bool have = false;
-          for (auto& t : toks) {
-            unsigned v = 0;
-            bool is_byte = t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
-                           std::isxdigit(static_cast<unsigned char>(t[3])) &&
-                           std::isxdigit(static_cast<unsigned char>(t[4]));
-            if (is_byte) {
-              v = static_cast<unsigned>(std::stoul(t.substr(3, 2), nullptr, 16));
-              bytes += static_cast<char>(v);
-              have = true;
-              continue;
-            }
-            if (have) {
-              next.push_back(utf8(bytes));
-              bytes.clear();
-              have = false;
-            }
-            next.push_back(t);
-          }
-          if (have) next.push_back(utf8(bytes));
-          toks.swap(next);
-          break;
-        }
-        case DecStep::Fuse: {
-          std::string all;
-          for (auto& t : toks) all += t;
-          toks.assign(1, all);
-          break;
-        }
-        case DecStep::Strip: {
-          const std::string& c = d.content;
-          if (c.empty()) break;
-          for (auto& t : toks) {
-            size_t b = 0, e = t.size();
-            for (size_t i = 0; i < d.start && e - b >= c.size() && t.compare(b, c.size(), c) == 0; ++i) b += c.size();
-            for (size_t i = 0; i < d.stop && e - b >= c.size() && t.compare(e - c.size(), c.size(), c) == 0; ++i)
-              e -= c.size();
-            t = t.substr(b, e - b);
-          }
-          break;
-        }
-        case DecStep::Metaspace:
-          for (size_t i = 0; i < toks.size(); ++i) {
-            toks[i] = replace_str(toks[i], d.content, " ");
-            if (i == 0 && !toks[i].empty() && toks[i][0] == ' ') toks[i].erase(0, 1);
-          }
-          break;
-      }
-    }
+    hf::apply_decoders(dec_, toks, [&](const std::string& t) { return added_by_content_.find(t) != nullptr; });
     for (auto& t : toks) out += t;
   }
   if (opt.clean_up_spaces.value_or(clean_up_)) out = clean_up_tokenization(std::move(out));

@@ -133,7 +133,7 @@ class SpmTokenizer final : public BasicTokenizer {
           AddedToken t;
           t.id = id;
           t.content = v["content"].get<std::string>();
-          t.special = v.value("special", true);
+          t.special = v.contains("special") && v["special"].is_boolean() ? v["special"].get<bool>() : true;
           extra_.push_back(t);
         }
       std::sort(extra_.begin(), extra_.end(), [](auto& a, auto& b) { return a.id < b.id; });

@@ -45,7 +45,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
 
   auto resolve = [&](const char* token_key, const char* id_key, std::optional<TokenId> current,
                      std::initializer_list<const char*> names) -> std::optional<TokenId> {
-    if (auto name = config_token(config, token_key)) {
+    if (auto name = config_token(config, token_key, (dir / "tokenizer_config.json").string())) {
       if (auto id = t->piece_to_id(*name)) return id;
       fail("{}: field {}: token '{}' is not in the vocabulary", (dir / "tokenizer_config.json").string(), token_key,
            *name);

@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #if GENLENS_HAVE_STUDIO
@@ -81,6 +82,7 @@ view map
 select-frac 0 0.5 1 1
 frames 3
 screenshot {dir}/maps.png
+save-png map {dir}/map-export.png
 view compare
 frames 3
 screenshot {dir}/compare.png
@@ -97,6 +99,12 @@ frames 30
 wait probe 120
 frames 3
 screenshot {dir}/training.png
+save-png loss {dir}/loss-export.png
+train-pause
+frames 30
+screenshot {dir}/training-paused.png
+train-continue
+frames 30
 train-stop
 wait train 120
 view workspace
@@ -131,6 +139,7 @@ quit
         "inspector.neighbours", "inspector.walk"}},
       {"build.png", {"demo-build"}},
       {"training.png", {"training", "training.curves", "training.probe"}},
+      {"training-paused.png", {"training", "training.curves", "training.paused"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
       {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"workspace.png", {"workspace"}}};
@@ -148,6 +157,21 @@ quit
     CHECK(h == 900);
     CHECK(colours > 200);
     CHECK(sd > 0.03);
+  }
+  // The PNG exports hold the map panels and the loss plot as drawn: smaller than the
+  // window, and not blank.
+  for (auto [png, min_w, max_w] : {std::tuple{"map-export.png", 900, 1400}, std::tuple{"loss-export.png", 200, 1100}}) {
+    INFO(png);
+    auto stats = sh(fmt::format("identify -format '%w %h %k' {}", q(tmp / png)));
+    REQUIRE(stats.rc == 0);
+    std::istringstream in(stats.out);
+    int w = 0, h = 0, colours = 0;
+    in >> w >> h >> colours;
+    CHECK(w >= min_w);
+    CHECK(w < max_w);
+    CHECK(h > 150);
+    CHECK(h < 900);
+    CHECK(colours > 50);
   }
   std::ifstream frames(tmp / "frames.csv");
   int n_frames = -1;

@@ -73,7 +73,7 @@ TEST_CASE("inspector: the lens heatmap takes the top-1 piece and probability, st
   CHECK(test::total_vertices(d) > 2000);
 }
 
-TEST_CASE("map: side-by-side panels with a shared selection; selected indices in order") {
+TEST_CASE("map: side-by-side panels with a shared selection, selected indices in order") {
   views::MapSnapshot s;
   s.label_names = {"bees", "trains"};
   for (int i = 0; i < 30; ++i) {
@@ -134,7 +134,7 @@ TEST_CASE("compare: gain, sorting (NaN last) and CSV / Markdown exports") {
   CHECK(test::total_vertices(d) > 1000);
 }
 
-TEST_CASE("compare: the producer's gain wins; lower-is-better metrics flip the fallback") {
+TEST_CASE("compare: the producer's gain wins, lower-is-better metrics flip the fallback") {
   views::EvalRow given{"safety", "safety", "harmful_at_5", {0.4, 0.2}};
   given.gain = 50.0;
   CHECK(views::gain_percent(given) == doctest::Approx(50.0));

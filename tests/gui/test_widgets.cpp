@@ -30,7 +30,7 @@ ImDrawData* frame(test::HeadlessImGui& gui, ImVec2 mouse, bool down, F&& draw, f
 }
 }  // namespace
 
-TEST_CASE("line plot: EMA smoothing matches a hand computation; hover reads the series at the mouse") {
+TEST_CASE("line plot: EMA smoothing matches a hand computation, hover reads the series at the mouse") {
   // Debiased EMA with weight 0.5 of {2, 4, 8}: 2; (0.5*1+2)/0.75 = 3.333...; (0.5*2.5+4)/0.875 = 6.
   auto s = views::smooth_ema({2, 4, 8}, 0.5f);
   REQUIRE(s.size() == 3);
@@ -149,7 +149,7 @@ TEST_CASE("heatmap: a click pins the cell under the mouse, a second click unpins
   CHECK(st.pinned_row == -1);
 }
 
-TEST_CASE("token strip: whitespace is made visible; hovering a chip reports it") {
+TEST_CASE("token strip: whitespace is made visible, hovering a chip reports it") {
   CHECK(views::visible_piece(" the") == "·the");
   CHECK(views::visible_piece("\n") == "↵");
   CHECK(views::visible_piece("") == "∅");
@@ -180,7 +180,7 @@ struct RecordingRenderer : views::PointRenderer {
 };
 }  // namespace
 
-TEST_CASE("scatter: large layouts go to the point renderer (no per-point ImDrawList work); hover still finds points") {
+TEST_CASE("scatter: large layouts go to the point renderer (no per-point ImDrawList work), hover still finds points") {
   test::HeadlessImGui gui(800, 600);
   views::ScatterData d;
   const int n = 50000;

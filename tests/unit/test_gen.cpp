@@ -112,7 +112,7 @@ TEST_CASE("gen: reconstruction loss = token-weighted mean of each row alone (pad
   CHECK(alone == doctest::Approx(ce).epsilon(1e-5));
 }
 
-TEST_CASE("gen: training changes only the adapter; the LLM stays bit-identical and gets no gradients") {
+TEST_CASE("gen: training changes only the adapter, the LLM stays bit-identical and gets no gradients") {
   auto lm = qwen3();
   std::vector<torch::Tensor> before;
   for (auto& [n, p] : lm->named_parameters()) {
@@ -252,7 +252,7 @@ TEST_CASE("gen: resume equivalence: 60 steps straight == 30 steps + resume + 30 
   CHECK_THROWS_WITH_AS(run_trainer(wrong), doctest::Contains("different training data"), Error);
 }
 
-TEST_CASE("gen: checkpoint round trip; corrupt or mismatched adapters are clear errors") {
+TEST_CASE("gen: checkpoint round trip, corrupt or mismatched adapters are clear errors") {
   auto lm = qwen3();
   auto data = test::synthetic_data(8, 7);
   auto s = small_settings();
@@ -351,7 +351,7 @@ TEST_CASE("gen: checkpoint round trip; corrupt or mismatched adapters are clear 
   }
 }
 
-TEST_CASE("teach: the npy teacher checks rows and dimension; the trainer uses its dimension") {
+TEST_CASE("teach: the npy teacher checks rows and dimension, the trainer uses its dimension") {
   auto lm = qwen3();
   test::TempDir tmp("teach-npy");
   auto data = test::synthetic_data(6, 8);
@@ -377,7 +377,7 @@ TEST_CASE("teach: the npy teacher checks rows and dimension; the trainer uses it
   CHECK(gen::read_adapter_meta(gen::resolve_adapter_dir(tmp / "run")).teacher_kind == "npy");
 }
 
-TEST_CASE("gen: AdamW matches torch::optim::AdamW; HF linear schedule") {
+TEST_CASE("gen: AdamW matches torch::optim::AdamW, HF linear schedule") {
   torch::manual_seed(0);
   auto w0 = torch::randn({4, 3});
   auto a = w0.clone().requires_grad_(true);

@@ -39,7 +39,7 @@ void write_responses(const fs::path& p, int n) {
 
 }  // namespace
 
-TEST_CASE("cli generate: responses through the chat template; resumable after a torn last line") {
+TEST_CASE("cli generate: responses through the chat template, resumable after a torn last line") {
   auto model = test::tiny_qwen3_text_model();
   test::TempDir tmp("cli-generate");
   test::write_file(tmp / "queries.jsonl",
@@ -247,7 +247,7 @@ TEST_CASE("cli train: Ctrl-C (SIGINT) saves a checkpoint at the current step and
   CHECK(test::read_file(tmp / "log").find("--resume") != std::string::npos);
 }
 
-TEST_CASE("data: training rows tokenized as the method says (instruction + question; answer + EOS, cut)") {
+TEST_CASE("data: training rows tokenized as the method says (instruction + question, answer + EOS, cut)") {
   auto model = test::tiny_qwen3_text_model();
   auto tok = text::load_tokenizer(model);
   auto lm = model::DecoderLM::load(model);

@@ -82,7 +82,7 @@ TEST_CASE("job: cooperative cancel and failures are states, errors keep their me
   CHECK_THROWS_AS(bad.rethrow_if_failed(), Error);
 }
 
-TEST_CASE("job: two threads may wait and join at once; the destructor joins a running worker") {
+TEST_CASE("job: two threads may wait and join at once, the destructor joins a running worker") {
   // Before the worker was joined under a lock, two joiners (the studio's UI polling with
   // wait_for while its job host calls wait) both called std::thread::join: undefined
   // behaviour, in practice std::system_error or a crash. Repeat to give the race room.
@@ -118,7 +118,7 @@ TEST_CASE("job: two threads may wait and join at once; the destructor joins a ru
   CHECK(saw_cancel);
 }
 
-TEST_CASE("job: ETA from the rate of the current stage; resumed progress is not speed") {
+TEST_CASE("job: ETA from the rate of the current stage, resumed progress is not speed") {
   runtime::Job job("eta", [](runtime::JobContext& ctx) {
     ctx.set_stage("train", 100, "steps", /*start_done=*/60);
     for (int i = 0; i < 10; ++i) {
@@ -179,7 +179,7 @@ TEST_CASE("jsonl: rows stream, errors name file:line and field") {
   CHECK_THROWS_AS(io::JsonlReader(tmp / "missing.jsonl"), Error);
 }
 
-TEST_CASE("jsonl: writer appends and flushes; a torn last line is detected and can be redone") {
+TEST_CASE("jsonl: writer appends and flushes, a torn last line is detected and can be redone") {
   test::TempDir tmp("jsonl-torn");
   auto p = tmp / "out.jsonl";
   {

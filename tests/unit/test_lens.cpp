@@ -207,7 +207,7 @@ TEST_CASE("lens: special tokens and soft prompts equal NumPy on `forward --adapt
   CHECK(all.max().item<double>() == doctest::Approx(cos).epsilon(1e-6));
 }
 
-TEST_CASE("lens: summary filters drop specials and punctuation; summarize_lens merges queries") {
+TEST_CASE("lens: summary filters drop specials and punctuation, summarize_lens merges queries") {
   CHECK(analysis::is_punct_or_space_piece("·"));
   CHECK(analysis::is_punct_or_space_piece("\\n\\n"));
   CHECK(analysis::is_punct_or_space_piece(".,"));

@@ -12,7 +12,7 @@
 using namespace genlens;
 namespace fs = std::filesystem;
 
-TEST_CASE("decode: greedy decoding from S reproduces the training responses; t=0/1 interpolation = a/b") {
+TEST_CASE("decode: greedy decoding from S reproduces the training responses, t=0/1 interpolation = a/b") {
   // A random model whose logits can be peaked (init std 0.5, 512 tokens): with the default
   // 0.02 init the logits span a few nats and the reconstruction loss floors near ln V.
   test::TempDir tmp("decode-train");

@@ -58,7 +58,7 @@ analysis::LatentIndexInfo build(const model::DecoderLM& lm, const text::Tokenize
 
 }  // namespace
 
-TEST_CASE("latent lens: an indexed state returns itself first with cosine 1; caps and dedup hold") {
+TEST_CASE("latent lens: an indexed state returns itself first with cosine 1, caps and dedup hold") {
   auto dir = test::tiny_qwen3_text_model();
   auto lm = model::DecoderLM::load(dir);
   auto tok = text::load_tokenizer(dir);

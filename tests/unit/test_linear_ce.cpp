@@ -31,7 +31,7 @@ TEST_CASE("linear_cross_entropy equals cross_entropy(linear(h, W)) in loss and g
   }
 }
 
-TEST_CASE("linear_cross_entropy: a scaled upstream gradient scales the result; bad shapes are errors") {
+TEST_CASE("linear_cross_entropy: a scaled upstream gradient scales the result, bad shapes are errors") {
   torch::manual_seed(4);
   auto w = torch::randn({50, 8});
   auto labels = torch::randint(0, 50, {6}, torch::kLong);

@@ -111,7 +111,7 @@ TEST_CASE("official: import of a synthetic official checkpoint (0+10 and 10+10) 
   }
 }
 
-TEST_CASE("official: export -> import is bit-identical; the official loader's way reproduces our embeddings") {
+TEST_CASE("official: export -> import is bit-identical, the official loader's way reproduces our embeddings") {
   auto model = test::tiny_model_dir("qwen3");
   auto lm = model::DecoderLM::load(model);
   test::TempDir tmp("official-export");

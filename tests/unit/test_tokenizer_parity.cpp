@@ -3,6 +3,7 @@
 // plus seeded random inputs and writes the expected ids/decodings as JSON; these tests
 // compare ours line by line and print the first mismatching input with both sequences.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -21,11 +22,14 @@ constexpr int kRandomInputs = 1500;
 std::string b64decode(const std::string& in) {
   static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  int val = 0, bits = -8;
+  // Only the low bits matter; unsigned so the accumulator may wrap (a signed int
+  // overflowed here: UBSan, left shift not representable in 'int').
+  uint32_t val = 0;
+  int bits = -8;
   for (char c : in) {
     auto p = chars.find(c);
     if (p == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(p);
+    val = (val << 6) + static_cast<uint32_t>(p);
     bits += 6;
     if (bits >= 0) {
       out += static_cast<char>((val >> bits) & 0xFF);

@@ -246,6 +246,11 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
     ImVec2 ts = ImGui::CalcTextSize(note.text.c_str());
     // Above the region's centre, so the label does not cover its points.
     ImVec2 q(p.x - ts.x * 0.5f, p.y - ts.y - 3 * r - 6);
+    // A region near the edge keeps its whole label inside the plot (not cut by the frame).
+    if (p.x >= a.x && p.x <= b.x && p.y >= a.y && p.y <= b.y) {
+      q.x = std::clamp(q.x, a.x + 6, std::max(a.x + 6, b.x - 6 - ts.x));
+      q.y = std::clamp(q.y, a.y + 4, std::max(a.y + 4, b.y - 4 - ts.y));
+    }
     dl->AddRectFilled(ImVec2(q.x - 4, q.y - 2), ImVec2(q.x + ts.x + 4, q.y + ts.y + 2), IM_COL32(0, 0, 0, 170), 4.0f);
     dl->AddText(q, IM_COL32(255, 255, 255, 235), note.text.c_str());
   }
