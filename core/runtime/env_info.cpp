@@ -14,6 +14,8 @@
 namespace genlens::runtime {
 
 namespace {
+bool g_threads_flag = false;  // set_threads() was called (--threads)
+
 // The BLAS LibTorch calls is whichever libblas.so.3 the dynamic loader mapped;
 // /proc/self/maps names it after Debian's alternatives are resolved.
 std::string loaded_blas_path() {
@@ -41,12 +43,27 @@ EnvInfo probe_env() {
   e.blas_is_reference = e.blas_library.find("/blas/") != std::string::npos;
   e.intra_op_threads = at::get_num_threads();
   e.inter_op_threads = at::get_num_interop_threads();
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  e.threads_source = g_threads_flag ? "--threads"
+                     : omp          ? std::string("OMP_NUM_THREADS=") + omp
+                                    : "LibTorch's default for this machine";
+  using GetThreads = int (*)();
+  if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) e.blas_threads = get();
   e.devices.push_back("cpu");
   if (torch::cuda::is_available()) {
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i)
       e.devices.push_back("cuda:" + std::to_string(i));
   }
   return e;
+}
+
+void set_threads(int n) {
+  if (n < 1) return;
+  at::set_num_threads(n);
+  g_threads_flag = true;
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
 }
 
 int match_blas_threads() {

@@ -12,6 +12,8 @@ struct EnvInfo {
   bool blas_is_reference = false;  // true when the slow reference BLAS is in use
   int intra_op_threads = 0;
   int inter_op_threads = 0;
+  std::string threads_source;    // who chose intra_op_threads: "--threads", "OMP_NUM_THREADS", LibTorch's default
+  int blas_threads = 0;          // OpenBLAS's own pool (0: no OpenBLAS loaded)
   std::vector<std::string> devices;  // "cpu", "cuda:0 (NVIDIA H100 ...)", ...
 };
 
@@ -27,5 +29,9 @@ EnvInfo probe_env();
 // (LibTorch itself on 2 threads took 163-166 s: its ops are too small to split.)
 // Returns the count set, or 0 when no OpenBLAS is loaded (or the environment decides).
 int match_blas_threads();
+
+// `genlens --threads N`: LibTorch's intra-op pool (N >= 1) and OpenBLAS's to match
+// (unless OPENBLAS_NUM_THREADS is set). Remembered for probe_env().
+void set_threads(int n);
 
 }  // namespace genlens::runtime

@@ -28,6 +28,18 @@ TEST_CASE("core: environment probe finds an optimized BLAS and the CPU") {
   if (!e.blas_library.empty()) CHECK_FALSE(e.blas_is_reference);
 }
 
+TEST_CASE("cli: --threads sets LibTorch's and OpenBLAS's pools, and env says who chose") {
+  auto two = test::run_genlens("--threads 2 env");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK(two.output.find("intra-op 2 (--threads)") != std::string::npos);
+  if (two.output.find("openblas") != std::string::npos) CHECK(two.output.find("OpenBLAS 2") != std::string::npos);
+  auto env = test::run_command("OMP_NUM_THREADS=1 " + test::shell_quote(GENLENS_CLI_PATH) + " env");
+  INFO(env.output);
+  CHECK(env.output.find("intra-op 1 (OMP_NUM_THREADS=1)") != std::string::npos);
+  CHECK(test::run_genlens("--threads -1 env").exit_code == 2);
+}
+
 TEST_CASE("cli: subcommands parse, unknown options are usage errors") {
   {
     cli::Cli c;
