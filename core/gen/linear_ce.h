@@ -1,9 +1,12 @@
 // The reconstruction loss's last step without its biggest tensor: cross-entropy of a
 // frozen linear head (the LM head, [V, H]) over N hidden states, computed a chunk of rows
-// at a time so the [N, V] logits and their gradient never exist at once. The backward
-// recomputes each chunk's logits and returns the gradient for the hidden states only
-// (the head is frozen: no weight gradient). At V = 151,936 and N = 8 x 256 targets the
-// plain path holds ~2.5 GB of float32 logits + gradient; this holds one chunk.
+// at a time so the [N, V] logits and their gradient never exist at once. The head is
+// frozen, so the only gradient is the one for the hidden states, [N, H]: when h needs a
+// gradient it is computed in the same pass as the loss (each chunk's logits are made
+// once, turned into the loss and into softmax - onehot, then multiplied back through the
+// head), and backward only scales it by the upstream gradient. At V = 151,936 and
+// N = 8 x 256 targets the plain path holds ~2.5 GB of float32 logits + gradient; this
+// holds one chunk.
 #pragma once
 #include <torch/torch.h>
 
