@@ -37,13 +37,19 @@ bind() {
   fi
 }
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive bash -c "$1"; }
+  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c "$1"; }
 
 if [ ! -x "$root/usr/bin/apt-get" ]; then
   echo "debian13.sh: debootstrap trixie into $root"
   debootstrap --variant=minbase trixie "$root" "$mirror"
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# This machine's extra certificate authorities (a TLS-inspecting proxy, say), so apt and
+# npm inside the root trust what the host trusts.
+if [ -d /usr/local/share/ca-certificates ]; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 bind /proc
 bind /dev
 bind /sys
@@ -59,6 +65,7 @@ git -C "$root/src/genlens" fetch -q "$repo" "$rev"
 git -C "$root/src/genlens" checkout -q --force "$rev"
 echo "debian13.sh: testing $(git -C "$repo" log --oneline -1 "$rev")"
 
+in_root "apt-get install -y -q --no-install-recommends ca-certificates >/dev/null && update-ca-certificates >/dev/null"
 in_root "cd /src/genlens && bash third_party/install-deps.sh"
 in_root "dpkg-query -W -f='libtorch-dev \${Version}\n' libtorch-dev; g++ --version | head -1"
 [ "$stage" = root ] && exit 0
