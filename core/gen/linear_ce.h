@@ -16,7 +16,7 @@ namespace genlens::gen {
 // F::cross_entropy(F::linear(h.to(weight.dtype()), weight).to(kFloat32), labels) and its
 // gradient w.r.t. h. h [N, H] (any float dtype; the matmul runs in weight's dtype),
 // weight [V, H] without requires_grad, labels [N] int64. chunk_rows <= 0: as many rows as
-// keep one chunk's float32 logits near 128 MB.
+// keep one chunk's float32 logits near 64 MB (one buffer, reused by every chunk).
 torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& weight, const torch::Tensor& labels,
                                    int64_t chunk_rows = 0);
 
