@@ -271,7 +271,11 @@ Json run_peer(const Spec& s, const TempModel& m, const std::string& peer_case) {
   const auto script = fs::path(GENLENS_SOURCE_DIR) / "tests/bench/peer.py";
   const auto dev = m.lm->device();
   const auto err = m.root / "peer.stderr";
-  const std::string cmd = fmt::format(
+  // The peer's OpenBLAS pool matches ours (torch.set_num_threads leaves OpenBLAS on every
+  // core: a "1 thread" peer would otherwise multiply on 2).
+  const std::string blas_env =
+      std::getenv("OPENBLAS_NUM_THREADS") ? "" : fmt::format("OPENBLAS_NUM_THREADS={} ", torch::get_num_threads());
+  const std::string cmd = blas_env + fmt::format(
       "{} {} --model {} --case {} --batch {} --query-len {} --response-len {} --thought {} --compression {} "
       "--steps {} --new-tokens {} --threads {} --dtype {} --device {} 2>{}",
       quote(s.python), quote(script.string()), quote(m.dir.string()), peer_case, s.batch, s.query_len, s.response_len,

@@ -19,6 +19,10 @@ modeling code (impl "python-eager"). Weights are read with tests/reference/decod
       [--new-tokens 32] [--threads N] [--dtype f32|bf16] [--device cpu|cuda] [--impl auto|eager|hf]
   /usr/bin/python3 tests/bench/peer.py --model DIR --self-check   (eager model vs decoder_lm_ref.forward)
 
+Threads: --threads sets torch's intra-op pool; OpenBLAS (Debian's torch multiplies with it)
+reads OPENBLAS_NUM_THREADS when torch is imported, so genlens sets that variable to the same
+count when it runs this script.
+
 Inputs (identical in genlens): row i, query token j: 10 + (i*131 + j*17) % (V-10); target
 tokens j < R-1: 10 + (i*71 + j*29) % (V-10), then EOS id 2. One warm-up repetition, then
 --steps timed ones; one JSON object on stdout, everything else on stderr.
