@@ -19,8 +19,16 @@ packages=(
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
   fonts-dejavu-core fonts-noto-cjk imagemagick
   # independent references for tests (run with /usr/bin/python3)
-  python3 python3-torch python3-numpy python3-sklearn python3-scipy umap-learn
+  python3 python3-torch python3-numpy python3-sklearn python3-scipy
 )
+# umap-learn (the UMAP reference) is packaged for Debian 12, not for Debian 13: required
+# on bookworm, installed elsewhere only when the archive has it (the tests then say so).
+optional=()
+if [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ]; then
+  packages+=(umap-learn)
+else
+  optional+=(umap-learn)
+fi
 # test oracles (npm): any node >= 18 will do; Debian's when none is on PATH.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
@@ -44,6 +52,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all ${#packages[@]} Debian packages present"
 fi
+for p in "${optional[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  if [ -n "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" {print $2}')" ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$p"
+  else
+    echo "install-deps: $p is not in this Debian release's archive; tests that compare against it will say so"
+  fi
+done
 
 # OpenBLAS must be the BLAS LibTorch sees (the reference BLAS is ~30x slower).
 arch_lib="/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -dumpmachine)"

@@ -1,20 +1,16 @@
-// `genlens bench train` / `genlens bench encode`: samples/s of the method on a random
-// model of a stated shape (CPU by default), next to a same-run baseline: the frozen
-// LLM's plain forward over the same tokens (what any embedding method pays at least).
+// `genlens bench encode|train|generate|lens|all`: the method's costs on a random model of
+// a real shape (assets/model-shapes/) or stated sizes, one JSON object per case on
+// stdout (app/cli/bench_harness.h) and a readable line per case on stderr. With
+// --vs-python each case also runs tests/bench/peer.py (the way the official Python
+// release does the same work) on the same checkpoint and batch, and reports the ratio.
 #include <fmt/format.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <chrono>
-
 #include "app/cli/bench.h"
-#include "app/cli/method_args.h"
+#include "app/cli/bench_harness.h"
+#include "core/gen/adapter.h"
 #include "core/gen/encoder.h"
-#include "core/gen/linear_ce.h"
 #include "core/gen/trainer.h"
-#include "core/model/checkpoint.h"
-#include "core/model/config.h"
+#include "core/model/generate.h"
 #include "core/runtime/job.h"
 #include "core/teach/teacher.h"
 
@@ -22,202 +18,212 @@ namespace genlens::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using bench::Record;
+using bench::Spec;
+using bench::TempModel;
 
-struct Shape {
-  int64_t hidden = 256, layers = 4, heads = 4, kv_heads = 2, intermediate = 768, vocab = 32000;
-  int64_t batch = 8, query_len = 64, response_len = 64, thought = 10, compression = 10;
-  int steps = 10;
-  DeviceArgs dev;
-  void add(CLI::App& s) {
-    s.add_option("--hidden", hidden, "Hidden size")->capture_default_str();
-    s.add_option("--layers", layers, "Decoder layers")->capture_default_str();
-    s.add_option("--heads", heads, "Attention heads (kv heads = heads / 2)")->capture_default_str();
-    s.add_option("--vocab", vocab, "Vocabulary size")->capture_default_str();
-    s.add_option("--batch", batch, "Rows per batch")->capture_default_str();
-    s.add_option("--query-len", query_len, "Query tokens per row")->capture_default_str();
-    s.add_option("--response-len", response_len, "Response tokens per row (incl. EOS)")->capture_default_str();
-    s.add_option("--steps", steps, "Timed steps (after 2 warm-up steps)")->capture_default_str();
-    dev.add(s);
-  }
-  std::string describe(bool with_response = true) const {
-    return fmt::format("qwen3-style H={} L={} heads={}/{} I={} V={}; batch {} x (query {} + {}+{} special{})",
-                       hidden, layers, heads, kv_heads, intermediate, vocab, batch, query_len, thought, compression,
-                       with_response ? fmt::format(", response {}", response_len) : std::string());
-  }
-};
-
-struct TempModel {
-  fs::path root, dir;
-  std::shared_ptr<model::DecoderLM> lm;
-  explicit TempModel(Shape& sh) {
-    root = fs::temp_directory_path() / ("genlens-bench-" + std::to_string(::getpid()));
-    dir = root / "model";
-    model::ModelConfig c;
-    c.model_type = "qwen3";
-    c.vocab_size = sh.vocab;
-    c.hidden_size = sh.hidden;
-    c.intermediate_size = sh.hidden * 3;
-    sh.intermediate = c.intermediate_size;
-    c.num_hidden_layers = sh.layers;
-    c.num_attention_heads = sh.heads;
-    sh.kv_heads = std::max<int64_t>(1, sh.heads / 2);
-    c.num_key_value_heads = sh.kv_heads;
-    c.head_dim = sh.hidden / sh.heads;
-    c.qk_norm = true;
-    c.tie_word_embeddings = true;
-    c.rope_theta = 1e6;
-    c.max_position_embeddings = 4096;
-    c.eos_token_ids = {2};
-    c.torch_dtype = "float32";
-    model::InitOptions io;
-    io.seed = 1;
-    model::write_random_checkpoint(c, dir, io);
-    auto d = sh.dev.resolve_device();
-    lm = model::DecoderLM::load(dir, d, sh.dev.resolve_dtype(d));
-  }
-  ~TempModel() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-};
-
-gen::TrainData bench_data(const Shape& sh, int64_t n) {
-  gen::TrainData d;
-  for (int64_t i = 0; i < n; ++i) {
-    gen::TokenRow q, t;
-    for (int64_t j = 0; j < sh.query_len; ++j) q.push_back(static_cast<int32_t>(10 + (i * 131 + j * 17) % (sh.vocab - 10)));
-    for (int64_t j = 0; j + 1 < sh.response_len; ++j)
-      t.push_back(static_cast<int32_t>(10 + (i * 71 + j * 29) % (sh.vocab - 10)));
-    t.push_back(2);
-    d.ids.push_back(std::to_string(i));
-    d.query.push_back(std::move(q));
-    d.target.push_back(std::move(t));
-  }
-  return d;
+gen::Adapter random_adapter(const Spec& s, const model::DecoderLM& lm) {
+  const int64_t H = lm.config().hidden_size;
+  gen::Adapter a(gen::AdapterShape{s.thought, s.compression, H, H}, lm.device());
+  a.init_random(lm, 1);
+  return a;
 }
 
-// The process's peak resident set so far (MB). Only grows: read it after each phase.
-double peak_rss_mb() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-double time_it(const std::function<void()>& f, int reps) {
-  f();  // warm-up
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-}
-
-std::function<int()> setup_train(CLI::App& sub) {
-  auto sh = std::make_shared<Shape>();
-  sh->add(sub);
-  return [sh] {
-    TempModel m(*sh);
-    // Baseline first, so the process's peak RSS after it is the forward's own: the frozen
-    // LLM's forward (no grad) over the same positions as a training row.
-    const int64_t T = sh->query_len + sh->thought + sh->compression + sh->compression + sh->response_len;
-    auto ids = torch::randint(10, sh->vocab, {sh->batch, T}, torch::kLong).to(m.lm->device());
-    auto mask = torch::ones({sh->batch, T}, torch::kLong).to(m.lm->device());
-    double fwd = time_it([&] {
-      torch::NoGradGuard ng;
-      auto h2 = m.lm->forward(m.lm->embed(ids), mask).last_hidden;
-      (void)h2.sum().item<float>();
-    }, 3);
-    const double rss_fwd = peak_rss_mb();
-    auto data = bench_data(*sh, sh->batch * (sh->steps + 2));
-    std::vector<gen::TokenRow> tt;
-    for (auto& t : data.target) tt.emplace_back(t.begin(), t.end() - 1);
-    gen::TrainerSetup ts;
-    ts.lm = m.lm;
-    ts.model_dir = m.dir;
-    ts.data = data;
-    // Teacher precomputed outside the timing (a file teacher), like a cached mean-pool.
-    auto teacher = std::make_shared<teach::MeanPoolTeacher>(m.lm, tt, sh->batch);
-    std::vector<int64_t> all(static_cast<size_t>(data.size()));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    teacher->get(all);
-    ts.teacher = teacher;
-    ts.settings.steps = sh->steps + 2;
-    ts.settings.batch_size = sh->batch;
-    ts.settings.warmup_steps = 1;
-    ts.settings.save_every = 1 << 30;
-    ts.settings.n_thought = sh->thought;
-    ts.settings.n_compression = sh->compression;
-    ts.out_dir = m.root / "run";
-    ts.stop_at_step = sh->steps + 1;  // no checkpoint write inside the timed steps but the last
-    gen::Trainer trainer(std::move(ts));
-    runtime::Job job("bench", [&](runtime::JobContext& ctx) { trainer.run(ctx); });
-    job.run_here();
-    job.rethrow_if_failed();
-    double sec = 0, tok = 0;
-    const auto& h = trainer.history();
-    for (size_t i = 1; i < h.size(); ++i) {  // skip the first (warm-up) step
-      sec += h[i].value_or("step_s", 0);
-      tok += h[i].value_or("tokens_per_s", 0) * h[i].value_or("step_s", 0);
-    }
-    const double steps = static_cast<double>(h.size() - 1);
-    const double rss_train = peak_rss_mb();
-    // The reconstruction loss's head + cross-entropy alone, forward + backward over the
-    // batch's target tokens: chunked (what training uses) vs the plain [N, V] logits.
-    const int64_t N = sh->batch * sh->response_len;
-    auto hid = torch::randn({N, sh->hidden}, torch::TensorOptions().dtype(m.lm->dtype()).device(m.lm->device()));
-    auto lab = torch::randint(0, sh->vocab, {N}, torch::TensorOptions().dtype(torch::kLong).device(m.lm->device()));
-    const auto& W = m.lm->lm_head_weight();
-    auto run_head = [&](bool chunked) {
-      auto x = hid.detach().requires_grad_(true);
-      auto loss = chunked ? gen::linear_cross_entropy(x, W, lab)
-                          : torch::nn::functional::cross_entropy(torch::nn::functional::linear(x, W).to(torch::kFloat32), lab);
-      loss.backward();
-      (void)x.grad().sum().item<float>();
-    };
-    const double head_chunked = time_it([&] { run_head(true); }, 2);
-    const double rss_chunked = peak_rss_mb();
-    const double head_plain = time_it([&] { run_head(false); }, 2);
-    const double rss_plain = peak_rss_mb();
-    fmt::print("bench train  [{}]  device {}  dtype {}\n", sh->describe(), m.lm->device().str(),
-               gen::dtype_name(m.lm->dtype()));
-    fmt::print("  train step (encode + recon decode + backward + AdamW): {:.1f} ms  {:.1f} samples/s  {:.0f} tokens/s\n",
-               1e3 * sec / steps, sh->batch * steps / sec, tok / sec);
-    fmt::print("  baseline: frozen forward over the same {} positions/row, no grad: {:.1f} ms  {:.1f} samples/s\n", T,
-               1e3 * fwd, sh->batch / fwd);
-    fmt::print("  step / forward: {:.1f}x   peak RSS: forward {:.0f} MB, training {:.0f} MB ({:.2f}x)\n", sec / steps / fwd,
-               rss_fwd, rss_train, rss_train / rss_fwd);
-    fmt::print("  LM head + CE over {} targets, fwd+bwd: chunked {:.1f} ms (peak RSS {:.0f} MB), plain [N, V] logits "
-               "{:.1f} ms (peak RSS {:.0f} MB)\n", N, 1e3 * head_chunked, rss_chunked, 1e3 * head_plain,
-               std::max(rss_plain, rss_chunked));
-    return 0;
-  };
-}
-
-std::function<int()> setup_encode(CLI::App& sub) {
-  auto sh = std::make_shared<Shape>();
-  sh->batch = 32;
-  sh->add(sub);
-  return [sh] {
-    TempModel m(*sh);
-    auto data = bench_data(*sh, sh->batch);
-    gen::Adapter a(gen::AdapterShape{sh->thought, sh->compression, sh->hidden, sh->hidden}, m.lm->device());
-    a.init_random(*m.lm, 1);
+// Encoding a batch: mean pooling (the input-centric baseline) and the generative
+// embedding (query + special tokens, the compression states through both heads).
+void bench_encode(const Spec& s, const TempModel& m) {
+  const auto& lm = *m.lm;
+  auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch);
+  auto adapter = random_adapter(s, lm);
+  for (auto mode : {gen::EncodeMode::Mean, gen::EncodeMode::Generative}) {
+    const bool gen_mode = mode == gen::EncodeMode::Generative;
     gen::EncodeOptions o;
-    o.batch_size = sh->batch;
-    o.mode = gen::EncodeMode::Generative;
-    double g = time_it([&] { gen::encode_ids(*m.lm, &a, data.query, o); }, sh->steps);
-    o.mode = gen::EncodeMode::Mean;
-    double b = time_it([&] { gen::encode_ids(*m.lm, nullptr, data.query, o); }, sh->steps);
-    fmt::print("bench encode  [{}]  device {}  dtype {}\n", sh->describe(false), m.lm->device().str(),
-               gen::dtype_name(m.lm->dtype()));
-    fmt::print("  generative (query + {} special tokens): {:.1f} ms/batch  {:.1f} samples/s\n",
-               sh->thought + sh->compression, 1e3 * g, sh->batch / g);
-    fmt::print("  baseline mean pooling (query only):     {:.1f} ms/batch  {:.1f} samples/s\n", 1e3 * b,
-               sh->batch / b);
+    o.batch_size = s.batch;
+    o.mode = mode;
+    o.max_length = s.query_len;
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "encode";
+    r.kase = gen_mode ? "generative" : "mean";
+    r.seconds = bench::time_reps([&] { (void)gen::encode_ids(lm, gen_mode ? &adapter : nullptr, data.query, o); },
+                                 s.steps);
+    const int64_t T = s.query_len + (gen_mode ? s.thought + s.compression : 0);
+    r.items_per_rep = s.batch;
+    r.tokens_per_rep = static_cast<double>(s.batch * T);
+    r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T);
+    bench::emit(s, m, r, gen_mode ? "encode-generative" : "encode-mean");
+  }
+}
+
+// One training step (encoder pass, reconstruction decode, chunked LM-head CE, MSE,
+// backward, clipping, AdamW), next to the frozen forward over the same positions: the
+// memory target is training's peak against that forward's peak.
+void bench_train(const Spec& s, const TempModel& m) {
+  const auto& lm = *m.lm;
+  const int64_t T = s.query_len + s.thought + s.compression + s.compression + s.response_len;
+  auto ids = torch::randint(10, m.cfg.vocab_size, {s.batch, T}, torch::kLong).to(lm.device());
+  auto mask = torch::ones({s.batch, T}, torch::kLong).to(lm.device());
+  bench::reset_peak_rss();
+  auto fwd = bench::time_reps([&] {
+    torch::NoGradGuard ng;
+    (void)lm.forward(lm.embed(ids), mask).last_hidden.sum().item<float>();
+  }, 1);
+  const double rss_forward = bench::peak_rss_mb();
+
+  auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch * (s.steps + 2));
+  std::vector<gen::TokenRow> teacher_texts;
+  for (auto& t : data.target) teacher_texts.emplace_back(t.begin(), t.end() - 1);
+  gen::TrainerSetup ts;
+  ts.lm = m.lm;
+  ts.model_dir = m.dir;
+  ts.data = data;
+  // The teacher is computed before the timing, like a cached mean-pool teacher.
+  auto teacher = std::make_shared<teach::MeanPoolTeacher>(m.lm, teacher_texts, s.batch);
+  std::vector<int64_t> all(static_cast<size_t>(data.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  teacher->get(all);
+  ts.teacher = teacher;
+  ts.settings.steps = s.steps + 2;
+  ts.settings.batch_size = s.batch;
+  ts.settings.warmup_steps = 1;
+  ts.settings.save_every = 1 << 30;
+  ts.settings.n_thought = s.thought;
+  ts.settings.n_compression = s.compression;
+  ts.settings.query_max_length = s.query_len;
+  ts.settings.response_max_length = s.response_len;
+  ts.recompute = gen::parse_recompute(s.recompute);
+  ts.out_dir = m.root / "run";
+  ts.stop_at_step = s.steps + 1;  // the checkpoint written at the stop is outside the timed steps
+  gen::Trainer trainer(std::move(ts));
+  bench::reset_peak_rss();
+  runtime::Job job("bench", [&](runtime::JobContext& ctx) { trainer.run(ctx); });
+  job.run_here();
+  job.rethrow_if_failed();
+  Record r;
+  r.bench = "train";
+  r.kase = "step";
+  const auto& h = trainer.history();
+  for (size_t i = 1; i < h.size(); ++i) r.seconds.push_back(h[i].value_or("step_s", 0));  // the first is warm-up
+  const int64_t enc_T = s.query_len + s.thought + s.compression, dec_T = s.compression + s.response_len;
+  r.items_per_rep = s.batch;
+  r.tokens_per_rep = static_cast<double>(s.batch * (enc_T + dec_T));
+  // Model FLOPs (recomputation not counted): forward; backward to the inputs only (the
+  // weights are frozen) = the linear layers once more and attention twice more.
+  const double fwd_lin = bench::forward_flops(m.cfg, s.batch, enc_T) + bench::forward_flops(m.cfg, s.batch, dec_T);
+  const double head = bench::head_flops(m.cfg, s.batch * s.response_len);
+  r.flops_per_rep = 2 * fwd_lin + 2 * head;
+  const double rss_train = bench::peak_rss_mb();
+  const bool recompute = s.recompute == "on" || (s.recompute == "auto" && lm.device().is_cuda());
+  r.extra = {{"recompute", recompute},
+             {"frozen_forward_ms", 1e3 * fwd.front()},
+             {"frozen_forward_positions", T},
+             {"peak_rss_forward_mb", rss_forward},
+             {"memory_vs_forward", rss_train / rss_forward},
+             {"step_vs_forward", r.seconds.empty() ? 0.0 : r.seconds.front() / fwd.front()}};
+  bench::emit(s, m, r, "train");
+}
+
+// Greedy generation of new_tokens per row from the batch of queries (KV cache), without
+// stopping at EOS so every run does the same work.
+void bench_generate(const Spec& s, const TempModel& m) {
+  auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch);
+  std::vector<std::vector<int64_t>> prompts;
+  for (auto& q : data.query) prompts.emplace_back(q.begin(), q.end());
+  model::GenerateOptions o;
+  o.max_new_tokens = static_cast<int>(s.new_tokens);  // no eos_ids: never stops early
+  int64_t produced = 0;
+  bench::reset_peak_rss();
+  Record r;
+  r.bench = "generate";
+  r.kase = "greedy";
+  r.seconds = bench::time_reps([&] {
+    produced = 0;
+    for (auto& row : model::generate_from_ids(*m.lm, prompts, o)) produced += static_cast<int64_t>(row.size());
+  }, s.steps);
+  r.items_per_rep = s.batch;
+  r.tokens_per_rep = static_cast<double>(produced);  // generated tokens
+  double flops = bench::forward_flops(m.cfg, s.batch, s.query_len) + bench::head_flops(m.cfg, s.batch);
+  for (int64_t t = 1; t < s.new_tokens; ++t)
+    flops += bench::forward_flops(m.cfg, s.batch, s.query_len + t) - bench::forward_flops(m.cfg, s.batch, s.query_len + t - 1) +
+             bench::head_flops(m.cfg, s.batch);
+  r.flops_per_rep = flops;
+  bench::emit(s, m, r, "generate");
+}
+
+// The logit lens of the compression tokens: the encoder pass with every layer's hidden
+// states, each layer's compression states through the final norm and the LM head, the
+// top 10 tokens per position (what `genlens lens` computes before it prints).
+void bench_lens(const Spec& s, const TempModel& m) {
+  const auto& lm = *m.lm;
+  auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch);
+  auto adapter = random_adapter(s, lm);
+  auto qb = gen::left_pad(data.query, s.query_len, lm.device());
+  bench::reset_peak_rss();
+  Record r;
+  r.bench = "lens";
+  r.kase = "compression-top10";
+  r.seconds = bench::time_reps([&] {
+    torch::NoGradGuard ng;
+    auto in = gen::encoder_input(lm, adapter, qb);
+    model::ForwardOptions fo;
+    fo.output_hidden_states = true;
+    auto out = lm.forward(in.embeds, in.mask, fo);
+    float acc = 0;
+    for (size_t l = 1; l < out.hidden_states.size(); ++l) {
+      const auto& h = out.hidden_states[l];
+      auto c = h.narrow(1, h.size(1) - s.compression, s.compression);
+      auto logits = lm.lm_head(lm.final_norm(c)).to(torch::kFloat32);
+      acc += std::get<0>(logits.log_softmax(-1).topk(10, -1)).sum().item<float>();
+    }
+    (void)acc;
+  }, s.steps);
+  const int64_t T = s.query_len + s.thought + s.compression;
+  r.items_per_rep = s.batch;
+  r.tokens_per_rep = static_cast<double>(s.batch * T);
+  r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) +
+                    bench::head_flops(m.cfg, s.batch * s.compression * m.cfg.num_hidden_layers);
+  bench::emit(s, m, r, "");
+}
+
+std::function<int()> setup_case(CLI::App& sub, void (*fn)(const Spec&, const TempModel&), int64_t batch) {
+  auto s = std::make_shared<Spec>();
+  s->batch = batch;
+  s->add(sub);
+  return [s, fn] {
+    TempModel m(*s);
+    fn(*s, m);
     return 0;
   };
 }
 
-RegisterBench reg_train({"train", "Adapter training samples/s at a stated shape (vs frozen forward)", setup_train});
-RegisterBench reg_encode({"encode", "Generative encoding samples/s at a stated shape (vs mean pooling)", setup_encode});
+RegisterBench reg_encode({"encode", "Encoding a batch: mean pooling and the generative embedding (JSON per case)",
+                          [](CLI::App& sub) { return setup_case(sub, bench_encode, 32); }});
+RegisterBench reg_train({"train", "One training step vs the frozen forward: time and peak memory (JSON)",
+                         [](CLI::App& sub) { return setup_case(sub, bench_train, 8); }});
+RegisterBench reg_generate({"generate", "Greedy generation with the KV cache, tokens/s (JSON)",
+                            [](CLI::App& sub) { return setup_case(sub, bench_generate, 8); }});
+RegisterBench reg_lens({"lens", "Logit lens of the compression tokens over every layer (JSON)",
+                        [](CLI::App& sub) { return setup_case(sub, bench_lens, 8); }});
+
+RegisterBench reg_all({"all", "encode, train, generate, lens and umap at one shape, one JSON object per case",
+                       [](CLI::App& sub) -> std::function<int()> {
+                         auto s = std::make_shared<Spec>();
+                         s->add(sub);
+                         auto umap_n = std::make_shared<int64_t>(2000), umap_dim = std::make_shared<int64_t>(64);
+                         sub.add_option("--umap-n", *umap_n, "UMAP case: synthetic rows")->capture_default_str();
+                         sub.add_option("--umap-dim", *umap_dim, "UMAP case: dimension")->capture_default_str();
+                         return [s, umap_n, umap_dim] {
+                           {
+                             TempModel m(*s);
+                             bench_encode(*s, m);
+                             bench_train(*s, m);
+                             bench_generate(*s, m);
+                             bench_lens(*s, m);
+                           }
+                           fmt::print("{}\n", bench::umap_case_json(*umap_n, *umap_dim, s->steps).dump());
+                           return 0;
+                         };
+                       }});
 
 }  // namespace
 }  // namespace genlens::cli

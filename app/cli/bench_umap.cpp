@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "app/cli/bench.h"
+#include "app/cli/bench_harness.h"
 #include "core/analysis/points_tensor.h"
 #include "core/analysis/projection.h"
 #include "core/io/npy.h"
@@ -153,6 +154,40 @@ int run(const Opts& o) {
   fs::remove_all(tmp);
   return rc;
 }
+
+}  // namespace
+
+nlohmann::json bench::umap_case_json(int64_t n, int64_t dim, int reps) {
+  analysis::Points x = make_blobs(n, dim, 0);
+  analysis::UmapOptions uo;
+  uo.metric = analysis::Metric::Cosine;
+  uo.seed = 0;
+  uo.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bench::reset_peak_rss();
+  std::vector<double> seconds;
+  analysis::UmapModel map;
+  for (int r = 0; r < std::max(1, reps); ++r) {
+    auto t0 = Clock::now();
+    map = analysis::umap_fit(x, uo);
+    seconds.push_back(secs(t0));
+  }
+  double mean = 0;
+  for (double v : seconds) mean += v / static_cast<double>(seconds.size());
+  return {{"bench", "umap"},
+          {"case", "fit"},
+          {"impl", "genlens"},
+          {"rows", n},
+          {"dim", dim},
+          {"metric", "cosine"},
+          {"threads", uo.threads},
+          {"items_per_s", static_cast<double>(n) / mean},
+          {"latency_ms", {{"p50", 1e3 * bench::percentile(seconds, 0.5)}, {"p95", 1e3 * bench::percentile(seconds, 0.95)}}},
+          {"peak_rss_mb", bench::peak_rss_mb()},
+          {"knn", map.approximate_knn ? "hnswlib" : "exact"},
+          {"trustworthiness", analysis::trustworthiness(x, map.embedding)}};
+}
+
+namespace {
 
 RegisterBench reg({"umap", "UMAP fit time and trustworthiness vs umap-learn on the same data",
                    [](CLI::App& sub) -> std::function<int()> {

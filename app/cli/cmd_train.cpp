@@ -28,6 +28,7 @@ struct Opts {
   gen::TrainSettings s;
   bool resume = false, quiet = false, skip_empty = true;
   int64_t stop_at = 0;
+  std::string recompute = "auto";
   DeviceArgs dev;
 };
 
@@ -81,6 +82,11 @@ RunFn setup(CLI::App& sub) {
                "--keep-empty trains on them too");
   sub.add_flag("--resume", o->resume, "Continue the newest checkpoint in --out (starts fresh if there is none)");
   sub.add_option("--stop-at", o->stop_at, "Stop after this step (checkpoint saved); continue later with --resume");
+  sub.add_option("--recompute", o->recompute,
+                 "Recompute the frozen LLM's layers in backward instead of keeping their activations: "
+                 "auto (on for CUDA), on, off. Same result, less memory, one more forward")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
 
@@ -124,6 +130,7 @@ RunFn setup(CLI::App& sub) {
       gen::TrainerSetup ts;
       ts.lm = lm;
       ts.model_dir = o->model;
+      ts.recompute = gen::parse_recompute(o->recompute);
       ts.data = std::move(tokd.data);
       if (!o->resume && !gen::list_checkpoints(o->out).empty())
         fail("{} already holds checkpoints (newest: {}); pass --resume to continue that run or choose another --out",

@@ -29,6 +29,7 @@ void build_cli(Cli& cli) {
 }
 
 int run_cli(int argc, const char* const* argv) {
+  runtime::tune_allocator();
   runtime::match_blas_threads();
   Cli cli;
   build_cli(cli);

@@ -89,6 +89,7 @@ void glfw_error(int code, const char* desc) { fmt::print(stderr, "glfw error {}:
 }  // namespace
 
 int main(int argc, char** argv) {
+  genlens::runtime::tune_allocator();
   genlens::runtime::match_blas_threads();
   Options opt;
   opt.app.cli_path = GENLENS_CLI_PATH;

@@ -357,33 +357,42 @@ LatentIndexInfo merge_latent_index_parts(runtime::JobContext& ctx, const LatentI
   state["has_hnsw"] = false;
   state["shards"] = json::array();
   fs::create_directories(spec.out);
-  std::string entries;
+  // entries.jsonl streams into a temporary file, renumbered part by part, and is renamed
+  // into place when whole: memory stays one line, whatever the index's size.
   int64_t first = 0;
-  for (size_t k = 0; k < parts.size(); ++k) {
-    ctx.check_cancel();
-    for (const auto& sh : heads[k]["shards"]) {
-      const auto name = shard_name(state["shards"].size());
-      const auto tmp = spec.out / (name + ".merge-tmp");
-      fs::copy_file(parts[k] / sh["file"].get<std::string>(), tmp, fs::copy_options::overwrite_existing);
-      fs::rename(tmp, spec.out / name);
-      state["shards"].push_back({{"file", name}, {"n", sh["n"]}});
+  uint64_t entries_bytes = 0;
+  io::write_file_atomic_with(spec.out / "entries.jsonl", [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    for (size_t k = 0; k < parts.size(); ++k) {
+      ctx.check_cancel();
+      for (const auto& sh : heads[k]["shards"]) {
+        const auto name = shard_name(state["shards"].size());
+        const auto shard_tmp = spec.out / (name + ".merge-tmp");
+        fs::copy_file(parts[k] / sh["file"].get<std::string>(), shard_tmp, fs::copy_options::overwrite_existing);
+        fs::rename(shard_tmp, spec.out / name);
+        state["shards"].push_back({{"file", name}, {"n", sh["n"]}});
+      }
+      std::ifstream f(parts[k] / "entries.jsonl", std::ios::binary);
+      int64_t n = 0;
+      for (std::string line; std::getline(f, line);) {
+        if (line.empty()) continue;
+        auto e = json::parse(line);
+        e["e"] = first + n++;
+        const std::string row = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        out.write(row.data(), static_cast<std::streamsize>(row.size()));
+        entries_bytes += row.size();
+      }
+      if (n != heads[k]["n_entries"].get<int64_t>())
+        fail("{}: entries.jsonl holds {} entries, index.json says {}", parts[k].string(), n,
+             heads[k]["n_entries"].get<int64_t>());
+      first += n;
+      ctx.advance();
     }
-    std::ifstream f(parts[k] / "entries.jsonl", std::ios::binary);
-    int64_t n = 0;
-    for (std::string line; std::getline(f, line);) {
-      if (line.empty()) continue;
-      auto e = json::parse(line);
-      e["e"] = first + n++;
-      entries += e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    }
-    if (n != heads[k]["n_entries"].get<int64_t>())
-      fail("{}: entries.jsonl holds {} entries, index.json says {}", parts[k].string(), n, heads[k]["n_entries"].get<int64_t>());
-    first += n;
-    ctx.advance();
-  }
-  io::write_file_atomic(spec.out / "entries.jsonl", entries);
+    out.close();
+    if (!out) fail("{}: could not write the merged entries (disk full?)", (spec.out / "entries.jsonl").string());
+  });
   state["n_entries"] = first;
-  state["entries_bytes"] = static_cast<uint64_t>(entries.size());
+  state["entries_bytes"] = entries_bytes;
   io::write_file_atomic(index_json, state.dump(1));
   auto info = finish_index(ctx, spec, state);
   std::error_code ec;

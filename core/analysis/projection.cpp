@@ -31,11 +31,11 @@ PcaResult pca(const Points& pts, const PcaOptions& opt) {
   // the SVD of xc): D x D when D <= N, else N x N and map back through xc^T.
   torch::Tensor comps, eigvals;
   if (d <= n) {
-    auto [w, v] = torch::linalg::eigh(xc.t().matmul(xc), "L");
+    auto [w, v] = at::linalg_eigh(xc.t().matmul(xc), "L");
     eigvals = w.flip(0).slice(0, 0, k);
     comps = v.flip(1).slice(1, 0, k).t();  // [k, D]
   } else {
-    auto [w, u] = torch::linalg::eigh(xc.matmul(xc.t()), "L");
+    auto [w, u] = at::linalg_eigh(xc.matmul(xc.t()), "L");
     eigvals = w.flip(0).slice(0, 0, k);
     comps = xc.t().matmul(u.flip(1).slice(1, 0, k)).t();  // [k, D]
     comps = comps / comps.norm(2, 1, true).clamp_min(1e-300);

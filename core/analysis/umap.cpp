@@ -170,7 +170,7 @@ torch::Tensor spectral_connected(int64_t n, const Edges& g, int dims, uint64_t s
   auto ij = torch::stack({torch::tensor(g.head, torch::kLong), torch::tensor(g.tail, torch::kLong)});
   auto m = torch::sparse_coo_tensor(ij, torch::tensor(w, opts), {n, n}).coalesce();
   if (n <= 2500) {
-    auto [vals, vecs] = torch::linalg::eigh(m.to_dense(), "L");  // ascending
+    auto [vals, vecs] = at::linalg_eigh(m.to_dense(), "L");  // ascending
     return vecs.flip(1).slice(1, 1, 1 + dims).contiguous();       // skip the trivial (eigenvalue 1)
   }
   const int64_t block = dims + 4;
@@ -183,7 +183,7 @@ torch::Tensor spectral_connected(int64_t n, const Edges& g, int dims, uint64_t s
       x = x - trivial.unsqueeze(1) * trivial.unsqueeze(0).matmul(x);
       for (auto& b : basis) x = x - b.matmul(b.t().matmul(x));
     }
-    return std::get<0>(torch::linalg::qr(x, "reduced"));
+    return std::get<0>(at::linalg_qr(x, "reduced"));
   };
   v = orth(v);
   for (int64_t s = 0; s < steps; ++s) {
@@ -193,7 +193,7 @@ torch::Tensor spectral_connected(int64_t n, const Edges& g, int dims, uint64_t s
   auto q = torch::cat(basis, 1);
   auto h = q.t().matmul(torch::mm(m, q));
   h = (h + h.t()) / 2;
-  auto [vals, vecs] = torch::linalg::eigh(h, "L");
+  auto [vals, vecs] = at::linalg_eigh(h, "L");
   return q.matmul(vecs.flip(1).slice(1, 0, dims)).contiguous();
 }
 
@@ -225,7 +225,7 @@ torch::Tensor spectral_init(const torch::Tensor& data, const Edges& g, int dims,
   torch::Tensor meta;
   if (nc > dims) {
     auto cc = centroids - centroids.mean(0);
-    auto [u, sv, vh] = torch::linalg::svd(cc, false, c10::nullopt);
+    auto [u, sv, vh] = at::linalg_svd(cc, false, c10::nullopt);
     meta = u.slice(1, 0, dims) * sv.slice(0, 0, dims);
   } else {
     meta = torch::eye(nc, dims, opts);  // fewer components than dims: the unit axes

@@ -108,10 +108,13 @@ Tensor soft_prompts_of(const Adapter& adapter, const Tensor& compression) {
   return F::linear(compression, adapter.recon_w.to(dev), adapter.recon_b.to(dev));
 }
 
-EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query) {
+EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query,
+                            bool recompute) {
   const auto& s = adapter.shape();
   auto in = encoder_input(lm, adapter, query);
-  auto out = lm.forward(in.embeds, in.mask);
+  model::ForwardOptions fo;
+  fo.recompute = recompute;
+  auto out = lm.forward(in.embeds, in.mask, fo);
   auto dev = lm.device();
   EncodeOutput r;
   r.compression = out.last_hidden.narrow(1, out.last_hidden.size(1) - s.n_compression, s.n_compression)
@@ -122,7 +125,7 @@ EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, 
 }
 
 Tensor recon_loss(const model::DecoderLM& lm, const Tensor& soft_prompts, const std::vector<TokenRow>& targets,
-                  int64_t* n_target_tokens) {
+                  int64_t* n_target_tokens, bool recompute) {
   const int64_t B = soft_prompts.size(0), nc = soft_prompts.size(1), H = soft_prompts.size(2);
   if (static_cast<int64_t>(targets.size()) != B)
     fail("recon_loss: {} soft prompts but {} target rows", B, targets.size());
@@ -172,7 +175,9 @@ Tensor recon_loss(const model::DecoderLM& lm, const Tensor& soft_prompts, const 
     rows.push_back(torch::cat(parts, 0));
   }
   Tensor inputs = torch::stack(rows, 0);
-  auto out = lm.forward(inputs, mask.to(dev));
+  model::ForwardOptions fo;
+  fo.recompute = recompute;
+  auto out = lm.forward(inputs, mask.to(dev), fo);
   auto pos = torch::tensor(positions, torch::kLong).to(dev);
   Tensor h = out.last_hidden.reshape({B * T, H}).index_select(0, pos);  // [N, H]
   // CE over the head's [N, V] logits, a chunk of rows at a time (core/gen/linear_ce.h):

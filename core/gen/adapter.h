@@ -72,14 +72,17 @@ EncoderInput encoder_input(const model::DecoderLM& lm, const Adapter& adapter, c
 torch::Tensor soft_prompts_of(const Adapter& adapter, const torch::Tensor& compression);
 
 // Encoder pass: LLM(query ++ special tokens), last n_compression positions -> C, S, embedding.
-EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query);
+// recompute: per-layer activation recomputation in the backward (ForwardOptions::recompute).
+EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query,
+                            bool recompute = false);
 
 // Reconstruction loss: decoder input [pads][S][embed(target)] (left padded before S);
 // cross-entropy of the frozen LLM's predictions on the target tokens only, mean over
 // all target tokens of the batch (as HF's CausalLM loss). `targets` are response
 // tokens (+ EOS, already appended by the caller). Returns a scalar float32 tensor.
 torch::Tensor recon_loss(const model::DecoderLM& lm, const torch::Tensor& soft_prompts,
-                         const std::vector<TokenRow>& targets, int64_t* n_target_tokens = nullptr);
+                         const std::vector<TokenRow>& targets, int64_t* n_target_tokens = nullptr,
+                         bool recompute = false);
 
 // Alignment loss: MSE(embedding, teacher), mean reduction.
 torch::Tensor align_loss(const torch::Tensor& embedding, const torch::Tensor& teacher);

@@ -20,9 +20,17 @@ using torch::Tensor;
 
 // ---------------------------------------------------------------- Trainer
 
+Recompute parse_recompute(const std::string& s) {
+  if (s == "auto") return Recompute::Auto;
+  if (s == "on") return Recompute::On;
+  if (s == "off") return Recompute::Off;
+  fail("--recompute: expected auto, on or off, found '{}'", s);
+}
+
 Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   s_.settings.validate();
   if (!s_.lm) fail("trainer: no base model");
+  recompute_ = s_.recompute == Recompute::On || (s_.recompute == Recompute::Auto && s_.lm->device().is_cuda());
   if (!s_.teacher) fail("trainer: no teacher");
   if (s_.data.size() == 0) fail("trainer: the training data has no rows");
   if (s_.data.target.size() != s_.data.query.size())
@@ -237,9 +245,13 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
   for (auto& p : adapter_.parameters()) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
-  // Per-rank partial sums; summed across ranks below (one small float64 all-reduce).
-  double recon_sum = 0, align_sum = 0, cos_m = 0, cos_u = 0, n_u = 0, s_norm = 0, t_norm = 0;
-  double n_tokens = 0, n_rows = 0;
+  // Per-rank partial sums, kept on the device (float64) so the step never waits for it:
+  // they are read once, after the optimizer step, and summed across ranks there.
+  enum Stat { kRecon, kAlign, kCosM, kCosU, kNU, kSNorm, kTNorm, kRows, kTokens, kGradNorm, kStop, kStats };
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(lm.device());
+  Tensor stats = torch::zeros({kStats}, f64);
+  auto add = [&](Stat i, const Tensor& v) { stats[i] += v.detach().to(torch::kFloat64).sum(); };
+  double n_tokens = 0, n_rows = 0, n_u = 0;  // known on the host from the batch itself
   // This rank's slice of every global micro-batch: rows [g0 + begin, g0 + end).
   const dist::Slice mine = dist::slice_of(S.batch_size, rank, world);
   for (int64_t micro = 0; micro < S.grad_accum; ++micro) {
@@ -259,27 +271,25 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
       targets.push_back(s_.data.target[static_cast<size_t>(r)]);
     }
     auto qb = left_pad(queries, S.query_max_length, lm.device());
-    auto enc = encode_queries(lm, adapter_, qb);
-    Tensor teacher = s_.teacher->get(rows).to(lm.device());
+    auto enc = encode_queries(lm, adapter_, qb, recompute_);
+    Tensor teacher = s_.teacher->get(rows).to(lm.device(), /*non_blocking=*/true);
     Tensor loss = torch::zeros({}, enc.embedding.options());
     int64_t n_target = 0;
     if (S.recon_weight > 0) {
-      Tensor rl = recon_loss(lm, enc.soft_prompts, targets, &n_target);
+      Tensor rl = recon_loss(lm, enc.soft_prompts, targets, &n_target, recompute_);
       // world 1: the share is exactly 1 and nothing changes numerically.
       const double share = world == 1 ? 1.0
                                        : static_cast<double>(n_target) /
                                              static_cast<double>(std::max<int64_t>(1, global_target_tokens));
       if (world > 1) rl = rl * share;
       loss = loss + S.recon_weight * rl;
-      recon_sum += rl.item<double>();
-    } else {
-      recon_sum = std::nan("");
+      add(kRecon, rl);
     }
     // The align loss is a mean over rows x dims: weigh by this rank's share of the rows.
     Tensor al = align_loss(enc.embedding, teacher);
     if (world > 1) al = al * (static_cast<double>(mine.size()) / static_cast<double>(S.batch_size));
     if (S.align_weight > 0) loss = loss + S.align_weight * al;
-    align_sum += al.item<double>();
+    add(kAlign, al);
     (loss / static_cast<double>(S.grad_accum)).backward();
 
     {
@@ -289,14 +299,14 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
       auto tn = torch::nn::functional::normalize(teacher, torch::nn::functional::NormalizeFuncOptions().dim(1));
       auto cos = en.matmul(tn.t());  // [B, B] (this rank's rows: across ranks, pairs within a slice only)
       const int64_t B = cos.size(0);
-      auto diag = cos.diagonal();
-      cos_m += diag.sum().item<double>();
+      auto diag_sum = cos.diagonal().sum();
+      add(kCosM, diag_sum);
       if (B > 1) {
-        cos_u += (cos.sum() - diag.sum()).item<double>();
+        add(kCosU, cos.sum() - diag_sum);
         n_u += static_cast<double>(B * (B - 1));
       }
-      s_norm += e.norm(2, 1).sum().item<double>();
-      t_norm += teacher.norm(2, 1).sum().item<double>();
+      add(kSNorm, e.norm(2, 1).sum());
+      add(kTNorm, teacher.norm(2, 1).sum());
       n_rows += static_cast<double>(B);
     }
     // Positions through the LLM: query text + special tokens (encoder pass), soft
@@ -331,53 +341,66 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
       }
       i = j;
     }
-    // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
-    // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
-    const double stop = stop_requested && *stop_requested ? 1.0 : 0.0;
-    auto stats = torch::tensor({recon_sum, align_sum, cos_m, cos_u, n_u, s_norm, t_norm, n_rows, n_tokens, stop},
-                               torch::kFloat64);
-    s_.group->all_reduce_sum(stats, fmt::format("statistics of step {}", step));
-    auto a = stats.accessor<double, 1>();
-    recon_sum = a[0], align_sum = a[1], cos_m = a[2], cos_u = a[3], n_u = a[4], s_norm = a[5], t_norm = a[6];
-    n_rows = a[7], n_tokens = a[8];
-    if (stop_requested) *stop_requested = a[9] > 0;
   }
 
-  // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_.
-  double grad_norm;
+  // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_
+  // (coefficient max_norm / (norm + 1e-6), applied when below 1), on the device.
   {
     torch::NoGradGuard ng;
-    Tensor sq = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(lm.device()));
+    Tensor sq = torch::zeros({}, f64);
     for (auto& p : adapter_.parameters())
       if (p.grad().defined()) sq = sq + p.grad().to(torch::kFloat64).pow(2).sum();
-    grad_norm = std::sqrt(sq.item<double>());
+    Tensor norm = sq.sqrt();
+    stats[kGradNorm] += norm;
     if (S.max_grad_norm > 0) {
-      double coef = S.max_grad_norm / (grad_norm + 1e-6);
-      if (coef < 1.0)
-        for (auto& p : adapter_.parameters())
-          if (p.grad().defined()) p.mutable_grad().mul_(coef);
+      Tensor coef = (S.max_grad_norm / (norm + 1e-6)).clamp_max(1.0);
+      for (auto& p : adapter_.parameters())
+        if (p.grad().defined()) p.mutable_grad().mul_(coef);
     }
   }
   const double lr = S.lr * linear_schedule(step - 1, S.warmup_steps, S.steps);
   opt_->step(lr);
+
+  // The one read of the step: its statistics (this also waits for the device).
+  if (stop_requested && *stop_requested) stats[kStop] += 1.0;
+  Tensor host = stats.to(torch::kCPU);
+  if (s_.group) {
+    // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
+    // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
+    // The gradient norm is the same on every rank (summed gradients): not summed.
+    const double gn = host[kGradNorm].item<double>();
+    host[kRows] += n_rows;
+    host[kTokens] += n_tokens;
+    host[kNU] += n_u;
+    s_.group->all_reduce_sum(host, fmt::format("statistics of step {}", step));
+    host[kGradNorm].fill_(gn);
+  } else {
+    host[kRows] += n_rows;
+    host[kTokens] += n_tokens;
+    host[kNU] += n_u;
+  }
+  auto st = host.accessor<double, 1>();
+  if (stop_requested) *stop_requested = st[kStop] > 0;
   double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const double A = static_cast<double>(S.grad_accum);
+  n_rows = st[kRows];
+  n_tokens = st[kTokens];
   runtime::MetricRow row;
   row.step = step;
-  double recon = recon_sum / A, align = align_sum / A;
+  double recon = S.recon_weight > 0 ? st[kRecon] / A : std::nan(""), align = st[kAlign] / A;
   double total = (S.recon_weight > 0 ? S.recon_weight * recon : 0.0) + S.align_weight * align;
   row.values = {{"loss", total},
                 {"recon_loss", recon},
                 {"align_loss", align},
                 {"lr", lr},
-                {"grad_norm", grad_norm},
+                {"grad_norm", st[kGradNorm]},
                 {"samples_per_s", n_rows / dt},
                 {"tokens_per_s", n_tokens / dt},
-                {"cos_matched", cos_m / n_rows},
-                {"cos_unmatched", n_u > 0 ? cos_u / n_u : std::nan("")},
-                {"student_norm", s_norm / n_rows},
-                {"teacher_norm", t_norm / n_rows},
+                {"cos_matched", st[kCosM] / n_rows},
+                {"cos_unmatched", st[kNU] > 0 ? st[kCosU] / st[kNU] : std::nan("")},
+                {"student_norm", st[kSNorm] / n_rows},
+                {"teacher_norm", st[kTNorm] / n_rows},
                 {"epoch", static_cast<double>(step * S.batch_size * S.grad_accum) / static_cast<double>(s_.data.size())},
                 {"step_s", dt}};
   return row;

@@ -29,6 +29,9 @@ class Group;
 
 namespace genlens::gen {
 
+enum class Recompute { Auto, On, Off };
+Recompute parse_recompute(const std::string& s);  // "auto" | "on" | "off"; anything else throws
+
 struct TrainerSetup {
   std::shared_ptr<const model::DecoderLM> lm;
   std::filesystem::path model_dir;      // for the base-model identity in genlens.json
@@ -44,6 +47,10 @@ struct TrainerSetup {
   // micro-batch, the adapter gradients are summed across ranks, every rank takes the same
   // optimizer step; rank 0 alone writes metrics and checkpoints. null: one process.
   dist::Group* group = nullptr;
+  // Activation recomputation for the frozen backbone in both passes (memory for compute;
+  // same result): Auto is on for CUDA, off on the CPU. Not a setting of the run, so a
+  // resumed run may change it.
+  Recompute recompute = Recompute::Auto;
 };
 
 class Trainer {
@@ -71,6 +78,7 @@ class Trainer {
   nlohmann::json trainer_state(int64_t step) const;
 
   TrainerSetup s_;
+  bool recompute_ = false;  // s_.recompute resolved for the model's device
   Adapter adapter_;
   std::unique_ptr<AdamW> opt_;
   BaseModelIdentity base_;

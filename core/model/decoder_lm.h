@@ -27,6 +27,10 @@ struct ForwardOptions {
   bool causal = true;                 // false: bidirectional (LLM2Vec-style teacher)
   bool output_hidden_states = false;  // every layer's output (logit lens)
   KVCache* cache = nullptr;           // incremental decoding; appended to in place
+  // Activation recomputation (training memory): keep only each layer's input and run the
+  // layer again in backward. Used when a gradient flows to inputs_embeds through frozen
+  // weights without a cache; ignored otherwise. Same values and gradients.
+  bool recompute = false;
 };
 
 struct ForwardOutput {
@@ -58,7 +62,9 @@ class DecoderLM {
   torch::Device device() const;
   torch::ScalarType dtype() const;
 
-  torch::Tensor embed(const torch::Tensor& ids) const;  // [B, T] int64 -> [B, T, H]
+  // [B, T] int64 -> [B, T, H]. check_range=false skips the id range check (and its device
+  // sync): only for ids the model itself produced (argmax over its own vocabulary).
+  torch::Tensor embed(const torch::Tensor& ids, bool check_range = true) const;
   ForwardOutput forward(const torch::Tensor& inputs_embeds,   // [B, T, H]
                         const torch::Tensor& attention_mask,  // [B, T] (cache: [B, past+T])
                         const ForwardOptions& opt = {}) const;

@@ -57,15 +57,22 @@ std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const Tensor& pr
   auto eos = torch::tensor(opt.eos_ids.empty() ? std::vector<int64_t>{-1} : opt.eos_ids, torch::kLong);
   std::vector<bool> done(B, false);
   int64_t n_done = 0;
+  const int64_t T0 = prefix_embeds.size(1);
   KVCache cache;
+  cache.reserve(T0 + opt.max_new_tokens);
   ForwardOptions fo;
   fo.cache = &cache;
-  Tensor mask = attention_mask.to(lm.device(), torch::kLong);
-  auto res = lm.forward(prefix_embeds, mask, fo);
+  // The mask of every position decoding can reach, filled in as it goes (no regrowth).
+  Tensor mask_all = torch::ones({B, T0 + opt.max_new_tokens}, torch::TensorOptions().dtype(torch::kLong).device(lm.device()));
+  mask_all.narrow(1, 0, T0).copy_(attention_mask.to(lm.device(), torch::kLong));
+  auto res = lm.forward(prefix_embeds, mask_all.narrow(1, 0, T0), fo);
   Tensor last = res.last_hidden.select(1, res.last_hidden.size(1) - 1);
+  const bool greedy = !opt.sample || opt.temperature <= 0.0f;
   for (int step = 0; step < opt.max_new_tokens; ++step) {
-    Tensor logits = lm.lm_head(last).to(torch::kCPU, torch::kFloat32);
-    Tensor next = pick(logits, opt, gen);  // [B] on CPU
+    // Greedy picks on the device and copies B ids back; sampling copies the [B, V]
+    // logits and draws on the CPU, so a seed gives the same tokens on every device.
+    Tensor next_dev = greedy ? lm.lm_head(last).argmax(-1) : Tensor();
+    Tensor next = greedy ? next_dev.to(torch::kCPU) : pick(lm.lm_head(last).to(torch::kCPU, torch::kFloat32), opt, gen);
     Tensor is_eos = torch::isin(next, eos);
     auto nx = next.accessor<int64_t, 1>();
     auto ie = is_eos.accessor<bool, 1>();
@@ -79,9 +86,8 @@ std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const Tensor& pr
       }
     }
     if (n_done == B || step + 1 == opt.max_new_tokens) break;
-    Tensor ids = next.to(lm.device()).view({B, 1});
-    mask = torch::cat({mask, torch::ones({B, 1}, mask.options())}, 1);
-    res = lm.forward(lm.embed(ids), mask, fo);
+    Tensor ids = (greedy ? next_dev : next.to(lm.device())).view({B, 1});
+    res = lm.forward(lm.embed(ids, /*check_range=*/false), mask_all.narrow(1, 0, T0 + step + 1), fo);
     last = res.last_hidden.select(1, 0);
   }
   return out;

@@ -23,11 +23,15 @@ class KVCache {
   std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& k,
                                                  const torch::Tensor& v);
   void commit(int64_t new_positions);  // called by forward after every layer appended
+  // Allocate room for this many positions at the first append (generation knows its
+  // prefix + max new tokens), so decoding never regrows the buffers.
+  void reserve(int64_t positions) { reserve_ = positions; }
 
  private:
   std::vector<torch::Tensor> k_, v_;  // buffers, capacity along dim 2
   int64_t length_ = 0;
   int64_t batch_ = -1;
+  int64_t reserve_ = 0;
 };
 
 }  // namespace genlens::model

@@ -1,5 +1,7 @@
 #include "core/runtime/env_info.h"
 
+#include <malloc.h>
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -57,23 +59,38 @@ EnvInfo probe_env() {
   return e;
 }
 
+namespace {
+
+// OpenBLAS's own pool (LibTorch's Debian build calls into it for matmuls): sized through
+// its C entry point when the loaded BLAS is OpenBLAS. False when it is not.
+bool set_blas_threads(int n) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!set) return false;
+  set(n);
+  return true;
+}
+
+}  // namespace
+
+void tune_allocator() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 void set_threads(int n) {
   if (n < 1) return;
   at::set_num_threads(n);
   g_threads_flag = true;
   if (std::getenv("OPENBLAS_NUM_THREADS")) return;
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+  set_blas_threads(n);
 }
 
 int match_blas_threads() {
   if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return 0;
-  using SetThreads = void (*)(int);
-  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (!set) return 0;
   const int n = std::max(1, at::get_num_threads());
-  set(n);
-  return n;
+  return set_blas_threads(n) ? n : 0;
 }
 
 }  // namespace genlens::runtime

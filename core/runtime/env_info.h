@@ -30,6 +30,13 @@ EnvInfo probe_env();
 // Returns the count set, or 0 when no OpenBLAS is loaded (or the environment decides).
 int match_blas_threads();
 
+// glibc's allocator tuned for tensors: allocations up to 32 MB (its maximum) come from
+// the heap instead of a fresh mmap, and freed memory is kept for reuse rather than
+// returned at once. On these VMs every first touch of a fresh 4 KB page is a fault: a
+// fresh [110, 151936] float32 chunk per step cost as much as the matmul that fills it.
+// Left alone when the environment sets MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_.
+void tune_allocator();
+
 // `genlens --threads N`: LibTorch's intra-op pool (N >= 1) and OpenBLAS's to match
 // (unless OPENBLAS_NUM_THREADS is set). Remembered for probe_env().
 void set_threads(int n);

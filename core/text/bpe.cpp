@@ -74,14 +74,23 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
          model.contains("vocab") ? model["vocab"].type_name() : "nothing");
   const json& v = model["vocab"];
   int32_t max_id = -1;
+  std::string max_key;
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it.value().is_number_integer())
       fail("{}: model.vocab['{}']: expected an integer id, found {}", where, it.key(), it.value().type_name());
     int64_t id = it.value().get<int64_t>();
     if (id < 0 || id >= kMaxTokenId)
       fail("{}: model.vocab['{}']: id {} out of range [0, {})", where, it.key(), id, kMaxTokenId);
-    max_id = std::max<int32_t>(max_id, static_cast<int32_t>(id));
+    if (id > max_id) {
+      max_id = static_cast<int32_t>(id);
+      max_key = it.key();
+    }
   }
+  // Id tables are indexed by id: a handful of tokens with huge ids would make a tiny file
+  // cost hundreds of MB. Real vocabularies run (nearly) contiguously from 0.
+  if (static_cast<int64_t>(max_id) + 1 > sparse_id_bound(static_cast<int64_t>(v.size())))
+    fail("{}: model.vocab['{}']: id {} is far beyond the vocabulary's {} tokens; ids must run (nearly) contiguously "
+         "from 0", where, max_key, max_id, v.size());
   vocab_.assign(static_cast<size_t>(max_id + 1), std::string());
   token_ids_.reserve(v.size() + 1024);
   symbols_.reserve(v.size() * 2 + 1024);

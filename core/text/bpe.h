@@ -29,6 +29,9 @@ class BpeModel {
   static constexpr int32_t kSynthBase = 1 << 30;  // ids >= this: merge results not in vocab
   static constexpr int32_t kUnknownSymbol = -1;
   static constexpr int64_t kMaxTokenId = 1 << 24;  // sanity bound on ids in a file
+  // The largest id + 1 a file with n tokens may use: gaps are allowed (reserved ids,
+  // added tokens elsewhere), a table mostly of holes is not.
+  static constexpr int64_t sparse_id_bound(int64_t n_tokens) { return 2 * n_tokens + 4096; }
 
   // `model` is tokenizer.json's "model" object; `where` names it for errors.
   BpeModel(const nlohmann::json& model, const std::string& where);

@@ -113,6 +113,10 @@ HfTokenizer::HfTokenizer(std::string_view text, const json& config, const std::s
       int64_t id = a["id"].get<int64_t>();
       if (id < 0 || id >= BpeModel::kMaxTokenId)
         fail("{}: added_tokens[{}]: id {} out of range [0, {})", where, k, id, BpeModel::kMaxTokenId);
+      const int64_t n_tokens = static_cast<int64_t>(model_->vocab().size() + j["added_tokens"].size());
+      if (id + 1 > BpeModel::sparse_id_bound(n_tokens))
+        fail("{}: added_tokens[{}]: id {} is far beyond the {} tokens of the vocabulary and added_tokens; ids must run "
+             "(nearly) contiguously from 0", where, k, id, n_tokens);
       t.id = static_cast<int32_t>(id);
       t.content = a["content"].get<std::string>();
       t.special = bool_or(a, "special", false);

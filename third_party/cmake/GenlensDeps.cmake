@@ -18,3 +18,14 @@ find_library(SENTENCEPIECE_TRAIN_LIB NAMES sentencepiece_train
              HINTS ${SENTENCEPIECE_LIBRARY_DIRS} REQUIRED)
 
 message(STATUS "genlens: LibTorch ${Torch_VERSION} (${TORCH_INSTALL_PREFIX})")
+
+# pip's LibTorch before 2.7 is built with the pre-C++11 std::string ABI, which then applies
+# to all of genlens; Debian's compiled fmt and spdlog use the C++11 ABI, so against such a
+# LibTorch their header-only forms are used (tests/bench/gpu/build.sh).
+set(GENLENS_FMT fmt::fmt)
+set(GENLENS_SPDLOG spdlog::spdlog)
+if("${TORCH_CXX_FLAGS}" MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+  set(GENLENS_FMT fmt::fmt-header-only)
+  set(GENLENS_SPDLOG spdlog::spdlog_header_only)
+  message(STATUS "genlens: LibTorch uses the pre-C++11 string ABI: fmt and spdlog header-only")
+endif()

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# LibTorch 2.x without a GPU: Debian 13 (trixie) ships libtorch-dev 2.6 (CPU). This
+# debootstraps a trixie root, clones this checkout's HEAD into it, installs the project
+# there with its own install script, builds and runs the whole test suite against
+# LibTorch 2.6 (the SDPA attention path included). Run as root on Debian 12.
+#
+#   bash tests/compat/debian13.sh [ROOT]        ROOT defaults to /var/tmp/genlens-trixie
+#
+# Stages are resumable: an existing root is reused (its packages updated by the install
+# script), and the build directory inside it is kept between runs. Environment:
+#   MIRROR=http://deb.debian.org/debian   BUILD_JOBS=2   STAGE=all|root|build|test
+#   CTEST_ARGS="-R tokenizer"              (extra arguments for ctest)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+root="${1:-/var/tmp/genlens-trixie}"
+mirror="${MIRROR:-http://deb.debian.org/debian}"
+jobs="${BUILD_JOBS:-2}"
+stage="${STAGE:-all}"
+
+[ "$(id -u)" = 0 ] || { echo "debian13.sh: run as root (debootstrap and chroot need it)" >&2; exit 2; }
+command -v debootstrap >/dev/null || {
+  echo "debian13.sh: installing debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
+}
+
+mounted=()
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+bind() {
+  mkdir -p "$root$1"
+  if ! mountpoint -q "$root$1"; then
+    mount --bind "$1" "$root$1"
+    mounted+=("$root$1")
+  fi
+}
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c "$1"; }
+
+if [ ! -x "$root/usr/bin/apt-get" ]; then
+  echo "debian13.sh: debootstrap trixie into $root"
+  debootstrap --variant=minbase trixie "$root" "$mirror"
+fi
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# This machine's extra certificate authorities (a TLS-inspecting proxy, say), so apt and
+# npm inside the root trust what the host trusts.
+if [ -d /usr/local/share/ca-certificates ]; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
+bind /proc
+bind /dev
+bind /sys
+
+# This checkout's committed HEAD, as a fresh clone (what a new machine would have).
+rev="$(git -C "$repo" rev-parse HEAD)"
+if [ ! -d "$root/src/genlens/.git" ]; then
+  in_root "apt-get update -q && apt-get install -y -q --no-install-recommends git ca-certificates"
+  mkdir -p "$root/src"
+  git clone -q "$repo" "$root/src/genlens"
+fi
+git -C "$root/src/genlens" fetch -q "$repo" "$rev"
+git -C "$root/src/genlens" checkout -q --force "$rev"
+echo "debian13.sh: testing $(git -C "$repo" log --oneline -1 "$rev")"
+
+in_root "apt-get install -y -q --no-install-recommends ca-certificates >/dev/null && update-ca-certificates >/dev/null"
+in_root "cd /src/genlens && bash third_party/install-deps.sh"
+in_root "dpkg-query -W -f='libtorch-dev \${Version}\n' libtorch-dev; g++ --version | head -1"
+[ "$stage" = root ] && exit 0
+
+in_root "cd /src/genlens && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null && \
+  cmake --build build -j $jobs"
+[ "$stage" = build ] && exit 0
+
+in_root "cd /src/genlens && ctest --test-dir build --output-on-failure -j $jobs ${CTEST_ARGS:-}"
