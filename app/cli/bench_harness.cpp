@@ -313,10 +313,12 @@ void emit(const Spec& s, const TempModel& m, const Record& r, const std::string&
                         {"latency_ms", p["latency_ms"]},      {"peak_rss_mb", p["peak_rss_mb"]},
                         {"cuda_peak_mb", p["cuda_peak_mb"]},  {"speedup", ours > 0 ? theirs / ours : 0.0}};
       summary += fmt::format("\n{:<18} {:<7} {:10.1f} items/s {:12.0f} tokens/s  p50 {:9.1f} ms  peak RSS {:6.0f} MB"
-                             "  -> genlens {:.2f}x faster",
+                             "  -> genlens {}",
                              "", p.value("impl", "?") == "hf-transformers" ? "HF" : "python", p["items_per_s"].get<double>(),
                              p["tokens_per_s"].get<double>(), theirs, p["peak_rss_mb"].get<double>(),
-                             ours > 0 ? theirs / ours : 0.0);
+                             ours <= 0 ? std::string("?")
+                             : theirs >= ours ? fmt::format("{:.2f}x faster", theirs / ours)
+                                              : fmt::format("{:.2f}x slower", ours / theirs));
     }
   }
   fmt::print("{}\n", j.dump());

@@ -4,6 +4,7 @@
 // totals are compared too, so the figure is for identical output.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <chrono>
 #include <random>
