@@ -53,6 +53,11 @@ Group::Group(const World& world, torch::Device device) : world_(world), impl_(st
     so.numWorkers = static_cast<std::size_t>(world_.world_size);
     so.waitWorkers = true;
     so.timeout = world_.timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // LibTorch >= 2.4 asks for the libuv TCPStore by default; Debian 13's LibTorch 2.6 is
+    // built without libuv and refuses it. The classic store serves a rendezvous as well.
+    so.useLibUV = false;
+#endif
     impl_->store = c10::make_intrusive<c10d::TCPStore>(world_.master_addr, so);
   } catch (const std::exception& e) {
     fail("rank {} of {}: rendezvous at {}:{} ({} convention) failed after {:.0f} s: {}{}", world_.rank,
