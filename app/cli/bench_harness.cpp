@@ -166,6 +166,20 @@ double head_flops(const model::ModelConfig& c, int64_t n) {
   return 2.0 * static_cast<double>(n) * static_cast<double>(c.hidden_size) * static_cast<double>(c.vocab_size);
 }
 
+std::string run_capture(const std::string& cmd, int* rc) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
+    const int status = ::pclose(p);
+    if (rc) *rc = status;
+  } else if (rc) {
+    *rc = -1;
+  }
+  return out;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -204,19 +218,6 @@ std::optional<double> cuda_peak_mb(torch::Device d) {
 #endif
   (void)d;
   return std::nullopt;
-}
-
-std::string run_capture(const std::string& cmd, int* rc) {
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
-    *rc = ::pclose(p);
-  } else {
-    *rc = -1;
-  }
-  return out;
 }
 
 std::string quote(const std::string& s) {

@@ -54,7 +54,10 @@ gen::TrainData token_rows(const Spec& s, int64_t vocab, int64_t first_row, int64
 // back to the host (so device work is inside the time).
 std::vector<double> time_reps(const std::function<void()>& f, int reps);
 
-double percentile(std::vector<double> v, double p);  // p in [0, 1], linear interpolation
+double percentile(std::vector<double> v, double p);
+
+// Runs a shell command; its stdout, and its exit status in *rc (may be null).
+std::string run_capture(const std::string& cmd, int* rc = nullptr);  // p in [0, 1], linear interpolation
 
 // Peak resident set of this process since the last reset (MB). reset_peak_rss() clears
 // the kernel's high-water mark, so each case reports its own peak.

@@ -113,8 +113,7 @@ void bench_train(const Spec& s, const TempModel& m) {
   const double head = bench::head_flops(m.cfg, s.batch * s.response_len);
   r.flops_per_rep = 2 * fwd_lin + 2 * head;
   const double rss_train = bench::peak_rss_mb();
-  const bool recompute = s.recompute == "on" || (s.recompute == "auto" && lm.device().is_cuda());
-  r.extra = {{"recompute", recompute},
+  r.extra = {{"recompute", trainer.recomputes()},
              {"frozen_forward_ms", 1e3 * fwd.front()},
              {"frozen_forward_positions", T},
              {"peak_rss_forward_mb", rss_forward},

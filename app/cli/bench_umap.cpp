@@ -81,17 +81,6 @@ void save(const fs::path& p, const analysis::Points& x) {
   io::save_npy(p, torch::from_blob(const_cast<float*>(x.data.data()), {x.rows, x.cols}, torch::kFloat32));
 }
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
-    ::pclose(p);
-  }
-  return out;
-}
-
 int run(const Opts& o) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   analysis::Points x = o.input.empty() ? make_blobs(o.n, o.dim, 0) : analysis::to_points(io::load_npy(o.input));
@@ -133,7 +122,7 @@ int run(const Opts& o) {
   const std::string cmd = fmt::format("NUMBA_NUM_THREADS={} '{}' '{}' '{}' '{}' {} {} {} 2>&1", threads, o.python,
                                       script.string(), (tmp / "x.npy").string(), (tmp / "y.npy").string(), o.metric,
                                       o.neighbors, o.seed);
-  const std::string out = run_capture(cmd);
+  const std::string out = bench::run_capture(cmd);
   int rc = 0;
   try {
     auto j = nlohmann::json::parse(out.substr(out.rfind('{')));

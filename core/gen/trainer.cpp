@@ -364,20 +364,16 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
   // The one read of the step: its statistics (this also waits for the device).
   if (stop_requested && *stop_requested) stats[kStop] += 1.0;
   Tensor host = stats.to(torch::kCPU);
+  host[kRows] += n_rows;
+  host[kTokens] += n_tokens;
+  host[kNU] += n_u;
   if (s_.group) {
     // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
     // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
     // The gradient norm is the same on every rank (summed gradients): not summed.
     const double gn = host[kGradNorm].item<double>();
-    host[kRows] += n_rows;
-    host[kTokens] += n_tokens;
-    host[kNU] += n_u;
     s_.group->all_reduce_sum(host, fmt::format("statistics of step {}", step));
     host[kGradNorm].fill_(gn);
-  } else {
-    host[kRows] += n_rows;
-    host[kTokens] += n_tokens;
-    host[kNU] += n_u;
   }
   auto st = host.accessor<double, 1>();
   if (stop_requested) *stop_requested = st[kStop] > 0;

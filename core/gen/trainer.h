@@ -63,6 +63,7 @@ class Trainer {
   const Adapter& adapter() const { return adapter_; }
   int64_t step() const { return step_; }
   int64_t start_step() const { return start_step_; }  // where this process started
+  bool recomputes() const { return recompute_; }       // TrainerSetup::recompute, resolved
   const std::vector<runtime::MetricRow>& history() const { return history_; }  // this process's steps
   std::filesystem::path last_checkpoint() const { return last_checkpoint_; }
 
