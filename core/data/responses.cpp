@@ -11,6 +11,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/model/generate.h"
+#include "core/text/unicode.h"
 #include "core/util/error.h"
 
 namespace genlens::data {
@@ -50,7 +51,7 @@ std::vector<ResponseRow> read_responses(const fs::path& path) {
 size_t drop_empty_answers(std::vector<ResponseRow>& rows) {
   const size_t before = rows.size();
   rows.erase(std::remove_if(rows.begin(), rows.end(),
-                            [](const ResponseRow& r) { return r.answer.find_first_not_of(" \t\r\n") == std::string::npos; }),
+                            [](const ResponseRow& r) { return text::unicode::is_py_blank(r.answer); }),
              rows.end());
   return before - rows.size();
 }
@@ -202,11 +203,9 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
         const auto& ids64 = gen_ids[k - start];
         std::vector<text::TokenId> ids(ids64.begin(), ids64.end());
         auto answer = tok.decode(ids, /*skip_special=*/true);
-        // Trim surrounding whitespace (the no-think template already ends the prompt
-        // with blank lines; a leading newline is not part of the answer).
-        auto b = answer.find_first_not_of(" \t\r\n");
-        auto e = answer.find_last_not_of(" \t\r\n");
-        answer = b == std::string::npos ? "" : answer.substr(b, e - b + 1);
+        // Trim surrounding whitespace as Python's str.strip() does (the no-think template
+        // already ends the prompt with blank lines; a leading newline is not part of the answer).
+        answer = std::string(text::unicode::py_strip(answer));
         io::Json row{{"id", q.id}, {"question", q.question}, {"answer", answer}};
         out.write(row);
         done_rows[pending[k]] = row;
@@ -235,14 +234,17 @@ TokenizedTrainData tokenize_train_data(const std::vector<ResponseRow>& rows, con
   const size_t rmax = static_cast<size_t>(s.response_max_length);
   for (auto& r : rows) {
     d.ids.push_back(r.id);
-    auto q = tok.encode(s.instruction + r.question, /*add_special=*/true);
+    // The official collator trains on `question.strip()` and `answer.strip()` (query,
+    // reconstruction target and teacher text alike).
+    const std::string answer(text::unicode::py_strip(r.answer));
+    auto q = tok.encode(s.instruction + std::string(text::unicode::py_strip(r.question)), /*add_special=*/true);
     d.query.emplace_back(q.begin(), q.end());
-    auto a = tok.encode(r.answer, /*add_special=*/false);
+    auto a = tok.encode(answer, /*add_special=*/false);
     gen::TokenRow t(a.begin(), a.end());
     t.push_back(eos_id);
     if (t.size() > rmax) t.resize(rmax);
     d.target.push_back(std::move(t));
-    auto ta = tok.encode(r.answer, /*add_special=*/true);
+    auto ta = tok.encode(answer, /*add_special=*/true);
     if (ta.size() > rmax) ta.resize(rmax);
     out.teacher_texts.emplace_back(ta.begin(), ta.end());
     if (ctx) {

@@ -7,6 +7,7 @@
 #include "core/model/generate.h"
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
+#include "core/text/unicode.h"
 #include "core/util/error.h"
 
 namespace genlens::gen {
@@ -130,8 +131,7 @@ std::vector<std::string> hyde_answers(const model::DecoderLM& lm, const text::To
       const auto& ids = out[i - start];
       auto a = tok.decode(std::vector<text::TokenId>(ids.begin(), ids.end()), /*skip_special=*/true);
       // Trimmed as `generate` trims its answers (the template ends the prompt with blank lines).
-      const auto b = a.find_first_not_of(" \t\r\n"), e = a.find_last_not_of(" \t\r\n");
-      answers[i] = b == std::string::npos ? std::string() : a.substr(b, e - b + 1);
+      answers[i] = std::string(text::unicode::py_strip(a));
       // An empty answer still needs a token to pool: fall back to the text itself.
       if (tok.encode(answers[i], true).empty()) answers[i] = instruction + texts[i];
     }

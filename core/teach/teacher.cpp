@@ -11,6 +11,7 @@
 #include "core/model/padding.h"
 #include "core/runtime/job.h"
 #include "core/text/tokenizer.h"
+#include "core/text/unicode.h"
 #include "core/util/error.h"
 
 namespace genlens::teach {
@@ -114,8 +115,8 @@ Llm2VecTeacher::Llm2VecTeacher(const std::string& spec, const std::vector<std::s
   std::vector<TokenRow> rows;
   rows.reserve(answers.size());
   for (auto& a : answers) {
-    auto b = a.find_first_not_of(" \t\r\n"), e = a.find_last_not_of(" \t\r\n");
-    auto ids = tok->encode(b == std::string::npos ? std::string() : a.substr(b, e - b + 1), /*add_special=*/true);
+    // The official collator embeds `answer.strip()` (Python's Unicode whitespace).
+    auto ids = tok->encode(std::string(text::unicode::py_strip(a)), /*add_special=*/true);
     if (max_length > 0 && static_cast<int64_t>(ids.size()) > max_length) ids.resize(static_cast<size_t>(max_length));
     rows.emplace_back(ids.begin(), ids.end());
   }

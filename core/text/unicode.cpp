@@ -161,6 +161,46 @@ bool is_white_space(char32_t c) {
   }
 }
 
+bool is_py_space(char32_t c) { return is_white_space(c) || (c >= 0x1C && c <= 0x1F); }
+
+namespace {
+// Decodes one code point at s[i] and returns its byte length, or 0 when the bytes at i
+// are not a well-formed UTF-8 sequence (then the caller treats byte i as a non-space).
+size_t decode_checked(std::string_view s, size_t i, char32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  const size_t n = b0 >= 0xC2 && b0 < 0xE0 ? 2 : b0 >= 0xE0 && b0 < 0xF0 ? 3 : b0 >= 0xF0 && b0 < 0xF5 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  size_t j = i;
+  cp = next_cp(s, j);
+  const char32_t least = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;  // overlongs are ill-formed
+  if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+}  // namespace
+
+std::string_view py_strip(std::string_view s) {
+  // One forward pass: the first and the last non-space code point bound the result.
+  size_t i = 0, b = std::string_view::npos, e = 0;
+  while (i < s.size()) {
+    char32_t cp = 0;
+    size_t n = decode_checked(s, i, cp);
+    const bool space = n > 0 && is_py_space(cp);
+    if (n == 0) n = 1;
+    if (!space) {
+      if (b == std::string_view::npos) b = i;
+      e = i + n;
+    }
+    i += n;
+  }
+  return b == std::string_view::npos ? std::string_view() : s.substr(b, e - b);
+}
+
 void js_trim_range(std::string_view s, size_t& b, size_t& e, bool left, bool right) {
   b = 0;
   e = s.size();

@@ -51,6 +51,17 @@ bool is_js_space(char32_t c);
 // Unicode White_Space property (Oniguruma's \s).
 bool is_white_space(char32_t c);
 
+// Python's str.isspace(): Unicode White_Space plus the ASCII information separators
+// U+001C..U+001F (Python counts bidirectional classes B and S as space). This is the
+// set the official release's `answer.strip()` removes.
+bool is_py_space(char32_t c);
+// Python's str.strip() with no argument, on UTF-8 text: the view of `s` without leading
+// and trailing is_py_space code points. Ill-formed bytes are never space (Python would
+// have refused to decode them), so they are kept.
+std::string_view py_strip(std::string_view s);
+// True when py_strip(s) is empty: Python's `not s.strip()`.
+inline bool is_py_blank(std::string_view s) { return py_strip(s).empty(); }
+
 // Trims JS whitespace; returns the byte range [b, e) of the kept part.
 void js_trim_range(std::string_view s, size_t& b, size_t& e, bool left, bool right);
 std::string js_trim(std::string_view s);
