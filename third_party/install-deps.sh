@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates ccache
   # core
   libtorch-dev libopenblas0-pthread libsentencepiece-dev nlohmann-json3-dev
-  libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev libicu-dev doctest-dev
+  libcli11-dev libfmt-dev libspdlog-dev libpcre2-dev libicu-dev libyaml-cpp-dev doctest-dev
   libhnswlib-dev
   # c10d (TCPStore + ProcessGroupGloo, shipped by libtorch-dev) includes the Gloo headers
   libgloo-dev
@@ -19,7 +19,7 @@ packages=(
   libimgui-dev libstb-dev libglfw3-dev libgl-dev libgl1-mesa-dri xvfb xauth
   fonts-dejavu-core fonts-noto-cjk imagemagick
   # independent references for tests (run with /usr/bin/python3)
-  python3 python3-torch python3-numpy python3-sklearn python3-scipy
+  python3 python3-torch python3-numpy python3-sklearn python3-scipy python3-yaml
 )
 # umap-learn (the UMAP reference) is packaged for Debian 12, not for Debian 13: required
 # on bookworm, installed elsewhere only when the archive has it (the tests then say so).

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "core/interop/run_config.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_pickle.h"
@@ -122,41 +123,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The top-level keys of a YAML file as written by yaml.dump: `key: value` and
-// `key:` followed by `- item` lines. Enough for run_config.yml's plain fields.
-std::map<std::string, std::vector<std::string>> read_simple_yaml(const fs::path& path) {
-  std::map<std::string, std::vector<std::string>> out;
-  std::string text = io::read_file(path), line, current;
-  auto unquote = [](std::string v) {
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\r')) v.pop_back();
-    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
-    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front())
-      v = v.substr(1, v.size() - 2);
-    return v;
-  };
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
-    if (line.empty() || line[0] == '#') continue;
-    auto first = line.find_first_not_of(' ');
-    if (first == std::string::npos) continue;
-    if (line.compare(first, 2, "- ") == 0 || line.substr(first) == "-") {
-      if (!current.empty()) out[current].push_back(unquote(line.substr(first + 1)));
-      continue;
-    }
-    if (first != 0) continue;  // nested mappings are not needed
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    current = line.substr(0, colon);
-    auto value = unquote(line.substr(colon + 1));
-    out[current];  // present, possibly a list that follows
-    if (!value.empty() && value != "[]") out[current].push_back(value);
-  }
-  return out;
-}
-
 }  // namespace
 
 OfficialCheckpoint read_official_checkpoint(const fs::path& dir, int64_t hidden) {
@@ -230,14 +196,12 @@ OfficialCheckpoint read_official_checkpoint(const fs::path& dir, int64_t hidden)
   // run_config.yml: the special-token list must agree (when the file says).
   const auto rc_path = dir / "run_config.yml";
   if (fs::exists(rc_path, ec)) {
-    auto rc = read_simple_yaml(rc_path);
-    if (rc.count("special_tokens") && !rc["special_tokens"].empty() &&
-        static_cast<int64_t>(rc["special_tokens"].size()) != N)
+    const auto rc = read_run_config(rc_path);
+    if (rc.special_tokens && static_cast<int64_t>(rc.special_tokens->size()) != N)
       fail("{}: \"special_tokens\" lists {} tokens, but {} has {} token_indices", rc_path.string(),
-           rc["special_tokens"].size(), acfg_path.string(), N);
-    if (rc.count("model_name_or_path") && !rc["model_name_or_path"].empty())
-      ck.base_model_name = rc["model_name_or_path"][0];
-    if (rc.count("torch_dtype") && !rc["torch_dtype"].empty()) ck.torch_dtype = rc["torch_dtype"][0];
+           rc.special_tokens->size(), acfg_path.string(), N);
+    ck.base_model_name = rc.model_name_or_path;
+    ck.torch_dtype = rc.torch_dtype;
   }
 
   // Tokenizer files, when present, must hold the added tokens at those ids.
@@ -452,12 +416,11 @@ void export_official(const gen::LoadedAdapter& la, const fs::path& model_dir, co
     io::write_file_atomic(tmp / "encoder_decoder_config.json",
                           json{{"encoding_mode", mode}, {"save_decoder", false}}.dump(2) + "\n");
 
-    std::string yml = "# written by genlens export from " + la.dir.string() + "\n";
-    yml += "model_name_or_path: " + base_name + "\n";
+    // As the official save_args_to_yaml writes it: `key: str(value)` lines.
+    std::string yml = "model_name_or_path: " + base_name + "\n";
     yml += "torch_dtype: float32\n";
     yml += "encoding_mode: " + mode + "\n";
-    yml += "special_tokens:\n";
-    for (auto& n : names) yml += "- " + n + "\n";
+    yml += python_list_line("special_tokens", names) + "\n\n";
     io::write_file_atomic(tmp / "run_config.yml", yml);
 
     // Tokenizer files with the added tokens (when the base model has them).

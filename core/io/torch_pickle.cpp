@@ -1,6 +1,8 @@
 #include "core/io/torch_pickle.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
 #include <cstring>
 #include <map>
@@ -306,16 +308,33 @@ c10::IValue load_torch_pickle(const fs::path& path) {
   }
 }
 
-// Writing: LibTorch's own pickler in the zip container, which torch.load reads.
+// Writing: LibTorch's own pickler in the zip container, which torch.load reads. Its
+// aggregate tags are off: with them a typed dict is wrapped in
+// torch.jit._pickle.restore_type_tag, a global that torch.load(weights_only=True) (the
+// default from torch 2.6) refuses. Without them the file holds only plain dicts,
+// strings, numbers and tensors (torch._utils._rebuild_tensor_v2 over typed storages).
 void save_torch_pickle(const fs::path& path, const c10::IValue& value) {
-  std::vector<char> bytes;
+  std::string bytes;
   try {
-    bytes = torch::pickle_save(value);
+    std::vector<char> pkl;
+    torch::jit::Pickler pickler([&](const char* buf, size_t n) { pkl.insert(pkl.end(), buf, buf + n); },
+                                /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                                /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+    pickler.protocol();
+    pickler.pushIValue(value);
+    pickler.stop();
+    {
+      caffe2::serialize::PyTorchStreamWriter writer([&](const void* p, size_t n) {
+        bytes.append(static_cast<const char*>(p), n);
+        return n;
+      });
+      torch::jit::writeArchiveAndTensors("data", pkl.data(), pkl.size(), pickler.tensorData(), writer);
+    }  // the writer finishes the zip (central directory) when it goes
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
     fail("{}: cannot pickle: {}", path.string(), msg.substr(0, msg.find('\n')));
   }
-  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+  write_file_atomic(path, bytes);
 }
 
 }  // namespace genlens::io

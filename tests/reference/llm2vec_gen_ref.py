@@ -139,10 +139,19 @@ def make_official(a):
                    os.path.join(a.out, name))
     with open(os.path.join(a.out, "encoder_decoder_config.json"), "w") as f:
         json.dump({"encoding_mode": f"last_{a.compression}_tokens", "save_decoder": False}, f, indent=2)
-    with open(os.path.join(a.out, "run_config.yml"), "w") as f:
-        f.write(f"model_name_or_path: {a.model}\ntorch_dtype: float32\nspecial_tokens:\n")
-        for i in range(N):
-            f.write(f"- <question{i + 1}>\n")
+    # As the official save_args_to_yaml writes it: four argument groups appended, one
+    # `key: str(value)` line each, a blank line after each group (lists are Python's repr,
+    # None/True/False Python's spelling), read back with yaml.safe_load.
+    groups = [{"model_name_or_path": a.model, "torch_dtype": "float32", "use_peft_for_encoder": False,
+               "special_tokens": [f"<question{i + 1}>" for i in range(N)], "lora_r": None},
+              {"dataset_name": "dataset", "max_seq_length": 512, "report_to": ["wandb"]},
+              {"encoding_mode": f"last_{a.compression}_tokens", "recon_weight": 1.0, "align_weight": 1.0},
+              {"output_dir": "outputs/run", "hub_token": "<HUB_TOKEN>", "fsdp_config": {"xla": False}}]
+    for args in groups:
+        with open(os.path.join(a.out, "run_config.yml"), "a") as f:
+            for key, value in args.items():
+                f.write(f"{key}: {value}\n")
+            f.write("\n")
     print(f"wrote {a.out}: {N} special tokens, last_{a.compression}_tokens, key {key}")
 
 
@@ -163,9 +172,16 @@ def encode(a):
     E = W["model.embed_tokens.weight"]
     E = torch.cat([E, torch.zeros(max(token_indices) + 1 - E.shape[0], E.shape[1])], 0)
     E = E.index_copy(0, torch.tensor(token_indices), delta)
+    rc_path = os.path.join(ck, "run_config.yml")
+    if os.path.exists(rc_path):  # the official loader: yaml.safe_load, len(special_tokens)
+        import yaml
+        with open(rc_path) as f:
+            rc = yaml.safe_load(f)
+        assert len(rc["special_tokens"]) == len(token_indices), rc["special_tokens"]
     heads = {}
     for name in ("reconstruction_mlp", "alignment_mlp"):
-        obj = torch.load(os.path.join(ck, name))
+        # What torch >= 2.6's plain torch.load does: plain containers and tensors only.
+        obj = torch.load(os.path.join(ck, name), weights_only=True)
         assert set(obj) == {"state_dict", "config"}, list(obj)
         dtype = getattr(torch, obj["config"]["dtype"].replace("torch.", ""))
         lin = torch.nn.Linear(obj["config"]["input_dim"], obj["config"]["output_dim"]).to(dtype)

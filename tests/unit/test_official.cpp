@@ -10,6 +10,7 @@
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
 #include "core/interop/official.h"
+#include "core/interop/run_config.h"
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
@@ -140,6 +141,13 @@ TEST_CASE("official: export -> import is bit-identical, the official loader's wa
                        "reconstruction_mlp", "alignment_mlp", "encoder_decoder_config.json", "run_config.yml"})
       CHECK_MESSAGE(fs::exists(out / name), name);
     CHECK(io::read_json_file(out / "encoder_decoder_config.json")["encoding_mode"] == "last_10_tokens");
+    // The heads hold plain dicts only: no TorchScript type tag that torch.load(weights_only=True),
+    // torch >= 2.6's default, refuses (the reference below loads them that way).
+    for (auto* name : {"reconstruction_mlp", "alignment_mlp"}) {
+      CHECK(test::read_file(out / name).find("restore_type_tag") == std::string::npos);
+      CHECK(test::read_file(out / name).find("torch.jit") == std::string::npos);
+    }
+    CHECK(test::read_file(out / "run_config.yml").find("special_tokens: ['<question1>', '<question2>'") != std::string::npos);
     require_ok(test::run_genlens("import llm2vec-gen --checkpoint " + q(out) + " --model " + q(model) + " --out " + q(back)));
     auto la = gen::load_adapter(back, *lm, model);
     for (auto& [n, t] : a.named_parameters())
@@ -153,6 +161,47 @@ TEST_CASE("official: export -> import is bit-identical, the official loader's wa
     MESSAGE("export " << thought << "+10: max |genlens - Python loading the export| = " << d);
     CHECK(d < 1e-5);
   }
+}
+
+TEST_CASE("official: run_config.yml is read as the official loader reads it (yaml.safe_load)") {
+  test::TempDir tmp("official-runconfig");
+  auto read = [&](const std::string& text) {
+    test::write_file(tmp / "run_config.yml", text);
+    return interop::read_run_config(tmp / "run_config.yml");
+  };
+  // As save_args_to_yaml writes it: str() values, groups appended with blank lines between.
+  auto rc = read("model_name_or_path: Qwen/Qwen3-0.6B\ntorch_dtype: bfloat16\nuse_peft_for_encoder: False\n"
+                 "special_tokens: ['<question1>', '<question2>', '<question3>']\nlora_r: None\n\n"
+                 "report_to: ['wandb']\nfsdp_config: {'min_num_params': 0, 'xla': False}\nhub_token: <HUB_TOKEN>\n\n");
+  REQUIRE(rc.special_tokens);
+  CHECK(*rc.special_tokens == std::vector<std::string>{"<question1>", "<question2>", "<question3>"});
+  CHECK(rc.model_name_or_path == "Qwen/Qwen3-0.6B");
+  CHECK(rc.torch_dtype == "bfloat16");
+  {  // Debian's PyYAML, the official loader's reader, sees the same three fields.
+    auto py = test::run_command(test::system_python() + " -c " +
+                                q("import yaml,sys; d = yaml.safe_load(open(sys.argv[1])); "
+                                  "print(len(d['special_tokens']), d['model_name_or_path'], d['torch_dtype'])") +
+                                " " + q(tmp / "run_config.yml"));
+    INFO(py.output);
+    CHECK(py.exit_code == 0);
+    CHECK(py.output.find("3 Qwen/Qwen3-0.6B bfloat16") != std::string::npos);
+  }
+  // None is "not said"; a key written again in a later group wins, as in PyYAML.
+  rc = read("special_tokens: None\ntorch_dtype: None\n\nmodel_name_or_path: a\n\nmodel_name_or_path: b\n");
+  CHECK_FALSE(rc.special_tokens);
+  CHECK(rc.torch_dtype.empty());
+  CHECK(rc.model_name_or_path == "b");
+  // genlens' own earlier exports wrote a block list.
+  rc = read("special_tokens:\n- <question1>\n- <question2>\n");
+  REQUIRE(rc.special_tokens);
+  CHECK(rc.special_tokens->size() == 2);
+  // A str() value that breaks YAML elsewhere in the file: the three fields are still read.
+  rc = read("instruction: Given a question: find the answer\nspecial_tokens: ['<a>', '<b>']\ntorch_dtype: float32\n");
+  REQUIRE(rc.special_tokens);
+  CHECK(rc.special_tokens->size() == 2);
+  CHECK(rc.torch_dtype == "float32");
+  // What the export writes is Python's spelling of the list.
+  CHECK(interop::python_list_line("special_tokens", {"<q1>", "<q2>"}) == "special_tokens: ['<q1>', '<q2>']");
 }
 
 TEST_CASE("official: export of a model with a tokenizer adds <question1..N> after the vocabulary") {
@@ -266,6 +315,17 @@ TEST_CASE("official: each malformed official file is a clear error naming it") {
            test::write_file(d / "run_config.yml", "model_name_or_path: x\nspecial_tokens:\n- <question1>\n- <question2>\n");
          }),
          {"run_config.yml", "lists 2 tokens", "10 token_indices"});
+  // The official writer's flow list with the wrong count, a non-list, and text that is not YAML.
+  expect(broken([](const fs::path& d) {
+           test::write_file(d / "run_config.yml", "model_name_or_path: x\nspecial_tokens: ['<question1>', '<question2>']\n");
+         }),
+         {"run_config.yml", "lists 2 tokens", "10 token_indices"});
+  expect(broken([](const fs::path& d) { test::write_file(d / "run_config.yml", "special_tokens: <question1>\n"); }),
+         {"run_config.yml", "\"special_tokens\": expected a list of token strings", "<question1>"});
+  expect(broken([](const fs::path& d) {
+           test::write_file(d / "run_config.yml", "model_name_or_path: x\nspecial_tokens: ['<question1>', \n");
+         }),
+         {"run_config.yml:2:", "not valid YAML"});
   expect(broken([](const fs::path& d) {
            test::write_file(d / "encoder_decoder_config.json", R"({"encoding_mode": "last_12_tokens"})");
          }),

@@ -9,6 +9,14 @@ find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# yaml-cpp: YAML files written by other tools (the official release's run_config.yml).
+# 0.7 (Debian 12) names its target yaml-cpp, 0.8 (Debian 13) yaml-cpp::yaml-cpp.
+find_package(yaml-cpp REQUIRED)
+if(TARGET yaml-cpp::yaml-cpp)
+  set(GENLENS_YAML yaml-cpp::yaml-cpp)
+else()
+  set(GENLENS_YAML yaml-cpp)
+endif()
 # ICU: Unicode normalization (NFC etc.) for tokenizer.json normalizers.
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 

@@ -14,7 +14,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 
 # Everything genlens_core links or includes besides LibTorch (runtime libraries too).
 debs=(nlohmann-json3-dev libfmt-dev libfmt9 libspdlog-dev libspdlog1.10 libcli11-dev libpcre2-dev libpcre2-8-0
-      libicu-dev libicu72 libsentencepiece-dev libsentencepiece0 doctest-dev libhnswlib-dev libgloo-dev
+      libicu-dev libicu72 libyaml-cpp-dev libyaml-cpp0.7 libsentencepiece-dev libsentencepiece0 doctest-dev libhnswlib-dev libgloo-dev
       ninja-build)
 
 if [ "${1:-}" = "--fetch-debs" ]; then
