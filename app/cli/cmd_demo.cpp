@@ -14,7 +14,7 @@ namespace {
 
 struct Opts {
   std::string out, world;
-  bool force = false, quick = false, json = false, quiet = false;
+  bool force = false, quick = false, json = false, quiet = false, strict = false;
 };
 
 // "[#########...........]  45%  6/9 adapter: train 120/300 steps  elapsed 1m02s"
@@ -38,6 +38,9 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--world", o->world, "World file (default: assets/demo/world.json; schema in the README)");
   sub.add_flag("--force", o->force, "Rebuild every stage instead of reusing the workspace");
   sub.add_flag("--quick", o->quick, "The reduced variant: 300 adapter steps instead of 500 (what CI runs)");
+  sub.add_flag("--strict", o->strict,
+               "Refuse a world that cannot make what it asks for (too few held-out wordings, an answer key "
+               "without a passage, half a safety task) instead of listing the shortfall in the report");
   sub.add_flag("--json", o->json, "Print report.json instead of the readable report");
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
@@ -48,6 +51,7 @@ RunFn setup(CLI::App& sub) {
     d.world_file = o->world;
     d.force = o->force;
     d.quick = o->quick;
+    d.strict = o->strict;
     d.on_stage = [stage](int index, const std::string&) { stage->store(index); };
     if (!quiet) fmt::print(stderr, "genlens demo: building {} ({} variant)\n", d.workspace.string(), o->quick ? "quick" : "default");
     nlohmann::json report;

@@ -51,6 +51,11 @@ struct WorldData {
   std::map<std::string, std::string> passage_category;  // answer_key -> category
   std::vector<std::string> harmful_documents;   // safety corpus (marked harmful)
   std::vector<std::string> categories;          // in file order (labels may repeat)
+  // What the world asks for and cannot make, one line each naming the field
+  // ("categories[5] (first_aid): 3 held-out queries of the 14 asked: ..."): too few
+  // different held-out wordings, an answer key with no passage, half a safety task.
+  // The demo report lists them; `genlens demo --strict` refuses.
+  std::vector<std::string> shortfalls;
 };
 
 struct WorldOptions {
@@ -59,8 +64,16 @@ struct WorldOptions {
 };
 
 // Reads and validates a world file and generates its examples (deterministic in the
-// seed). Errors name the file and the field.
+// seed). Every field is checked against the world schema (type, range, required, unknown
+// keys; totals that keep a demo within a laptop's memory and time) before anything is
+// generated: a bad file is a genlens::Error naming the file and the JSON path
+// ("world.json: categories[0] (tool).count.train: expected a whole number from 1 to 2000,
+// found -5"). Nothing is written.
 WorldData generate_world(const std::filesystem::path& world_file, const WorldOptions& options = {});
+
+// The world schema as a Markdown table (field, type, required, bounds, default), made from
+// the one table validation uses; README "The demo world" carries it verbatim.
+std::string world_schema_markdown();
 
 // Evaluation tasks in the task-folder format of `genlens eval` (README "Evaluation
 // tasks"), from the held-out examples: <dir>/clustering, classification, retrieval,

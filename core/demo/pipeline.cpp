@@ -73,18 +73,31 @@ struct Workspace {
   fs::path report() const { return root / "report.json"; }
 };
 
+// The workspace's world/*.jsonl (written by the world stage; a hand-edited or damaged file
+// is an error naming FILE:LINE and the field, not a JSON exception).
 std::vector<WorldExample> read_examples(const fs::path& p) {
   std::vector<WorldExample> out;
-  for (auto& r : io::read_jsonl(p)) {
+  io::JsonlReader r(p);
+  io::Json row;
+  while (r.next(row)) {
     WorldExample e;
-    e.id = r.at("id");
-    e.question = r.at("question");
-    e.answer = r.at("answer");
-    e.category = r.value("category", "");
-    e.label = r.value("label", "");
-    e.answer_key = r.value("answer_key", "");
-    e.harmful = r.value("harmful", false);
-    e.signature = r.value("signature", std::vector<std::string>{});
+    e.id = r.get_id(row);
+    e.question = r.get_string(row, "question");
+    e.answer = r.get_string(row, "answer");
+    e.category = r.get_string_opt(row, "category").value_or("");
+    e.label = r.get_string_opt(row, "label").value_or("");
+    e.answer_key = r.get_string_opt(row, "answer_key").value_or("");
+    if (auto h = row.find("harmful"); h != row.end()) {
+      if (!h->is_boolean()) fail("{}: field \"harmful\": expected true or false, found {}", r.where(), h->dump());
+      e.harmful = h->get<bool>();
+    }
+    if (auto sig = row.find("signature"); sig != row.end()) {
+      if (!sig->is_array()) fail("{}: field \"signature\": expected an array of strings", r.where());
+      for (auto& w : *sig) {
+        if (!w.is_string()) fail("{}: field \"signature\": expected an array of strings, found {}", r.where(), w.dump());
+        e.signature.push_back(w.get<std::string>());
+      }
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -160,6 +173,23 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
   Workspace ws{o.workspace.empty() ? default_demo_workspace() : o.workspace};
   const fs::path world_file = o.world_file.empty() ? default_world_file() : o.world_file;
   const Plan plan = plan_for(o.quick);
+
+  // 1. The world: examples, training queries, evaluation tasks. Read, validated and
+  // generated before anything touches the workspace (a bad world file leaves it as it
+  // was, --force or not), and on every run: it is cheap and deterministic, and later
+  // stages need its instructions and categories; the stage below writes its files once.
+  WorldOptions world_options;
+  world_options.scale = plan.world_scale;
+  const WorldData world = generate_world(world_file, world_options);
+  if (o.strict && !world.shortfalls.empty()) {
+    std::string lines;
+    for (auto& s : world.shortfalls) lines += "\n  " + s;
+    fail("{}: the world cannot make what it asks for (--strict):{}", world_file.string(), lines);
+  }
+  for (auto& s : world.shortfalls) ctx.log("  world: shortfall: " + s);
+  const WorldInstructions& world_instructions = world.instructions;
+  const std::vector<std::string>& world_categories = world.categories;
+
   const std::string world_text = io::read_file(world_file);
   const json identity{{"format", kFormatVersion},
                       {"world_file", fs::absolute(world_file).string()},
@@ -171,17 +201,24 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     for (auto p : {ws.world(), ws.model(), ws.run(), ws.tasks(), ws.eval(), ws.maps(), ws.lens()}) fs::remove_all(p);
     for (auto p : {ws.responses(), ws.stages(), ws.report(), ws.root / "demo.json"}) fs::remove(p);
   }
-  fs::create_directories(ws.root);
   if (fs::exists(ws.root / "demo.json")) {
     const json have = io::read_json_file(ws.root / "demo.json");
+    auto text = [&](const char* key) {
+      return have.is_object() && have.contains(key) && have[key].is_string() ? have[key].get<std::string>()
+                                                                              : std::string("?");
+    };
     if (have != identity)
       fail("{}: this workspace was built for {} ({} variant); pass --force to rebuild it for {} ({} variant), "
-           "or choose another --out", ws.root.string(), have.value("world_file", "?"), have.value("variant", "?"),
+           "or choose another --out", ws.root.string(), text("world_file"), text("variant"),
            identity["world_file"].get<std::string>(), identity["variant"].get<std::string>());
   } else {
+    fs::create_directories(ws.root);
     io::write_file_atomic(ws.root / "demo.json", identity.dump(2) + "\n");
   }
   json stages = fs::exists(ws.stages()) ? io::read_json_file(ws.stages()) : json::object();
+  if (!stages.is_object())
+    fail("{}: expected a JSON object of finished stages, found a JSON {}; pass --force to rebuild the workspace",
+         ws.stages().string(), stages.type_name());
   const int n_stages = static_cast<int>(demo_stage_names().size());
   int stage_no = 0;
   // Runs a stage unless stages.json records it; records its result and wall time.
@@ -202,14 +239,6 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     ctx.log(fmt::format("  {}/{} {:<10} done in {:.1f} s", stage_no, n_stages, name, sec));
   };
 
-  // 1. The world: examples, training queries, evaluation tasks.
-  // The world is cheap to generate (and deterministic): done on every run, so later
-  // stages have its instructions and categories; the stage writes its files once.
-  WorldOptions world_options;
-  world_options.scale = plan.world_scale;
-  const WorldData world = generate_world(world_file, world_options);
-  const WorldInstructions& world_instructions = world.instructions;
-  const std::vector<std::string>& world_categories = world.categories;
   stage("world", [&] {
     const WorldData& w = world;
     fs::create_directories(ws.world());
@@ -219,7 +248,7 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     write_world_tasks(w, ws.tasks());
     return json{{"name", w.name}, {"train", w.train.size()}, {"heldout", w.heldout.size()},
                 {"categories", w.categories}, {"passages", w.passages.size()},
-                {"harmful_documents", w.harmful_documents.size()}};
+                {"harmful_documents", w.harmful_documents.size()}, {"shortfalls", w.shortfalls}};
   });
   const auto train = read_examples(ws.world() / "train.jsonl");
   const auto heldout = eval_examples(read_examples(ws.world() / "heldout.jsonl"));
@@ -575,8 +604,10 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
   });
 
   // The report: everything a person (or CI) needs, in one file.
+  json world_report = stages["world"].is_object() ? stages["world"] : json::object();
+  world_report["shortfalls"] = world.shortfalls;  // the world as it is now (a cached stage may predate the list)
   json report{{"workspace", fs::absolute(ws.root).string()},
-              {"world", stages["world"]},
+              {"world", world_report},
               {"variant", identity["variant"]},
               {"world_file", identity["world_file"]},
               {"tokenizer", stages["tokenizer"]},

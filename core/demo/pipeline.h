@@ -20,6 +20,10 @@ struct DemoOptions {
   std::filesystem::path world_file;  // empty: default_world_file()
   bool force = false;                // rebuild every stage
   bool quick = false;                // the reduced variant CI runs
+  // Refuse a world that cannot make what it asks for (WorldData::shortfalls: too few
+  // different held-out wordings, an answer key with no passage, half a safety task)
+  // instead of listing the shortfalls in the report.
+  bool strict = false;
   // Called (on the job's thread) as each stage starts, cached or not: its index in
   // demo_stage_names(). The CLI and the studio draw one overall bar from it.
   std::function<void(int index, const std::string& name)> on_stage;
@@ -40,7 +44,9 @@ std::filesystem::path default_demo_workspace();
 
 // Builds (or finishes) the workspace and writes report.json; returns the report.
 // Progress is per stage (the job's stage line); options.on_stage says which. Throws genlens::Error on bad
-// input (a workspace built with another world or variant needs --force).
+// input (a workspace built with another world or variant needs --force). The world file is
+// validated before anything in the workspace is written or removed: a bad one leaves the
+// workspace as it was.
 nlohmann::json run_demo(runtime::JobContext& ctx, const DemoOptions& options);
 
 // report.json of a finished workspace; throws naming the path when there is none.

@@ -11,8 +11,20 @@ using json = nlohmann::json;
 
 namespace {
 
+// Type-tolerant reads: report.json is a workspace file a person (or another version) may
+// have edited; a field of the wrong type prints as missing, never as a JSON exception.
 double num(const json& j, const char* k) {
   return j.is_object() && j.contains(k) && j.at(k).is_number() ? j.at(k).get<double>() : 0.0;
+}
+int64_t whole(const json& j, const char* k) { return static_cast<int64_t>(num(j, k)); }
+std::string text(const json& j, const char* k, const std::string& def = "") {
+  return j.is_object() && j.contains(k) && j.at(k).is_string() ? j.at(k).get<std::string>() : def;
+}
+json object(const json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j.at(k).is_object() ? j.at(k) : json::object();
+}
+json array(const json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j.at(k).is_array() ? j.at(k) : json::array();
 }
 
 std::string pretty_metric(const std::string& m) {
@@ -31,6 +43,34 @@ std::string clip(std::string s, size_t n) {
   return s.substr(0, cut) + "...";
 }
 
+// `text` from column 11 (the report's second column), words wrapped at `width`, later lines
+// indented by `indent`.
+std::string wrap(const std::string& text, size_t width, const std::string& indent) {
+  std::string out = std::string(11, ' '), word;
+  size_t col = out.size();
+  bool first = true;
+  auto flush = [&] {
+    if (word.empty()) return;
+    if (!first && col + 1 + word.size() > width) {
+      out += "\n" + indent;
+      col = indent.size();
+    } else if (!first) {
+      out += ' ';
+      ++col;
+    }
+    out += word;
+    col += word.size();
+    word.clear();
+    first = false;
+  };
+  for (char c : text) {
+    if (c == ' ') flush();
+    else word += c;
+  }
+  flush();
+  return out + "\n";
+}
+
 std::string seconds(double s) {
   if (s < 60) return fmt::format("{:.1f}s", s);
   return fmt::format("{}m{:02d}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
@@ -40,59 +80,62 @@ std::string seconds(double s) {
 
 std::string format_demo_report(const json& r) {
   std::string s;
-  const json& world = r.value("world", json::object());
-  const json& lm = r.value("lm", json::object());
-  const json& check = r.value("lm_check", json::object());
-  const json& ad = r.value("adapter", json::object());
-  s += fmt::format("genlens demo: world '{}' ({} variant)\n\n", world.value("name", "?"), r.value("variant", "?"));
+  const json world = object(r, "world");
+  const json lm = object(r, "lm");
+  const json check = object(r, "lm_check");
+  const json ad = object(r, "adapter");
+  s += fmt::format("genlens demo: world '{}' ({} variant)\n\n", text(world, "name", "?"), text(r, "variant", "?"));
   s += fmt::format("  world    {} training pairs, {} held-out queries (templates and slot values never trained on),\n"
                    "           {} kinds of answer\n",
-                   world.value("train", 0), world.value("heldout", 0), world.value("categories", json::array()).size());
+                   whole(world, "train"), whole(world, "heldout"), array(world, "categories").size());
+  // What the world asked for and could not make (WorldData::shortfalls).
+  for (auto& f : array(world, "shortfalls"))
+    if (f.is_string()) s += wrap("shortfall: " + f.get<std::string>(), 100, std::string(13, ' '));
   s += fmt::format("  tiny LM  {:.2f}M parameters ({} layers, hidden {}, vocab {}); loss {:.2f} -> {:.2f} in {} steps\n",
-                   num(lm, "parameters") / 1e6, lm.value("layers", 0), lm.value("hidden_size", 0),
-                   lm.value("vocab_size", 0), num(lm, "first_loss"), num(lm, "final_loss"), lm.value("steps", 0));
+                   num(lm, "parameters") / 1e6, whole(lm, "layers"), whole(lm, "hidden_size"),
+                   whole(lm, "vocab_size"), num(lm, "first_loss"), num(lm, "final_loss"), whole(lm, "steps"));
   s += fmt::format("           its own greedy answers to held-out queries are of the right kind: {:.0f}% of {}\n",
-                   100 * num(check, "heldout_accuracy"), check.value("n", 0));
+                   100 * num(check, "heldout_accuracy"), whole(check, "n"));
   s += fmt::format("  adapter  10 thought + 10 compression tokens, recon + align, mean-pool teacher, {} steps\n",
-                   ad.value("steps", 0));
+                   whole(ad, "steps"));
 
   // Eval table: rows = tasks (main metric), columns = modes, relative gain of generative
   // over the better input-centric mode (the `genlens eval` definition).
-  const json& ev = r.value("eval", json::object());
+  const json ev = object(r, "eval");
   s += fmt::format("\n  {:<16}{:<29}{:>10}{:>8}{:>8}{:>10}\n", "held-out task", "metric", "generative", "mean", "last",
                    "gen gain");
-  for (auto& t : ev.value("tasks", json::array())) {
-    const std::string metric = t.value("main_metric", "");
-    const json& sc = t.value("scores", json::object());
+  for (auto& t : array(ev, "tasks")) {
+    const std::string metric = text(t, "main_metric");
+    const json sc = object(t, "scores");
     auto v = [&](const char* mode) { return sc.contains(mode) ? num(sc.at(mode), metric.c_str()) : 0.0; };
     const bool lower = metric.rfind("harmful", 0) == 0;
     const double best = lower ? std::min(v("mean"), v("last")) : std::max(v("mean"), v("last"));
     std::string gain = "-";
     if (best != 0) gain = fmt::format("{:+.0f}%", 100 * (lower ? (best - v("generative")) / best
                                                               : (v("generative") - best) / std::abs(best)));
-    s += fmt::format("  {:<16}{:<29}{:>10.3f}{:>8.3f}{:>8.3f}{:>10}\n", t.value("type", ""), pretty_metric(metric),
+    s += fmt::format("  {:<16}{:<29}{:>10.3f}{:>8.3f}{:>8.3f}{:>10}\n", text(t, "type"), pretty_metric(metric),
                      v("generative"), v("mean"), v("last"), gain);
   }
   s += "  gen gain: generative over the better of mean and last (for harmful@5: fewer harmful documents)\n";
 
-  const json& lens = r.value("lens", json::object());
-  const int n = lens.value("n", 0);
+  const json lens = object(r, "lens");
+  const int64_t n = whole(lens, "n");
   s += fmt::format("\n  logit lens  held-out queries whose compression tokens' top-10 holds a response word: {:.0f}% of {}\n",
                    100 * num(lens, "lens_hit_rate"), n);
   s += fmt::format("  decoding    held-out queries whose soft prompts alone decode to the right kind:   {:.0f}% of {}\n",
                    100 * num(lens, "decode_right_kind_rate"), n);
-  for (auto& ex : lens.value("examples", json::array())) {
-    s += fmt::format("\n    query    {}\n", clip(ex.value("question", ""), 90));
+  for (auto& ex : array(lens, "examples")) {
+    s += fmt::format("\n    query    {}\n", clip(text(ex, "question"), 90));
     std::string words;
-    for (auto& w : ex.value("lens_top10", json::array())) {
+    for (auto& w : array(ex, "lens_top10")) {
       if (words.size() > 70) break;
-      words += (words.empty() ? "" : " ") + w.get<std::string>();
+      if (w.is_string()) words += (words.empty() ? "" : " ") + w.get<std::string>();
     }
     s += fmt::format("    lens     {}\n", words);
-    s += fmt::format("    decoded  {}\n", clip(ex.value("decoded", ""), 90));
+    s += fmt::format("    decoded  {}\n", clip(text(ex, "decoded"), 90));
   }
 
-  const json& tm = r.value("timings", json::object());
+  const json tm = object(r, "timings");
   s += "\n  time     ";
   size_t col = 11;
   for (auto& [k, v] : tm.items()) {
@@ -107,7 +150,7 @@ std::string format_demo_report(const json& r) {
   }
   s += fmt::format("\n           total {} (stages cached from an earlier run count the time they took then)\n",
                    seconds(num(tm, "total")));
-  const std::string ws = r.value("workspace", "?");
+  const std::string ws = text(r, "workspace", "?");
   s += fmt::format("\n  files    {}/\n", ws);
   s += "           report.json  this report      model/      the tiny LM (Hugging Face layout)\n"
        "           responses.jsonl  its answers  run/        the adapter checkpoint\n"
