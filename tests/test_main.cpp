@@ -2,9 +2,12 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #if GENLENS_TESTS_WITH_CORE
+#include <ATen/Context.h>
+
 #include "core/runtime/env_info.h"
 #endif
 
@@ -47,6 +50,10 @@ int main(int argc, char** argv) {
 #if GENLENS_TESTS_WITH_CORE
   // As the genlens executables do: OpenBLAS's pool the size of LibTorch's (env_info.h).
   genlens::runtime::match_blas_threads();
+  // GENLENS_TEST_MKLDNN=0: bf16 matmuls take ATen's native gemm, as on a CPU without
+  // AVX512BW/VL/DQ (tests/numeric_ref.h; tests/portability.sh runs the numerical tests so).
+  if (const char* e = std::getenv("GENLENS_TEST_MKLDNN"); e && std::string(e) == "0")
+    at::globalContext().setUserEnabledMkldnn(false);
 #endif
   doctest::Context context(argc, argv);
   const int rc = context.run();

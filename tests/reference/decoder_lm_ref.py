@@ -8,10 +8,15 @@ sequence of token ids through the decoder, and writes
 
   --out LOGITS.npy          float32 [T, V] logits
   --out-f64 PATH            the same logits computed in float64 (rounding-error yardstick)
+  --weights-dtype bf16      round the file's weights to bf16 first (as a model converted on
+                            load), so --out-f64 is float64 from the same rounded weights
   --hidden-dir DIR          hidden_00.npy (embeddings) ... hidden_NN.npy (layer N output,
                             before the final norm), float32 [T, H]
+  --hidden-dir-f64 DIR      the same hidden states from the float64 forward
 
-Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy).
+Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy). GENLENS_TEST_MKLDNN=0
+turns mkldnn off, as tests/test_main.cpp does (bf16 matmuls then take ATen's native gemm,
+as on a CPU without AVX-512; tests/numeric_ref.h).
 """
 import argparse
 import json
@@ -21,6 +26,9 @@ import struct
 
 import numpy as np
 import torch
+
+if os.environ.get("GENLENS_TEST_MKLDNN") == "0":
+    torch.backends.mkldnn.enabled = False
 
 
 def read_safetensors(path):
@@ -165,16 +173,26 @@ def main():
     ap.add_argument("--hidden-dir")
     ap.add_argument("--dtype", default="f32", choices=["f32", "f64", "bf16"])
     ap.add_argument("--out-f64", help="also write the logits computed in float64 here")
+    ap.add_argument("--weights-dtype", choices=["bf16"], help="round the weights to this dtype first")
+    ap.add_argument("--hidden-dir-f64", help="also write the float64 forward's hidden states here")
     args = ap.parse_args()
     with open(os.path.join(args.model, "config.json")) as f:
         cfg = json.load(f)
     dtype = {"f32": torch.float32, "f64": torch.float64, "bf16": torch.bfloat16}[args.dtype]
     ids = [int(s) for s in args.ids.replace(" ", ",").split(",") if s]
     weights = load_weights(args.model)
+    if args.weights_dtype == "bf16":
+        weights = {k: v.to(torch.bfloat16).float() for k, v in weights.items()}
     with torch.no_grad():
         logits, hidden = forward(cfg, weights, ids, dtype)
-        if args.out_f64:
-            np.save(args.out_f64, forward(cfg, weights, ids, torch.float64)[0].float().numpy())
+        if args.out_f64 or args.hidden_dir_f64:
+            logits64, hidden64 = forward(cfg, weights, ids, torch.float64)
+            if args.out_f64:
+                np.save(args.out_f64, logits64.float().numpy())
+            if args.hidden_dir_f64:
+                os.makedirs(args.hidden_dir_f64, exist_ok=True)
+                for i, h in enumerate(hidden64):
+                    np.save(os.path.join(args.hidden_dir_f64, f"hidden_{i:02d}.npy"), h.numpy())
     np.save(args.out, logits.float().numpy())
     if args.hidden_dir:
         os.makedirs(args.hidden_dir, exist_ok=True)

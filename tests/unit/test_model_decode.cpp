@@ -11,6 +11,7 @@
 #include "core/model/kv_cache.h"
 #include "core/text/tokenizer.h"
 #include "tests/model_fixtures.h"
+#include "tests/numeric_ref.h"
 #include "tests/test_util.h"
 
 using namespace genlens;
@@ -198,9 +199,14 @@ TEST_CASE("cli: complete prints the greedy continuation and forward writes logit
   CHECK(r.output.find("'x' is not a token id") != std::string::npos);
 }
 
-// The independent reference: plain torch, written from the published architecture.
+// The independent reference: plain torch, written from the published architecture. Our
+// fp32 logits and hidden states are judged against that reference's float64 forward of the
+// same weights: at most kNoWorseFactor times as far from it as the reference's own fp32
+// forward on this machine's kernels, plus 16 float32 roundings (tests/numeric_ref.h). The
+// fixed 1e-4 between the two fp32 forwards stays as a sanity bound (observed ~1e-6).
 TEST_CASE("reference: logits and hidden states match the Python reference (every family)") {
   const double tol = 1e-4;  // fp32; observed differences are ~1e-6 or exactly 0
+  const double floor32 = 16 * test::unit_roundoff(torch::kFloat32);
   std::vector<std::pair<std::string, std::string>> cases = {
       {"llama3", ""}, {"llama3-untied", ""}, {"qwen2", ""}, {"qwen3", ""}, {"qwen3-untied", ""},
       {"qwen3", "--dtype bf16"},  // bf16 file, computed in fp32 by both
@@ -223,7 +229,8 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
                           test::shell_quote(dir.string()) + " --ids " + ids + " --out " +
                           test::shell_quote((tmp / "ref.npy").string()) + " --out-f64 " +
                           test::shell_quote((tmp / "ref64.npy").string()) + " --hidden-dir " +
-                          test::shell_quote((tmp / "ref").string()));
+                          test::shell_quote((tmp / "ref").string()) + " --hidden-dir-f64 " +
+                          test::shell_quote((tmp / "ref64").string()));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     auto ours = io::load_npy(tmp / "ours.npy"), ref = io::load_npy(tmp / "ref.npy");
@@ -233,7 +240,11 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
     int n = 0;
     for (auto& e : fs::directory_iterator(tmp / "ref")) {
       auto name = e.path().filename();
-      hd = std::max(hd, (io::load_npy(tmp / "ours" / name) - io::load_npy(e.path())).abs().max().item<double>());
+      CAPTURE(name);
+      auto h = io::load_npy(tmp / "ours" / name), h_ref = io::load_npy(e.path());
+      auto h64 = io::load_npy(tmp / "ref64" / name);
+      hd = std::max(hd, (h - h_ref).abs().max().item<double>());
+      CHECK(test::rel_err(h, h64) <= test::no_worse_tol(test::rel_err(h_ref, h64), floor32));
       ++n;
     }
     MESSAGE(fam << " " << extra << ": max abs diff vs Python reference: logits " << d << " (max |logit| "
@@ -254,10 +265,13 @@ TEST_CASE("reference: logits and hidden states match the Python reference (every
     CHECK(hd < tol);
     // Same argmax at every position.
     CHECK(torch::equal(ours.argmax(-1), ref.argmax(-1)));
-    // And against the reference computed in float64: our fp32 rounding error.
-    double d64 = (ours - io::load_npy(tmp / "ref64.npy")).abs().max().item<double>();
-    MESSAGE(fam << " " << extra << ": max abs diff vs the float64 reference: logits " << d64);
-    CHECK(d64 < tol);
+    // And against the reference computed in float64: our fp32 rounding error, no worse
+    // than the Python fp32 forward's.
+    auto ref64 = io::load_npy(tmp / "ref64.npy");
+    const double e64 = test::rel_err(ours, ref64), plain64 = test::rel_err(ref, ref64);
+    MESSAGE(fam << " " << extra << ": logits vs the float64 reference: max abs " << test::max_abs_err(ours, ref64)
+                << ", relative " << e64 << " (the Python fp32 forward: " << plain64 << ")");
+    CHECK(e64 <= test::no_worse_tol(plain64, floor32));
   }
 }
 

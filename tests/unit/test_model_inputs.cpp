@@ -16,6 +16,7 @@
 #include "core/model/kv_cache.h"
 #include "core/util/error.h"
 #include "tests/model_fixtures.h"
+#include "tests/numeric_ref.h"
 #include "tests/test_util.h"
 
 using namespace genlens;
@@ -190,7 +191,7 @@ TEST_CASE("bad model directories: missing, mismatched or misnamed weights are er
   test::TempDir tmp("badmodel");
   auto load = [](const fs::path& d) { return error_of([&] { model::DecoderLM::load(d); }); };
 
-  CHECK(has(load(tmp / "nowhere"), "not a model directory"));
+  CHECK(has(load(tmp / "nowhere"), "no such directory"));
   fs::create_directories(tmp / "empty");
   CHECK(has(load(tmp / "empty"), "config.json"));
 
@@ -325,21 +326,63 @@ TEST_CASE("sharded load equals unsharded load") {
   CHECK(torch::equal(logits_of(*one, kIds), logits_of(*three, kIds)));
 }
 
-TEST_CASE("bf16: close to fp32 for every family") {
+// bf16 is judged against float64 from the same rounded weights (issue 28), not against
+// fp32 within a fixed 0.1: our bf16 forward may be at most kNoWorseFactor times as far from
+// it as an independent plain-torch bf16 forward of the same weights on this machine's
+// kernels (tests/reference/decoder_lm_ref.py --dtype bf16), plus one bf16 rounding
+// (tests/numeric_ref.h). On an AVX2-only CPU LibTorch 1.13 accumulates most bf16 matmuls in
+// bf16 (probabilities @ V among them), on AVX-512 in float: both paths move together.
+namespace {
+
+struct Bf16Reference {
+  Tensor plain;  // the Python bf16 forward's logits [T, V]
+  Tensor f64;    // float64 logits from the same (bf16-rounded) weights
+};
+
+Bf16Reference python_bf16_reference(const fs::path& model_dir, const std::vector<int64_t>& ids, bool round_weights) {
+  test::TempDir tmp("bf16-ref");
+  std::string joined;
+  for (auto id : ids) joined += (joined.empty() ? "" : ",") + std::to_string(id);
+  auto script = test::source_dir() / "tests/reference/decoder_lm_ref.py";
+  auto r = test::run_command(test::system_python() + " " + test::shell_quote(script.string()) + " --model " +
+                             test::shell_quote(model_dir.string()) + " --ids " + joined + " --dtype bf16" +
+                             (round_weights ? " --weights-dtype bf16" : "") + " --out " +
+                             test::shell_quote((tmp / "bf16.npy").string()) + " --out-f64 " +
+                             test::shell_quote((tmp / "f64.npy").string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return {io::load_npy(tmp / "bf16.npy"), io::load_npy(tmp / "f64.npy")};
+}
+
+// Top-1 agreement of a [T, V] logits tensor with the reference's.
+double top1_agreement(const Tensor& a, const Tensor& ref) {
+  return (a.argmax(-1) == ref.argmax(-1)).to(torch::kFloat32).mean().item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("bf16: as accurate as a plain bf16 forward, judged against float64, for every family") {
+  MESSAGE("bf16 matmul path here: " << test::bf16_matmul_path());
+  const double u = test::unit_roundoff(torch::kBFloat16);
   for (std::string fam : test::kFamilies) {
     CAPTURE(fam);
     auto f32 = test::tiny_model(fam);
     auto bf = test::tiny_model(fam, torch::kBFloat16);  // converted on load
     CHECK((bf->dtype() == torch::kBFloat16));
     CHECK((bf->named_parameters()[0].second.scalar_type() == torch::kBFloat16));
+    auto ref = python_bf16_reference(test::tiny_model_dir(fam), kIds, /*round_weights=*/true);
     auto a = logits_of(*f32, kIds), b = logits_of(*bf, kIds);
-    double d = (a - b).abs().max().item<double>();
-    double agree = (a.argmax(-1) == b.argmax(-1)).to(torch::kFloat32).mean().item<double>();
-    MESSAGE(fam << ": bf16 vs fp32 max abs logit diff " << d << " (max |logit| " << a.abs().max().item<double>()
-                << "), top-1 agreement " << agree);
-    CHECK(d < 0.1);
-    CHECK(agree >= 0.8);
-    // bf16 KV-cache decoding stays close to the bf16 full forward.
+    REQUIRE(b.sizes() == ref.f64.sizes());
+    const double plain_err = test::rel_err(ref.plain, ref.f64), ours = test::rel_err(b, ref.f64);
+    const double agree = top1_agreement(b, ref.f64), plain_agree = top1_agreement(ref.plain, ref.f64);
+    MESSAGE(fam << ": bf16 logits vs float64 (rounded weights): ours " << ours << ", plain " << plain_err
+                << "; top-1 agreement ours " << agree << ", plain " << plain_agree << "; vs fp32 (unrounded "
+                << "weights) max abs diff " << test::max_abs_err(b, a) << " (max |logit| "
+                << a.abs().max().item<double>() << ")");
+    CHECK(ours <= test::no_worse_tol(plain_err, u));
+    // Top-1 flips only where the float64 logits nearly tie; allow one position more than plain.
+    CHECK(agree >= plain_agree - 1.0 / static_cast<double>(kIds.size()) - 1e-9);
+    // bf16 KV-cache decoding is as accurate as the bf16 full forward.
     torch::NoGradGuard ng;
     auto t = torch::tensor(kIds, torch::kLong).view({1, -1});
     auto m = torch::ones_like(t);
@@ -348,9 +391,9 @@ TEST_CASE("bf16: close to fp32 for every family") {
     o.cache = &cache;
     auto pre = bf->lm_head(bf->forward(bf->embed(t.narrow(1, 0, 10)), m.narrow(1, 0, 10), o).last_hidden);
     auto rest = bf->lm_head(bf->forward(bf->embed(t.narrow(1, 10, 6)), m, o).last_hidden);
-    double kv = (torch::cat({pre, rest}, 1)[0].to(torch::kFloat32) - b).abs().max().item<double>();
-    MESSAGE(fam << ": bf16 KV-cache vs bf16 full forward max abs diff " << kv);
-    CHECK(kv < 0.1);
+    const double kv = test::rel_err(torch::cat({pre, rest}, 1)[0], ref.f64);
+    MESSAGE(fam << ": bf16 KV-cache logits vs float64 " << kv);
+    CHECK(kv <= test::no_worse_tol(ours, u));
   }
   // A bf16 checkpoint loaded as bf16 uses the file's bytes directly (zero-copy).
   auto dir = test::tiny_model_dir("qwen3", "--dtype bf16");
@@ -359,9 +402,12 @@ TEST_CASE("bf16: close to fp32 for every family") {
   auto lm = model::DecoderLM::load(dir, torch::kCPU, torch::kBFloat16);
   auto lm32 = model::DecoderLM::load(dir, torch::kCPU, torch::kFloat32);
   CHECK(torch::equal(lm->named_parameters()[0].second.to(torch::kFloat32), lm32->named_parameters()[0].second));
-  double d = (logits_of(*lm, kIds) - logits_of(*lm32, kIds)).abs().max().item<double>();
-  MESSAGE("bf16 file: bf16 compute vs fp32 compute max abs logit diff " << d);
-  CHECK(d < 0.1);
+  auto ref = python_bf16_reference(dir, kIds, /*round_weights=*/false);
+  const double plain_err = test::rel_err(ref.plain, ref.f64);
+  const double ours = test::rel_err(logits_of(*lm, kIds), ref.f64);
+  const double ours32 = test::rel_err(logits_of(*lm32, kIds), ref.f64);
+  MESSAGE("bf16 file vs float64: bf16 compute " << ours << " (plain " << plain_err << "), fp32 compute " << ours32);
+  CHECK(ours <= test::no_worse_tol(plain_err, u));  // (fp32 compute vs float64: test_model_decode.cpp)
 }
 
 TEST_CASE("forward: wrong shapes and ids are errors, not crashes") {
