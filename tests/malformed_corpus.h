@@ -24,6 +24,7 @@ enum class Op {
   StHeader,     // safetensors file: in its JSON header, key (a JSON pointer) := value (JSON text)
   StHeaderLen,  // safetensors file: the 8-byte header length := value (decimal)
   Npy,          // file := a .npy with header dict `value` (version 1.0) and `key` data bytes
+  CopyDir,      // directory file := a copy of the directory `value` (e.g. a run's checkpoint from {adapter})
 };
 
 struct Mutation {
@@ -51,6 +52,10 @@ inline const std::string kEncodeAdapter = "encode --model {model} --adapter {ada
 inline const std::string kTrain =
     "train --model {model} --data {responses} --out {run} --steps 1 --batch-size 2 --thought 1 --compression 1";
 inline const std::string kProject = "project --method pca --input {npy} --output {out}";
+// Resuming a run whose checkpoint (a copy of {adapter}, which holds trainer_state.json) the case breaks.
+inline const std::string kResume = kTrain + " --resume";
+// Evaluating a task folder the case writes ({dir}/tasks/t/task.json).
+inline const std::string kEval = "eval --model {model} --tasks {dir}/tasks --modes mean --out {dir}/eval-out";
 
 inline std::vector<Case> cases() {
   const std::string st = "model/model.safetensors";
@@ -61,6 +66,9 @@ inline std::vector<Case> cases() {
   const std::string meta = "adapter/genlens.json";
   const std::string aw = "adapter/adapter.safetensors";
   const std::string norm = "/model.norm.weight";
+  const std::string ts = "run/checkpoint-1/trainer_state.json";
+  const Mutation checkpoint{Op::CopyDir, "run/checkpoint-1", "", "adapter"};
+  const std::string task = "tasks/t/task.json";
   // A sharded model whose index is fine apart from one entry (set by the case).
   auto index_with = [&](const std::string& entry) {
     return Mutation{Op::Write, idx, "",
@@ -303,6 +311,48 @@ inline std::vector<Case> cases() {
        {"adapter.safetensors", "align_head.bias"}},
       {"adapter", "weights cut short", {{Op::Truncate, aw, "", "-64"}}, kEncodeAdapter, 1,
        {"adapter.safetensors", "out of range"}},
+
+      // ------------------------------------------------------------ trainer_state.json (train --resume)
+      {"trainer_state.json", "a list, not an object", {checkpoint, {Op::Write, ts, "", "[1, 2]"}}, kResume, 1,
+       {"trainer_state.json", "expected a JSON object, found an array of 2 items"}},
+      {"trainer_state.json", "settings is a number", {checkpoint, {Op::SetJson, ts, "/settings", "5"}}, kResume, 1,
+       {"trainer_state.json", "settings: expected a JSON object, found 5"}},
+      {"trainer_state.json", "settings.teacher is a number", {checkpoint, {Op::SetJson, ts, "/settings/teacher", "3"}},
+       kResume, 1, {"trainer_state.json", "settings.teacher: expected a string, found 3"}},
+      {"trainer_state.json", "settings.teacher is a list",
+       {checkpoint, {Op::SetJson, ts, "/settings/teacher", "[\"mean-pool\"]"}}, kResume, 1,
+       {"trainer_state.json", "settings.teacher: expected a string, found an array of 1 item"}},
+      {"trainer_state.json", "step is a string", {checkpoint, {Op::SetJson, ts, "/step", "\"1\""}}, kResume, 1,
+       {"trainer_state.json", "step: expected a whole number, found \"1\""}},
+      {"trainer_state.json", "data is a list", {checkpoint, {Op::SetJson, ts, "/data", "[]"}}, kResume, 1,
+       {"trainer_state.json", "data: expected a JSON object, found an empty array"}},
+      {"trainer_state.json", "optimizer.steps_taken is a fraction",
+       {checkpoint, {Op::SetJson, ts, "/optimizer/steps_taken", "1.5"}}, kResume, 1,
+       {"trainer_state.json", "optimizer.steps_taken: expected a whole number, found 1.5"}},
+
+      // ------------------------------------------------------------ task.json (eval task folders)
+      {"task.json", "a misspelt key", {{Op::Write, task, "", R"({"type": "sts", "instrucion": "Same meaning: "})"}},
+       kEval, 1, {"task.json", "unknown key \"instrucion\", did you mean \"instruction\"?"}},
+      {"task.json", "an unknown key, nothing near", {{Op::Write, task, "", R"({"type": "sts", "metric": "pearson"})"}},
+       kEval, 1, {"task.json", "unknown key \"metric\" (the keys here: type, name"}},
+      {"task.json", "a list, not an object", {{Op::Write, task, "", R"(["sts"])"}}, kEval, 1,
+       {"task.json", "expected a JSON object, found an array of 1 item"}},
+      {"task.json", "type is a number", {{Op::Write, task, "", R"({"type": 3})"}}, kEval, 1,
+       {"task.json", "type: expected a string, found 3"}},
+      {"task.json", "type missing", {{Op::Write, task, "", R"({"name": "t"})"}}, kEval, 1,
+       {"task.json", "missing field \"type\""}},
+      {"task.json", "type unknown", {{Op::Write, task, "", R"({"type": "clusterin"})"}}, kEval, 1,
+       {"task.json", "clusterin"}},
+      {"task.json", "name is an object", {{Op::Write, task, "", R"({"type": "sts", "name": {}})"}}, kEval, 1,
+       {"task.json", "name: expected a string, found an empty object"}},
+      {"task.json", "instruction is a list", {{Op::Write, task, "", R"({"type": "sts", "instruction": ["a"]})"}},
+       kEval, 1, {"task.json", "instruction: expected a string"}},
+      {"task.json", "passage_instruction on a task without passages",
+       {{Op::Write, task, "", R"({"type": "clustering", "passage_instruction": "P: "})"}}, kEval, 1,
+       {"task.json", "passage_instruction", "only retrieval and safety tasks have passages"}},
+      {"task.json", "instruction and query_instruction both given",
+       {{Op::Write, task, "", R"({"type": "retrieval", "instruction": "Q: ", "query_instruction": "Q: "})"}}, kEval, 1,
+       {"task.json", "both \"instruction\" and \"query_instruction\""}},
 
       // ------------------------------------------------------------ flags
       {"flags", "encode --batch-size 0", {}, kEncode + " --batch-size 0", 2, {"--batch-size"}},

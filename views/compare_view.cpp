@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace genlens::views {
@@ -76,6 +77,130 @@ std::string table_markdown(const CompareSnapshot& s) {
   return out;
 }
 
+std::vector<int> order_by_label(const std::vector<int>& sel, const std::vector<int>& labels) {
+  std::vector<int> out = sel;
+  auto key = [&](int i) {
+    const int l = size_t(i) < labels.size() ? labels[size_t(i)] : -1;
+    return l < 0 ? std::numeric_limits<int>::max() : l;  // unlabelled last
+  };
+  std::stable_sort(out.begin(), out.end(), [&](int a, int b) { return key(a) != key(b) ? key(a) < key(b) : a < b; });
+  return out;
+}
+
+namespace {
+
+std::string label_name(int i, const std::vector<int>& labels, const std::vector<std::string>& names) {
+  const int l = size_t(i) < labels.size() ? labels[size_t(i)] : -1;
+  return l >= 0 && size_t(l) < names.size() ? names[size_t(l)] : std::string("unlabelled");
+}
+
+// Runs of equal labels along `ordered`.
+std::vector<HeatmapGroup> label_groups(const std::vector<int>& ordered, const std::vector<int>& labels,
+                                       const std::vector<std::string>& names) {
+  std::vector<HeatmapGroup> g;
+  for (int k = 0; k < int(ordered.size()); ++k) {
+    auto name = label_name(ordered[size_t(k)], labels, names);
+    if (g.empty() || g.back().name != name) g.push_back({k, 0, name});
+    ++g.back().count;
+  }
+  return g;
+}
+
+double dot(const std::vector<float>& emb, int64_t dim, int a, int b) {
+  double c = 0;
+  const float* x = emb.data() + size_t(a) * size_t(dim);
+  const float* y = emb.data() + size_t(b) * size_t(dim);
+  for (int64_t k = 0; k < dim; ++k) c += double(x[k]) * y[k];
+  return c;
+}
+
+}  // namespace
+
+HeatmapData cosine_matrix(const std::vector<float>& emb, int64_t dim, const std::vector<int>& ordered,
+                          const std::vector<int>& labels, const std::vector<std::string>& names,
+                          const std::vector<std::string>& texts) {
+  HeatmapData h;
+  const int n = int(ordered.size());
+  h.rows = h.cols = n;
+  h.square = true;
+  h.value_name = "cosine";
+  h.row_groups = h.col_groups = label_groups(ordered, labels, names);
+  if (n <= 40)  // point numbers while they are readable; past that the groups say enough
+    for (int i : ordered) {
+      h.row_labels.push_back(fmt::format("#{}", i));
+      h.col_labels.push_back(fmt::format("#{}", i));
+    }
+  auto line = [&](int i) {
+    const std::string t = size_t(i) < texts.size() ? texts[size_t(i)] : "";
+    return fmt::format("#{} [{}] {}", i, label_name(i, labels, names), t);
+  };
+  h.value.reserve(size_t(n) * size_t(n));
+  for (int a : ordered)
+    for (int b : ordered) {
+      const double c = dot(emb, dim, a, b);
+      h.value.push_back(float(c));
+      h.cell_text.push_back(n <= 12 ? fmt::format("{:.2f}", c) : "");
+      h.tooltip.push_back({fmt::format("cosine {:.4f}", c), line(a), line(b)});
+    }
+  return h;
+}
+
+HeatmapData label_mean_cosine(const std::vector<float>& emb, int64_t dim, const std::vector<int>& sel,
+                              const std::vector<int>& labels, const std::vector<std::string>& names) {
+  // Per label in the selection: the sum of its unit vectors and its count.
+  const auto ordered = order_by_label(sel, labels);
+  const auto groups = label_groups(ordered, labels, names);
+  const int g = int(groups.size());
+  std::vector<std::vector<double>> sum(size_t(g), std::vector<double>(size_t(dim), 0.0));
+  for (int k = 0; k < g; ++k)
+    for (int j = 0; j < groups[size_t(k)].count; ++j) {
+      const float* x = emb.data() + size_t(ordered[size_t(groups[size_t(k)].start + j)]) * size_t(dim);
+      for (int64_t c = 0; c < dim; ++c) sum[size_t(k)][size_t(c)] += x[c];
+    }
+  HeatmapData h;
+  h.rows = h.cols = g;
+  h.square = true;
+  h.value_name = "mean cosine";
+  for (auto& grp : groups) {
+    h.row_labels.push_back(fmt::format("{} ({})", grp.name, grp.count));
+    h.col_labels.push_back(grp.name);
+  }
+  for (int a = 0; a < g; ++a)
+    for (int b = 0; b < g; ++b) {
+      double s = 0;
+      for (int64_t c = 0; c < dim; ++c) s += sum[size_t(a)][size_t(c)] * sum[size_t(b)][size_t(c)];
+      const double na = groups[size_t(a)].count, nb = groups[size_t(b)].count;
+      double mean = NAN, pairs = 0;
+      if (a != b) pairs = na * nb, mean = s / pairs;
+      else if (na > 1) pairs = na * (na - 1), mean = (s - na) / pairs;  // without each point with itself
+      h.value.push_back(float(mean));
+      h.cell_text.push_back(g <= 12 && std::isfinite(mean) ? fmt::format("{:.2f}", mean) : "");
+      h.tooltip.push_back({std::isfinite(mean) ? fmt::format("mean cosine {:.4f} over {:.0f} pairs", mean, pairs)
+                                               : std::string("one point: no pair within the label"),
+                           fmt::format("{} ({} points)", groups[size_t(a)].name, groups[size_t(a)].count),
+                           fmt::format("{} ({} points)", groups[size_t(b)].name, groups[size_t(b)].count)});
+    }
+  return h;
+}
+
+float share_colour_scale(const std::vector<HeatmapData*>& ms) {
+  // Cosines of real embeddings crowd near 1: from the lowest one, not from -1.
+  float lo = 1;
+  for (auto* h : ms)
+    for (float v : h->value)
+      if (std::isfinite(v)) lo = std::min(lo, v);
+  lo = std::min(lo, 0.999f);
+  for (auto* h : ms) {
+    for (float& v : h->value)
+      if (std::isfinite(v)) v = std::clamp((v - lo) / (1 - lo), 0.0f, 1.0f);
+    h->colour_bar = true;
+    h->bar_lo = fmt::format("{:.2f}", lo);
+    h->bar_hi = "1.00";
+    h->bar_title = h->value_name;
+  }
+  return lo;
+}
+
 CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
   CompareIntents out;
   section("Evaluation");
@@ -86,7 +211,7 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
   if (ImGui::Button("Copy Markdown")) out.export_markdown = true;
   if (!s.eval_source.empty()) {
     ImGui::SameLine();
-    ImGui::TextDisabled("%s", s.eval_source.c_str());
+    ImGui::TextDisabled("%s", display_path(s.eval_source).c_str());
   }
   if (draw_status(s.eval_status)) {
     ImGui::TextDisabled("main metric per task; best mode in green; gain = generative vs the best input-centric mode "
@@ -138,17 +263,41 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
   }
   section("Cosine similarity of the selection (select points on the map)");
   if (draw_status(s.sim_status)) {
-    if (!s.sim_scale.empty()) ImGui::TextDisabled("%s; hover a cell for the texts", s.sim_scale.c_str());
-    const float half = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
-    ImGui::BeginGroup();
-    ImGui::TextDisabled("generative");
-    draw_heatmap("simgen", s.sim_generative, st.heat_gen, half);
-    ImGui::EndGroup();
+    const bool can_points = !s.sim_input.value.empty();
+    bool by_label = st.by_label < 0 ? (s.sim_points > kAggregateAbove || !can_points) : st.by_label == 1;
+    if (!can_points) by_label = true;
+    ImGui::BeginDisabled(!can_points);
+    if (ImGui::Checkbox("label x label means", &by_label)) st.by_label = by_label ? 1 : 0;
+    ImGui::EndDisabled();
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+      ImGui::SetTooltip(can_points ? "The mean cosine between the points of two labels (within a label: distinct pairs)."
+                                   : "Over %d points only the label means are shown.", kMaxPointMatrix);
     ImGui::SameLine();
-    ImGui::BeginGroup();
-    ImGui::TextDisabled("input-centric");
-    draw_heatmap("siminput", s.sim_input, st.heat_input, half);
-    ImGui::EndGroup();
+    ImGui::TextDisabled("%d points; %s; hover a cell for the texts and their labels", s.sim_points,
+                        by_label ? "rows and columns are labels" : "rows and columns ordered by label");
+    const auto& gen = by_label ? s.sim_generative_labels : s.sim_generative;
+    const auto& inp = by_label ? s.sim_input_labels : s.sim_input;
+    const float half = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
+    // Each matrix fits its half of the panel, or scrolls inside it (cells of at least 3 px).
+    const float min_cell = 3;
+    auto matrix = [&](const char* id, const char* title, const HeatmapData& h, HeatmapState& hs) {
+      const float avail_h = std::max(ImGui::GetFontSize() * 10, ImGui::GetContentRegionAvail().y - ImGui::GetFontSize() * 1.5f);
+      // As wide as the half allows, and no taller than the panel: the cell size fits both.
+      float w = half - ImGui::GetStyle().ScrollbarSize - 4;
+      const float hh = heatmap_height(h, w, 0, min_cell);
+      if (hh > avail_h && h.rows > 0) w = std::max(ImGui::GetFontSize() * 8, w * (avail_h / hh));
+      const float need_w = heatmap_width(h, w, min_cell) + 4, need_h = heatmap_height(h, w, 0, min_cell) + 4;
+      ImGui::BeginGroup();
+      ImGui::TextDisabled("%s", title);
+      ImGui::BeginChild(id, ImVec2(half, std::min(avail_h, need_h + ImGui::GetStyle().ScrollbarSize + 4)), false,
+                        need_w > half ? ImGuiWindowFlags_HorizontalScrollbar : 0);
+      draw_heatmap(id, h, hs, w, 0, min_cell);
+      ImGui::EndChild();
+      ImGui::EndGroup();
+    };
+    matrix("simgen", "generative", gen, st.heat_gen);
+    ImGui::SameLine();
+    matrix("siminput", "input-centric (mean pool)", inp, st.heat_input);
   }
   return out;
 }

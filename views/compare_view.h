@@ -25,7 +25,12 @@ struct CompareSnapshot {
   Status eval_status;
   std::string eval_source;         // results.json shown
   std::vector<std::string> notes;  // e.g. modes the evaluation skipped, with why
-  HeatmapData sim_generative, sim_input;  // values already mapped to [0, 1]
+  // The selection's cosines: per point (rows and columns ordered by label; empty above
+  // kMaxPointMatrix points) and label x label means. Values already mapped to [0, 1] on
+  // one scale for both spaces (the colour bar says which cosines 0 and 1 are).
+  HeatmapData sim_generative, sim_input;
+  HeatmapData sim_generative_labels, sim_input_labels;
+  int sim_points = 0;                     // points selected
   std::string sim_scale;                  // what the colours mean
   Status sim_status;
 };
@@ -34,12 +39,33 @@ struct CompareState {
   int sort_column = -1;  // -1 = as given; 0 task, 1 kind, 2.. modes, then gain
   bool ascending = true;
   HeatmapState heat_gen, heat_input;
+  int by_label = -1;     // the label x label means: -1 = when over kAggregateAbove points, 0 no, 1 yes
 };
+
+// Past this many selected points the matrix is shown as label x label means by default;
+// past kMaxPointMatrix there is no per-point matrix at all.
+constexpr int kAggregateAbove = 150;
+constexpr int kMaxPointMatrix = 400;
 
 struct CompareIntents {
   bool run_eval = false;
   bool export_csv = false, export_markdown = false;
 };
+
+// The selection in matrix order: by label (in label order; unlabelled last), then index.
+std::vector<int> order_by_label(const std::vector<int>& selection, const std::vector<int>& labels);
+// Cosines of the `ordered` points (rows of `emb`, [N, dim], already unit length): raw
+// cosines as values, groups per label, tooltips with both texts and their labels.
+HeatmapData cosine_matrix(const std::vector<float>& emb, int64_t dim, const std::vector<int>& ordered,
+                          const std::vector<int>& labels, const std::vector<std::string>& label_names,
+                          const std::vector<std::string>& texts);
+// Label x label mean cosine over the selection (a != b pairs on the diagonal), from the
+// labels' mean vectors: O(N * dim), so any selection size.
+HeatmapData label_mean_cosine(const std::vector<float>& emb, int64_t dim, const std::vector<int>& selection,
+                              const std::vector<int>& labels, const std::vector<std::string>& label_names);
+// Maps the raw cosines of every matrix onto one colour scale, from the lowest finite
+// value (at most 0.999) to 1, and sets each one's colour bar; returns the low end.
+float share_colour_scale(const std::vector<HeatmapData*>& matrices);
 
 CompareIntents draw_compare_view(const CompareSnapshot& snap, CompareState& state);
 

@@ -28,7 +28,7 @@ DemoBuildIntents draw_demo_build_view(const DemoBuildSnapshot& s) {
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
   ImGui::Dummy(ImVec2(0, em));
   ImGui::TextUnformatted("Building the demo workspace");
-  ImGui::TextDisabled("%s variant, in %s", s.variant.c_str(), s.workspace.c_str());
+  ImGui::TextDisabled("%s variant, in %s", s.variant.c_str(), display_path(s.workspace).c_str());
   ImGui::TextDisabled(
       "A tiny chat model is trained on a small world of requests and answers, then the method runs on it: "
       "responses, the adapter, evaluation, maps, the lens. The same as `genlens demo`; it is done once and "

@@ -39,6 +39,7 @@ namespace {
 void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width) {
   ImGui::BeginChild(title, ImVec2(width, ImGui::GetFontSize() * 9), true);
   ImGui::TextDisabled("%s", title);
+  // One line per neighbour, cut with "…" before the scrollbar; hover for the whole text.
   for (auto& n : ns) {
     ImGui::Text("%.3f", double(n.score));
     ImGui::SameLine();
@@ -46,7 +47,7 @@ void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float w
       ImGui::TextDisabled("[%s]", n.label.c_str());
       ImGui::SameLine();
     }
-    ImGui::TextUnformatted(n.text.c_str());
+    text_ellipsis(n.text, ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x);
   }
   ImGui::EndChild();
 }
@@ -128,10 +129,22 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   ImGui::SameLine();
   if (ImGui::Button("Walk", ImVec2(font * 5, 0)) && st.query[0] && st.walk_to[0]) out.walk = true;
   if (draw_status(s.walk_status)) {
-    // One line per step: newlines shown as ↵, wrapped under the text column.
-    for (auto& [t, text] : s.walk) {
-      ImGui::TextDisabled("t=%.2f", double(t));
-      ImGui::SameLine();
+    // One line per step: newlines shown as ↵, wrapped under the text column; the ends say
+    // which query they are (A: the inspected one, B: the one walked to).
+    const float col = ImGui::CalcTextSize("t=0.00 (B)").x + ImGui::GetStyle().ItemSpacing.x;
+    if (!s.walk_from.empty() || !s.walk_to.empty()) {
+      ImGui::TextDisabled("A");
+      ImGui::SameLine(col);
+      text_ellipsis(s.walk_from, ImGui::GetContentRegionAvail().x, true);
+      ImGui::TextDisabled("B");
+      ImGui::SameLine(col);
+      text_ellipsis(s.walk_to, ImGui::GetContentRegionAvail().x, true);
+    }
+    for (size_t k = 0; k < s.walk.size(); ++k) {
+      const auto& [t, text] = s.walk[k];
+      const char* end = k == 0 && t <= 0.0f ? " (A)" : k + 1 == s.walk.size() && t >= 1.0f ? " (B)" : "";
+      ImGui::TextDisabled("t=%.2f%s", double(t), end);
+      ImGui::SameLine(col);
       std::string one;
       for (char c : text) one += c == '\n' ? std::string(" ↵ ") : std::string(1, c);
       ImGui::PushTextWrapPos(0);

@@ -53,6 +53,7 @@ struct InspectorSnapshot {
   std::vector<Neighbour> neighbours_generative, neighbours_input;
   Status neighbours_status;
   std::vector<std::pair<float, std::string>> walk;  // t in [0, 1], decoded text
+  std::string walk_from, walk_to;                    // the two queries: A (t = 0) and B (t = 1)
   Status walk_status;
 };
 

@@ -2,6 +2,8 @@
 
 #include <imgui.h>
 
+#include "views/view_common.h"
+
 namespace genlens::views {
 
 namespace {
@@ -29,12 +31,22 @@ Rect draw_layout(const LayoutSnapshot& snap, LayoutState& state, float display_w
   ImGui::SetNextWindowPos(ImVec2(0, menu_h));
   ImGui::SetNextWindowSize(ImVec2(state.sidebar_width, body_h));
   if (ImGui::Begin("Workspace", nullptr, kPanelFlags)) {
-    ImGui::TextDisabled("%s", snap.workspace_name.c_str());
+    ImGui::TextUnformatted(snap.workspace_name.c_str());
     ImGui::Separator();
-    if (snap.workspace_items.empty()) ImGui::TextDisabled("Nothing here yet.");
+    if (snap.workspace_items.empty()) ImGui::TextDisabled("Nothing open yet.");
+    // Two columns: the kind (faint) and which one; the whole path on hover.
+    const float kind_w = ImGui::GetFontSize() * 4.2f;
     for (int i = 0; i < static_cast<int>(snap.workspace_items.size()); ++i) {
-      if (ImGui::Selectable(snap.workspace_items[i].c_str(), state.selected_item == i))
-        state.selected_item = i;
+      const auto& it = snap.workspace_items[size_t(i)];
+      ImGui::PushID(i);
+      const ImVec2 p = ImGui::GetCursorPos();
+      if (ImGui::Selectable("##item", state.selected_item == i)) state.selected_item = i;
+      if (!it.tooltip.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", it.tooltip.c_str());
+      ImGui::SetCursorPos(p);
+      ImGui::TextDisabled("%s", it.kind.c_str());
+      ImGui::SameLine(p.x + kind_w);
+      ImGui::TextUnformatted(fit_text(it.value, ImGui::GetContentRegionAvail().x).c_str());
+      ImGui::PopID();
     }
   }
   ImGui::End();

@@ -6,9 +6,15 @@
 
 namespace genlens::views {
 
+// One line of the sidebar: what it is ("model"), which one ("demo-lm · 4 layers"), and
+// on hover the whole path.
+struct SidebarItem {
+  std::string kind, value, tooltip;
+};
+
 struct LayoutSnapshot {
-  std::string workspace_name;             // "(empty workspace)" when none
-  std::vector<std::string> workspace_items;  // runs, models, datasets
+  std::string workspace_name;             // "(no workspace)" when none
+  std::vector<SidebarItem> workspace_items;  // model, adapter, run, corpus
   std::vector<std::string> log_lines;
 };
 

@@ -37,7 +37,7 @@ void panel(const char* id, const MapPanel& p, const MapSnapshot& s, ScatterView&
   if (regions && regions->kind != Status::Idle) {
     ImGui::SameLine();
     if (regions->is_ready()) {
-      if (!p.data.notes.empty()) ImGui::TextDisabled("· regions labelled by their compression tokens' logit lens");
+      if (!p.data.notes.empty()) ImGui::TextDisabled("· region labels: words over-represented in their compression tokens' logit lens");
     } else {
       draw_status(*regions);
     }

@@ -74,6 +74,19 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   form_row("teacher", f.teacher, sizeof f.teacher, "mean-pool or npy:PATH");
   form_row("device", f.device, sizeof f.device, "cpu, cuda");
   int_row("steps", &f.steps, 1, 10000000);
+  int_row("warm-up", &f.warmup, 0, 10000000);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Steps over which the learning rate rises linearly from 0 to lr; then it decays linearly to 0.");
+  for (auto& w : s.form_warnings) {
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextColored(ImVec4(0.95f, 0.75f, 0.35f, 1), "%s", w.c_str());
+    ImGui::PopTextWrapPos();
+    if (f.warmup >= f.steps) {
+      ImGui::PushID(&w);
+      if (ImGui::SmallButton(fmt::format("warm-up {} (a tenth of the steps)", f.steps / 10).c_str())) f.warmup = f.steps / 10;
+      ImGui::PopID();
+    }
+  }
   int_row("batch", &f.batch, 1, 4096);
   int_row("thought", &f.thought, 0, 64);
   int_row("compress", &f.compression, 1, 64);
@@ -133,7 +146,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   if (s.run_dir.empty()) {
     ImGui::TextDisabled("No run yet: fill in the form and press Start, or follow a run directory.");
   } else {
-    ImGui::Text("%s", s.run_dir.c_str());
+    ImGui::Text("%s", display_path(s.run_dir).c_str());
     ImGui::SameLine();
     ImVec4 col = s.state == "failed" ? ImVec4(1, 0.45f, 0.4f, 1)
                  : paused            ? ImVec4(1, 0.8f, 0.35f, 1)
@@ -142,7 +155,9 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
     ImGui::TextColored(col, "%s%s%s", s.state.c_str(), s.stage.empty() ? "" : " · ", s.stage.c_str());
     float frac = s.total_steps > 0 ? float(double(s.step) / double(s.total_steps)) : 0.0f;
     auto detail = fmt::format("step {} / {}{}", s.step, s.total_steps,
-                              paused       ? std::string(" · paused")
+                              paused ? std::string(" · paused")
+                              : s.total_steps > 0 && s.step >= s.total_steps && !active
+                                  ? std::string(" · finished")
                               : s.rate > 0 ? fmt::format(" · {:.2f} steps/s · ETA {}", s.rate, eta_text(s.eta_s))
                                            : std::string());
     ImGui::ProgressBar(std::clamp(frac, 0.0f, 1.0f), ImVec2(-1, 0), detail.c_str());

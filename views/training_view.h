@@ -33,11 +33,15 @@ struct TrainingSnapshot {
   std::vector<std::string> log_tail;
   std::vector<ProbeFrame> probes;  // by step, oldest first
   Status probe_status{Status::Idle, "The probe is computed at each checkpoint the run writes."};
+  // The form's settings that are valid but probably not meant (gen::TrainSettings::warnings,
+  // as `genlens train` prints them), e.g. a warm-up as long as the run.
+  std::vector<std::string> form_warnings;
 };
 
 struct TrainingForm {
   char model[512] = "", data[512] = "", out[512] = "", teacher[256] = "mean-pool", device[32] = "cpu";
   int steps = 200, batch = 8, thought = 10, compression = 10, save_every = 50;
+  int warmup = 100;  // linear warm-up steps (genlens train --warmup, same default)
   float lr = 1e-3f;
 };
 

@@ -23,6 +23,20 @@ void section(const char* title);
 // A read-only multi-line text block that wraps to the window width.
 void wrapped_block(const std::string& text);
 
+// One line of text cut with "…" to `width` pixels (whole UTF-8 characters); hovering a
+// cut line shows the whole text. `disabled`: drawn in the faint colour.
+void text_ellipsis(const std::string& text, float width, bool disabled = false);
+// `s` shortened with "…" until CalcTextSize fits `width` ("" when not even "…" fits).
+std::string fit_text(const std::string& s, float width);
+// `s` cut to at most `max_chars` characters (UTF-8 aware), "…" added when cut.
+std::string cut_chars(const std::string& s, size_t max_chars);
+
+// A path as the studio shows it: $HOME written as "~" (so screenshots and logs read the
+// same on every machine); in a message, every path under $HOME. expand_user is the way
+// back for what a person types ("~/x").
+std::string display_path(const std::string& path);
+std::string expand_user(const std::string& path);
+
 // "Save this part of the window as a PNG" (a map, a plot): the rectangle, in window
 // pixels from the top-left, of what was drawn this frame. The app reads the pixels back
 // after the frame is rendered, so the image is exactly what is on screen.

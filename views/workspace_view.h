@@ -16,6 +16,13 @@ struct JobRow {
 
 struct WorkspaceSnapshot {
   std::string workspace_dir, model_dir, model_summary, adapter_dir, run_dir, corpus_path;
+  // Why the last attempt to open each failed ("" = it did not): shown under its row, in
+  // red, where the person looks -- not only in the log.
+  std::string workspace_error, model_error, adapter_error, run_error, corpus_error;
+  std::string adapter_note;  // e.g. "the newest checkpoint of the run: checkpoint-300"
+  // A run trained here wrote an adapter other than the open one: offer to switch.
+  std::string offer_adapter;
+  bool corpus_loading = false;
   int64_t corpus_rows = 0;
   std::vector<std::string> corpus_labels;
   std::vector<std::string> extras;  // other workspace parts found (tasks, eval, maps, latent index)
@@ -40,6 +47,7 @@ struct WorkspaceState {
 struct WorkspaceIntents {
   std::vector<OpenRequest> open;
   std::vector<int> cancel_jobs;  // indices into snapshot.jobs
+  bool use_offered_adapter = false, dismiss_offer = false;
 };
 
 WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& snap, WorkspaceState& state);

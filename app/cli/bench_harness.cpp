@@ -51,6 +51,16 @@ void Spec::add(CLI::App& s) {
   dev.add(s);
 }
 
+std::string shape_name(const std::string& shape) {
+  if (shape.empty()) return "custom";
+  const fs::path p = shape;
+  if (p.extension() != ".json") return shape;  // a preset: "qwen3-0.6b" (its ".6b" is no extension)
+  // A config path: the file's name, or the model directory's for a plain config.json.
+  if (p.filename() == "config.json" && p.has_parent_path() && !p.parent_path().filename().empty())
+    return p.parent_path().filename().string();
+  return p.stem().string();
+}
+
 model::ModelConfig Spec::config() const {
   model::ModelConfig c;
   if (!shape.empty()) {
@@ -238,7 +248,7 @@ Json to_json(const Spec& s, const TempModel& m, const Record& r) {
   j["bench"] = r.bench;
   j["case"] = r.kase;
   j["impl"] = "genlens";
-  j["model"] = s.shape.empty() ? "custom" : fs::path(s.shape).stem().string();
+  j["model"] = shape_name(s.shape);
   j["hidden"] = c.hidden_size;
   j["layers"] = c.num_hidden_layers;
   j["heads"] = c.num_attention_heads;

@@ -37,6 +37,10 @@ struct Spec {
   model::ModelConfig config() const;  // the shape, with --layers applied to a preset when given
 };
 
+// The shape's name in the JSON ("model"): a preset as given ("qwen3-0.6b"), a config
+// path's file stem or, for DIR/config.json, DIR's name; "custom" for stated sizes.
+std::string shape_name(const std::string& shape);
+
 // A random checkpoint of the spec's shape in a temporary directory, loaded frozen.
 struct TempModel {
   std::filesystem::path root, dir;

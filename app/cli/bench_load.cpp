@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/cli/bench.h"
+#include "app/cli/model_args.h"
 #include "core/model/checkpoint.h"
 #include "core/model/decoder_lm.h"
 
@@ -39,7 +40,7 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Model directory")->required();
+  add_model_option(sub, "--model", o->model, "Model directory")->required();
   sub.add_option("--dtype", o->dtype, "Load as f32, bf16 or f16")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   return [o] {

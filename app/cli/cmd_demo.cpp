@@ -20,7 +20,7 @@ struct Opts {
 // "[#########...........]  45%  6/9 adapter: train 120/300 steps  elapsed 1m02s"
 std::string overall_line(const runtime::JobSnapshot& s, int stage) {
   const auto& names = demo::demo_stage_names();
-  const double frac = demo::overall_fraction(stage, s.done, s.total);
+  const double frac = demo::overall_fraction(stage, s.stage, s.done, s.total);
   const int width = 24;
   const int fill = static_cast<int>(frac * width);
   std::string what = stage >= 0 && stage < static_cast<int>(names.size())

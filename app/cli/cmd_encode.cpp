@@ -5,6 +5,7 @@
 // sharded over ranks under `genlens launch` / torchrun / srun.
 #include <fmt/format.h>
 
+#include "app/cli/analysis_args.h"
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
@@ -12,6 +13,7 @@
 #include "core/data/responses.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
+#include "core/gen/query_length.h"
 #include "core/io/npy.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -21,14 +23,14 @@ namespace {
 
 struct Opts {
   std::string model, adapter, input, output, mode = "generative", instruction, field = "text";
-  int64_t batch_size = 16, max_length = 512, window = 4096;
+  int64_t batch_size = 16, max_length = 0, window = 4096;
   DeviceArgs dev;
   bool quiet = false;
 };
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--adapter", o->adapter, "Adapter checkpoint, or a training run directory (its newest checkpoint)");
   sub.add_option("--input", o->input, "Texts JSONL: a \"text\" (or \"question\") field per line")->required();
   sub.add_option("--output", o->output, "Embeddings .npy, float32 [N, D]")->required();
@@ -37,7 +39,7 @@ RunFn setup(CLI::App& sub) {
                  "Text put before every input (default: the adapter's training instruction, from its genlens.json)");
   sub.add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
   sub.add_option("--batch-size", o->batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
-  sub.add_option("--max-length", o->max_length, "Most text tokens (special tokens come on top; default: the adapter's training query length)")->check(kAtLeastOne)->capture_default_str();
+  add_max_length_option(sub, o->max_length);
   sub.add_option("--window", o->window,
                  "Rows read, encoded and written at a time (memory bound; ranks share out whole windows)")
       ->check(kAtLeastOne)->capture_default_str();
@@ -60,24 +62,25 @@ RunFn setup(CLI::App& sub) {
     // them unless told otherwise, and say so when told otherwise (a silent mismatch
     // between training and encoding degrades every embedding).
     std::string instruction = o->instruction;
-    int64_t max_length = o->max_length;
+    const int64_t max_length = query_max_length_of(sub, o->max_length, adapter);
     if (adapter) {
       const auto& m = adapter->meta;
       if (sub.count("--instruction") == 0) instruction = m.instruction;
       else if (o->instruction != m.instruction && !quiet)
         fmt::print(stderr, "note: --instruction \"{}\" differs from the adapter's training instruction \"{}\"\n",
                    o->instruction, m.instruction);
-      if (sub.count("--max-length") == 0) max_length = m.query_max_length;
-      else if (o->max_length != m.query_max_length && !quiet)
+      if (max_length != m.query_max_length && !quiet)
         fmt::print(stderr, "note: --max-length {} differs from the adapter's training query length {}\n",
-                   o->max_length, m.query_max_length);
+                   max_length, m.query_max_length);
     }
+    gen::QueryCuts cuts;
     data::EncodeFileReport rep;
     runtime::Job job("encode", [&](runtime::JobContext& ctx) {
       data::EncodeFileSettings es;
       es.encode.mode = mode;
       es.encode.batch_size = o->batch_size;
       es.encode.max_length = max_length;
+      es.encode.cuts = &cuts;
       es.field = o->field;
       es.instruction = instruction;
       es.window = o->window;
@@ -88,6 +91,7 @@ RunFn setup(CLI::App& sub) {
     int rc = run_job_cli(job, quiet);
     if (rc != kOk) return rc;
     if (!root) return kOk;
+    warn_cuts("encode", cuts, quiet);
     fmt::print("{}: {} x {} float32 ({} mode{})\n", o->output, rep.rows, rep.cols, o->mode,
                adapter ? ", adapter " + adapter->dir.string() : std::string());
     return kOk;

@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "app/cli/analysis_args.h"
 #include "app/cli/command.h"
 #include "app/cli/progress.h"
 #include "core/analysis/eval.h"
@@ -29,13 +30,13 @@ std::vector<std::string> split_modes(const std::string& s) {
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->e.model_dir, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->e.model_dir, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--adapter", o->e.adapter, "Adapter checkpoint or run directory (needed by the generative mode)");
   sub.add_option("--tasks", o->tasks, "A task folder, or a folder of task folders (README: Evaluation tasks)")->required();
   sub.add_option("--modes", o->modes, "Comma-separated encode modes")->capture_default_str();
   sub.add_option("--out", o->out, "Output folder for results.json")->required();
   sub.add_option("--batch-size", o->e.batch_size, "Texts per batch")->check(kAtLeastOne)->capture_default_str();
-  sub.add_option("--max-length", o->e.max_length, "Most text tokens per text")->check(kAtLeastOne)->capture_default_str();
+  add_max_length_option(sub, o->e.max_length);
   sub.add_option("--device", o->e.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--dtype", o->e.dtype, "LLM compute dtype: auto, f32, bf16, f16")->default_str("auto");
   sub.add_option("--seed", o->e.seed, "Seed for k-means")->capture_default_str();
@@ -52,6 +53,7 @@ RunFn setup(CLI::App& sub) {
     runtime::Job job("eval", [&](runtime::JobContext& ctx) { res = analysis::run_eval(o->e, &ctx); });
     int rc = run_job_cli(job, quiet);
     if (rc != kOk) return rc;
+    warn_cuts("eval", res.cuts, quiet);
     if (o->json) fmt::print("{}", analysis::results_to_json(res));
     else fmt::print("{}{}\n", analysis::format_results_table(res), "results: " + (std::filesystem::path(o->out) / "results.json").string());
     return kOk;

@@ -12,6 +12,7 @@ namespace {
 
 struct Opts {
   std::string format, model, adapter, out, base_name;
+  model::ModelLocation model_found;  // --model as resolved (a Hugging Face id: its repo id names the base)
 };
 
 RunFn setup(CLI::App& sub) {
@@ -19,16 +20,19 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("format", o->format, "Target format: llm2vec-gen (the official release's layout)")
       ->required()
       ->check(CLI::IsMember({"llm2vec-gen"}));
-  sub.add_option("--model", o->model, "Base model directory the adapter belongs to (HF layout)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory the adapter belongs to (HF layout)",
+                   &o->model_found)
+      ->required();
   sub.add_option("--adapter", o->adapter, "Adapter checkpoint, or a training run directory (its newest)")->required();
   sub.add_option("--out", o->out, "Directory to write (replaced atomically)")->required();
   sub.add_option("--model-name", o->base_name,
-                 "run_config.yml model_name_or_path, e.g. Qwen/Qwen3-0.6B (default: the --model path)");
+                 "run_config.yml model_name_or_path, e.g. Qwen/Qwen3-0.6B (default: the --model id, or its path)");
   return [o] {
     auto lm = model::DecoderLM::load(o->model, torch::kCPU, torch::kFloat32);
     auto la = gen::load_adapter(gen::resolve_adapter_dir(o->adapter), *lm, o->model);
     interop::ExportOptions eo;
     eo.model_name_or_path = o->base_name;
+    if (eo.model_name_or_path.empty() && o->model_found.from_hf_cache()) eo.model_name_or_path = o->model_found.repo_id;
     interop::export_official(la, o->model, o->out, eo);
     const auto& s = la.adapter.shape();
     fmt::print("exported {} -> {} (llm2vec-gen layout: {} special tokens, {}, heads {}x{} / {}x{})\n",

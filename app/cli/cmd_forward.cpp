@@ -20,7 +20,7 @@ struct Opts {
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Model directory (HF layout)")->required();
+  add_model_option(sub, "--model", o->model, "Model directory (HF layout)")->required();
   sub.add_option("--ids", o->ids, "Token ids, e.g. 1,2,3")->required();
   sub.add_option("--output", o->output, "Write logits [T, V] as float32 .npy");
   sub.add_option("--hidden-states", o->hidden_dir,

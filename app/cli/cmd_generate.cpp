@@ -74,7 +74,8 @@ void merge_rank_files(runtime::JobContext& ctx, dist::Group& group, const std::s
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Model directory (HF layout, with tokenizer and chat template)")->required();
+  add_model_option(sub, "--model", o->model, "Model directory (HF layout, with tokenizer and chat template)")
+      ->required();
   sub.add_option("--input", o->input, "Queries JSONL: {\"id\", \"question\"} per line")->required();
   sub.add_option("--output", o->output, "Responses JSONL (appended while running; rerun to resume)")->required();
   sub.add_option("--max-new-tokens", o->g.max_new_tokens, "Most tokens per answer")->check(kAtLeastOne)->capture_default_str();

@@ -21,11 +21,12 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("format", o->format, "Source format: llm2vec-gen (the official release's checkpoints)")
       ->required()
       ->check(CLI::IsMember({"llm2vec-gen"}));
-  sub.add_option("--checkpoint", o->checkpoint,
-                 "Official checkpoint directory (encoder/, reconstruction_mlp, alignment_mlp, "
-                 "encoder_decoder_config.json, run_config.yml)")
+  add_model_option(sub, "--checkpoint", o->checkpoint,
+                   "Official checkpoint directory (encoder/, reconstruction_mlp, alignment_mlp, "
+                   "encoder_decoder_config.json, run_config.yml)")
       ->required();
-  sub.add_option("--model", o->model, "Base model directory the checkpoint was trained on (HF layout)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory the checkpoint was trained on (HF layout)")
+      ->required();
   sub.add_option("--out", o->out, "genlens adapter directory to write (replaced atomically)")->required();
   sub.add_flag("--json", o->json, "Print what was imported as JSON");
   return [o] {

@@ -29,7 +29,7 @@ struct IndexOpts {
 
 RunFn setup_index(CLI::App& sub) {
   auto o = std::make_shared<IndexOpts>();
-  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--corpus", o->corpus, "Corpus JSONL (e.g. the training responses)")->required();
   sub.add_option("--out", o->out, "Index directory (rerun the same command to resume a stopped build)")->required();
   sub.add_option("--field", o->spec.field, "Text field (falls back to \"text\", then \"question\")")->capture_default_str();
@@ -122,7 +122,7 @@ struct LensOpts {
 
 RunFn setup_lens(CLI::App& sub) {
   auto o = std::make_shared<LensOpts>();
-  sub.add_option("--model", o->model, "Base model directory (the one the index was built from)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (the one the index was built from)")->required();
   sub.add_option("--adapter", o->adapter, "Adapter: query with its thought/compression states (else the query's tokens)");
   sub.add_option("--index", o->index, "Index directory from `genlens latent-index`")->required();
   sub.add_option("--query", o->query, "Query text")->required();
@@ -135,8 +135,7 @@ RunFn setup_lens(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--ef", o->lens.ef, "hnsw search breadth")->capture_default_str();
   sub.add_flag("--compression-only", o->lens.compression_only, "Skip the thought tokens");
-  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)
-      ->capture_default_str();
+  add_max_length_option(sub, o->lens.max_length);
   sub.add_flag("--json", o->json, "Print JSON");
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
@@ -147,6 +146,9 @@ RunFn setup_lens(CLI::App& sub) {
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     auto adapter = load_optional_adapter(o->adapter, *lm, o->model);
+    o->lens.max_length = query_max_length_of(sub, o->lens.max_length, adapter);
+    warn_cuts("latent-lens", gen::count_query_cuts(*tok, {o->query}, o->lens.instruction, o->lens.max_length),
+              quiet_requested(sub, o->quiet), "query");
     analysis::LatentLensResult res;
     runtime::Job job("latent-lens", [&](runtime::JobContext& ctx) {
       ctx.set_stage("search", 1, "queries");

@@ -73,8 +73,12 @@ void print_lens(const analysis::LensResult& r, const analysis::LensOptions& opt)
     std::string line = pad(r.positions[p].label, 8) + pad_left(fmt::format("{:.2f}", c.entropy), 6) + "  ";
     for (const auto& t : c.top) line += fmt::format("{} {}  ", t.text, prob_str(t.score));
     fmt::print("{}\n", line);
+    // The word the person asked about, then which of its tokens is tracked (the bare and
+    // the spaced form; a word split in pieces is tracked by its first).
     for (const auto& t : c.tracked)
-      fmt::print("{}tracked {} ({}): rank {}, p {:.4g}\n", std::string(16, ' '), t.word, t.text, t.rank, t.prob);
+      fmt::print("{}tracked {}: rank {}, p {:.4g}  ({})\n", std::string(16, ' '), t.word, t.rank, t.prob,
+                 t.n_pieces > 1 ? fmt::format("its first token {} of {}", t.text, t.n_pieces)
+                                : fmt::format("token {}", t.text));
   }
   if (!r.soft_positions.empty()) {
     fmt::print("\nsoft prompts S = recon(C): output lens (final norm + LM head) | input lens (nearest input embeddings, cosine)\n");
@@ -103,7 +107,7 @@ void print_summary(const std::vector<analysis::SummaryWord>& s, int64_t layer, b
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--adapter", o->adapter,
                  "Adapter checkpoint or run directory; without it: the plain lens of the text's own tokens");
   sub.add_option("--query", o->queries, "Query text (repeat for several; instruction + text, as `encode` builds it)")
@@ -113,8 +117,7 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--layers", o->layers, "all, a:b (inclusive) or a,b,c; 0 = embeddings, negatives from the end")
       ->capture_default_str();
   sub.add_option("--track", o->track, "Comma-separated words whose rank and probability every cell reports");
-  sub.add_option("--max-length", o->lens.max_length, "Most query tokens (a longer query is an error)")->check(kAtLeastOne)
-      ->capture_default_str();
+  add_max_length_option(sub, o->lens.max_length);
   sub.add_flag("--include-tokens", o->lens.include_ordinary, "With --adapter: also the query's own tokens");
   sub.add_option("--summary-size", o->lens.summary_size, "Words in the dominant-word summary")->capture_default_str();
   sub.add_option("--summary-top-k", o->lens.summary_top_k, "Top-k per compression token feeding the summary")
@@ -126,6 +129,7 @@ RunFn setup(CLI::App& sub) {
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
     const bool quiet = quiet_requested(sub, o->quiet) || o->json;
+    const bool warnings = !quiet_requested(sub, o->quiet);  // on stderr, so also with --json
     o->lens.layers = o->layers;
     o->lens.track = split_commas(o->track);
     o->lens.summary_skip_punct = !o->keep_punct;
@@ -133,9 +137,18 @@ RunFn setup(CLI::App& sub) {
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     auto adapter = load_optional_adapter(o->adapter, *lm, o->model);
-    // Check every argument before the work starts (layers, lengths).
+    // Check every argument before the work starts (layers, lengths); a query longer than
+    // the limit is cut as encode cuts it, and said so.
     analysis::parse_layer_range(o->lens.layers, lm->config().num_hidden_layers);
-    for (const auto& q : o->queries) analysis::lens_query_ids(*tok, q, o->lens);
+    o->lens.max_length = query_max_length_of(sub, o->lens.max_length, adapter);
+    gen::QueryCuts cuts;
+    cuts.max_length = o->lens.max_length;
+    for (const auto& q : o->queries) {
+      int64_t n = 0;
+      analysis::lens_query_ids(*tok, q, o->lens, &n);
+      cuts.add(n);
+    }
+    warn_cuts("lens", cuts, !warnings, "query");
     std::vector<analysis::LensResult> results;
     runtime::Job job("lens", [&](runtime::JobContext& ctx) {
       ctx.set_stage("lens", static_cast<int64_t>(o->queries.size()), "queries");

@@ -72,9 +72,10 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("action", o->action, "inspect (list the modules, unmerged) or merge (write a merged model)")
       ->required()
       ->check(CLI::IsMember({"inspect", "merge"}));
-  sub.add_option("--model", o->model, "Base model directory (HF layout)")->required();
-  sub.add_option("--lora", o->loras, "PEFT LoRA directory (adapter_config.json + adapter_model.safetensors); "
-                                     "repeat to merge several in order")
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout)")->required();
+  add_model_option(sub, "--lora", o->loras,
+                   "PEFT LoRA directory (adapter_config.json + adapter_model.safetensors); repeat to merge several "
+                   "in order")
       ->required();
   sub.add_option("--out", o->out, "merge: the merged model directory to write (replaced atomically)");
   sub.add_flag("--json", o->json, "inspect: print JSON");

@@ -33,7 +33,7 @@ std::string printable(const std::string& s) {
 
 RunFn setup_tokenize(CLI::App& sub) {
   auto o = std::make_shared<TokenizeOptions>();
-  sub.add_option("--model", o->model, "Model directory with tokenizer.json and/or tokenizer.model")->required();
+  add_model_option(sub, "--model", o->model, "Model directory with tokenizer.json and/or tokenizer.model")->required();
   auto* t = sub.add_option("--text", o->text, "Text to tokenize");
   auto* f = sub.add_option("--input", o->input, "File whose whole content is tokenized");
   t->excludes(f);

@@ -44,13 +44,15 @@ RunFn setup(CLI::App& sub) {
     sub.add_option(name, field, help)->capture_default_str();
     copies->emplace_back(name, std::move(copy));
   };
-  sub.add_option("--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
+  add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--data", o->data, "Responses JSONL: {\"id\", \"question\", \"answer\"} per line")->required();
   sub.add_option("--out", o->out, "Run directory (checkpoint-<step>/, metrics.jsonl)")->required();
   opt("--teacher", s.teacher,
       "mean-pool (the frozen LLM over the answer), npy:PATH ([N, D], row-aligned) or "
-      "llm2vec:BASE+MNTP_LORA[+SIMCSE_LORA] (the paper's teacher); computed once, cached as OUT/teacher.npy",
+      "llm2vec:BASE+MNTP_LORA[+SIMCSE_LORA] (the paper's teacher; directories or Hugging Face cache ids "
+      "ORG/NAME[@REV]); computed once, cached as OUT/teacher.npy",
       GENLENS_COPY(teacher));
+  resolve_teacher_ids(sub.get_option("--teacher"), s.teacher);  // llm2vec:ORG/NAME+... from the HF cache
   opt("--steps", s.steps, "Optimizer steps", GENLENS_COPY(steps));
   opt("--batch-size", s.batch_size, "Rows per micro-batch", GENLENS_COPY(batch_size));
   opt("--grad-accum", s.grad_accum, "Micro-batches per optimizer step", GENLENS_COPY(grad_accum));
@@ -101,13 +103,15 @@ RunFn setup(CLI::App& sub) {
       auto cps = gen::list_checkpoints(o->out);
       if (!cps.empty() && std::filesystem::exists(cps.back().second / "trainer_state.json")) {
         auto path = cps.back().second / "trainer_state.json";
-        const auto st = io::read_json_file(path);
+        const auto st = gen::read_trainer_state(path);  // type-checked: errors name the file and field
         auto prev = gen::TrainSettings::from_json(st.value("settings", nlohmann::json::object()), path.string());
         for (auto& [name, copy] : *copies)
           if (sub.count(name) == 0) copy(settings, prev);
       }
     }
     settings.validate();
+    if (root)  // valid but probably not meant (a warm-up as long as the run): said even with --quiet
+      for (auto& w : settings.warnings()) fmt::print(stderr, "warning: {}\n", w);
     // One process per run directory: a second `genlens train --out` here is refused.
     std::optional<io::DirLock> lock;
     if (root) lock.emplace(o->out, "run");
@@ -139,7 +143,7 @@ RunFn setup(CLI::App& sub) {
         // Before the teacher stage touches the run's cache: resuming needs the same teacher.
         auto path = gen::list_checkpoints(o->out).back().second / "trainer_state.json";
         if (std::filesystem::exists(path)) {
-          auto prev = io::read_json_file(path).value("settings", nlohmann::json::object()).value("teacher", settings.teacher);
+          auto prev = gen::read_trainer_state(path).value("settings", nlohmann::json::object()).value("teacher", settings.teacher);
           if (prev != settings.teacher)
             fail("{}: cannot resume with a different --teacher (the run used {}, this command {})", path.string(), prev,
                  settings.teacher);

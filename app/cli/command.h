@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/model_args.h"  // add_model_option: --model DIR or a Hugging Face id
+
 namespace genlens::cli {
 
 using RunFn = std::function<int()>;
@@ -61,6 +63,10 @@ inline const CLI::Validator kAtLeastOne(
       return "must be a whole number >= 1, found " + in;
     },
     "");
+// The message for CLI11's "--X is required" (`what`) after a parse of `cli`: the command,
+// the option's help and, for options people often lack (--adapter, --model), where to get
+// one. "" when `what` is not such an error.
+std::string required_option_message(const Cli& cli, const std::string& what);
 // Parses argv and runs the chosen subcommand; prints errors; returns the exit code.
 int run_cli(int argc, const char* const* argv);
 

@@ -2,11 +2,15 @@
 // terminal columns of UTF-8 text (ICU's East Asian Width: CJK and emoji take two
 // columns, combining marks none) and padding / cutting to a column width.
 #pragma once
+#include <sys/ioctl.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace genlens::cli {
 
@@ -71,6 +75,66 @@ inline std::string one_line(std::string_view s) {
     else out.push_back(c);
   }
   return out;
+}
+
+// Word-wraps one line of text to at most `w` columns per line: breaks at spaces, and
+// inside a word only when the word alone is wider than a line. At least one line.
+inline std::vector<std::string> wrap(std::string_view s, size_t w) {
+  if (w < 1) w = 1;
+  std::vector<std::string> lines(1);
+  size_t cols = 0;  // of lines.back()
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    std::string_view word = s.substr(i, j - i);
+    const size_t ww = display_width(word);
+    if (cols > 0 && cols + 1 + ww <= w) {
+      lines.back() += " ";
+      lines.back() += word;
+      cols += 1 + ww;
+    } else if (ww <= w) {
+      if (cols > 0) lines.emplace_back();
+      lines.back() = std::string(word);
+      cols = ww;
+    } else {  // a word wider than a line: cut it on code point boundaries
+      if (cols > 0) lines.emplace_back();
+      cols = 0;
+      const auto len = static_cast<int32_t>(word.size());
+      for (int32_t k = 0; k < len;) {
+        const int32_t start = k;
+        UChar32 c;
+        U8_NEXT(word.data(), k, len, c);
+        const size_t cw = code_point_width(c);
+        if (cols + cw > w && cols > 0) {
+          lines.emplace_back();
+          cols = 0;
+        }
+        lines.back().append(word.substr(static_cast<size_t>(start), static_cast<size_t>(k - start)));
+        cols += cw;
+      }
+    }
+    i = j;
+  }
+  return lines;
+}
+
+// Columns a table may use: `requested` when > 0 (--width), else $COLUMNS, else the
+// terminal's width when stdout is one, else `fallback`.
+inline size_t terminal_width(int64_t requested, size_t fallback = 100) {
+  if (requested > 0) return static_cast<size_t>(requested);
+  if (const char* c = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long v = std::strtol(c, &end, 10);
+    if (end != c && *end == '\0' && v > 0) return static_cast<size_t>(v);
+  }
+  struct winsize ws {};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return fallback;
 }
 
 }  // namespace genlens::cli

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "app/studio/core_bridge.h"
 #include "app/studio/lens_snapshot.h"
@@ -87,6 +88,7 @@ void StudioApp::inspect(const std::string& query) {
   const std::string model = model_, adapter = adapter_, corpus = corpus_;
   const auto texts = std::make_shared<std::vector<std::string>>(corpus_texts_);
   auto fits = fits_;
+  query_fits_ = fits_;  // the layouts the query job places it on (none yet: start_place_query later)
   CoreSession* core = &core_;
   query_job_ = jobs_.start("query", [=](runtime::JobContext& ctx) {
     auto m = core->get(model, adapter, ctx);
@@ -147,6 +149,63 @@ void StudioApp::inspect(const std::string& query) {
   insp_.lens_status = insp_.answer_status = insp_.decoded_status = insp_.neighbours_status = {Status::Running, "waiting…"};
   map_.generative.data.has_marker = map_.input.data.has_marker = false;
   log("inspect: " + query);
+}
+
+// The inspected query on the maps (a white triangle; its text cut short, whole on hover).
+void StudioApp::set_markers(const QueryResults& r) {
+  auto mark = [&](views::MapPanel& p, const Part<std::vector<float>>& part) {
+    if (!part.value) return;
+    p.data.has_marker = true;
+    p.data.marker_x = (*part.value)[0];
+    p.data.marker_y = (*part.value)[1];
+    p.data.marker_text = views::cut_chars(r.query, 24);
+    p.data.marker_tooltip = "query: " + r.query;
+  };
+  mark(map_.generative, r.place_generative);
+  mark(map_.input, r.place_input);
+}
+
+// A query inspected before the maps were laid out (or on older layouts) is placed when
+// the new layouts are in: its own job, so the query's other parts stay as they are.
+void StudioApp::start_place_query() {
+  if (!query_ || !fits_ || query_fits_ == fits_ || model_.empty()) return;
+  query_fits_ = fits_;
+  auto res = std::make_shared<QueryResults>();
+  res->query = query_->query;
+  place_ = res;
+  const std::string model = model_, adapter = adapter_, query = query_->query;
+  auto fits = fits_;
+  CoreSession* core = &core_;
+  place_job_ = jobs_.start("place", [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    for (auto* f : {&fits->generative, &fits->input}) {
+      auto& part = f == &fits->generative ? res->place_generative : res->place_input;
+      if (!f->ok || (f->mode == "generative" && !has_adapter(*m))) {
+        res->problem(part, "no map");
+        continue;
+      }
+      ctx.set_stage("place the query on the " + f->mode + " map");
+      analysis::Points q;
+      {
+        auto lk = core->compute();
+        q = encode(nullptr, *m, {query}, f->mode, fits->instruction);
+      }
+      res->publish(part, place(*f, q));
+    }
+  });
+}
+
+void StudioApp::poll_place() {
+  if (!place_job_) return;
+  auto* j = jobs_.find(place_job_);
+  if (!j) return;
+  auto snap = j->snapshot();
+  if (!snap.finished()) return;
+  place_job_ = 0;
+  if (!place_ || !query_ || place_->query != query_->query) return;  // another query since
+  std::lock_guard<std::mutex> lk(place_->mu);
+  if (snap.state == runtime::JobState::Done) set_markers(*place_);
+  else log("place the query on the maps: " + job_error(snap));
 }
 
 void StudioApp::walk(const std::string& to) {
@@ -248,21 +307,7 @@ void StudioApp::poll_query() {
       } else if (!r.neighbors.problem.empty()) {
         insp_.neighbours_status = {Status::Unavailable, r.neighbors.problem};
       }
-      auto mark = [&](views::MapPanel& p, const Part<std::vector<float>>& part) {
-        if (!part.value) return;
-        p.data.has_marker = true;
-        p.data.marker_x = (*part.value)[0];
-        p.data.marker_y = (*part.value)[1];
-        std::string t = r.query;
-        if (t.size() > 40) {  // cut at a character boundary, not inside one
-          size_t cut = 38;
-          while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
-          t = t.substr(0, cut) + "…";
-        }
-        p.data.marker_text = t;
-      };
-      mark(map_.generative, r.place_generative);
-      mark(map_.input, r.place_input);
+      set_markers(r);
     }
     if (snap.finished()) {
       // Parts the job never reached: say why (its error, or cancelled by a newer query).
@@ -309,7 +354,9 @@ void StudioApp::project(const std::string& method_in) {
     return;
   }
   if (model_.empty() || corpus_texts_.empty()) {
-    map_.generative.status = map_.input.status = {Status::Failed, "Open a model and a corpus (Workspace tab) first."};
+    auto why = map_hint();
+    if (why.kind == Status::Idle) why.kind = Status::Failed;
+    map_.generative.status = map_.input.status = why;
     return;
   }
   auto res = std::make_shared<ProjectResults>();
@@ -481,6 +528,11 @@ void StudioApp::poll_projection() {
   last_selection_.clear();
   if (r.method != "layout") fits_ = r.fits;
   map_state_.gen_view.fit = map_state_.input_view.fit = true;
+  // A query inspected before these layouts existed: place it on them now.
+  if (fits_ && query_ && query_fits_ != fits_) {
+    map_.generative.data.has_marker = map_.input.data.has_marker = false;
+    start_place_query();
+  }
   log(fmt::format("project: {} points laid out ({}, embeddings {})", r.input_layout.rows, method, r.source));
   if (r.has_generative && r.method != "layout" && !adapter_.empty() && r.gen_layout.rows >= 3)
     start_region_labels(r.gen_layout, r.fits->instruction);
@@ -520,12 +572,29 @@ void StudioApp::poll_region_labels() {
   auto& notes = map_.generative.data.notes;
   notes.clear();
   for (auto& l : *region_labels_) {
-    std::string text;
-    for (auto& w : l.words) text += (text.empty() ? "" : " · ") + w;
-    if (!text.empty()) notes.push_back({l.x, l.y, text});
+    std::string text, weights;
+    for (auto& w : l.words) {
+      text += (text.empty() ? "" : " · ") + w.word;
+      weights += fmt::format("\n  {}  {:.3f}", w.word, w.weight);
+    }
+    if (text.empty()) continue;
+    // Which label the region's points mostly carry, for the tooltip.
+    std::map<int, int> by_label;
+    for (auto i : l.members)
+      if (size_t(i) < corpus_labels_.size() && corpus_labels_[size_t(i)] >= 0) ++by_label[corpus_labels_[size_t(i)]];
+    std::string most;
+    if (!by_label.empty()) {
+      auto top = std::max_element(by_label.begin(), by_label.end(), [](auto& a, auto& b) { return a.second < b.second; });
+      most = fmt::format("\nmost points: {} ({} of {})", corpus_label_names_[size_t(top->first)], top->second, l.size);
+    }
+    notes.push_back({l.x, l.y, text,
+                     fmt::format("a region of {} points; the words most over-represented in its compression tokens' "
+                                 "logit lens compared with the other regions (c-TF-IDF weight):{}{}",
+                                 l.size, weights, most)});
   }
   map_.region_status = Status::ready();
-  log(fmt::format("map: {} regions labelled by their compression tokens' logit lens", notes.size()));
+  log(fmt::format("map: {} regions labelled by the words over-represented in their compression tokens' logit lens",
+                  notes.size()));
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -602,6 +671,7 @@ void StudioApp::poll_jobs() {
   };
   poll_query();
   poll_projection();
+  poll_place();
   poll_region_labels();
   if (eval_job_ && finished(eval_job_)) {
     eval_job_ = 0;
@@ -645,12 +715,18 @@ void StudioApp::poll_jobs() {
       ws_.corpus_rows = int64_t(corpus_texts_.size());
       ws_.corpus_labels = corpus_label_names_;
       log(fmt::format("corpus: {} texts, {} labels", corpus_texts_.size(), corpus_label_names_.size()));
-      if (!model_.empty())
-        map_.generative.status = map_.input.status = {Status::Idle, "Press Project to encode and lay out the corpus."};
+      if (corpus_texts_.empty()) log(fmt::format("corpus: {} has no rows", corpus_));
+      map_.generative.status = map_.input.status = map_hint();
       if (!pending_project_.empty()) project(pending_project_);
     } else {
+      // Where the person looks: under the corpus row (Workspace) and on the maps.
+      corpus_error_ = s.error;
+      ws_.corpus_error = "cannot read the corpus: " + s.error;
       log("corpus: " + s.error);
-      corpus_.clear();
+      corpus_texts_.clear();
+      map_.texts.clear();
+      ws_.corpus_rows = 0;
+      map_.generative.status = map_.input.status = map_hint();
     }
     pending_project_.clear();
   }

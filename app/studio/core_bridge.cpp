@@ -18,6 +18,8 @@
 #include "core/analysis/neighbors.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
+#include "core/gen/train_settings.h"
+#include "core/gen/query_length.h"
 #include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
@@ -125,96 +127,30 @@ std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::strin
   return out;
 }
 
+// The query length every core call uses, as the CLI's (core/gen/query_length.h): the
+// adapter's training query length, else 512.
+static int64_t query_length(const LoadedModel& m) { return gen::query_max_length(m.adapter ? &m.adapter->meta : nullptr); }
+
 analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
                               const std::vector<std::string>& track) {
   analysis::LensOptions o;
   o.instruction = instruction;
+  o.max_length = query_length(m);
   o.track = track;
   o.top_k = 8;
   return analysis::logit_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, query, o);
 }
 
-namespace {
-// A lens word as a label: without the word-start marker and spaces; pieces with fewer
-// than three letters (function-word fragments, punctuation) say nothing about a region.
-std::string label_word(const std::string& text) {
-  std::string w;
-  for (size_t i = 0; i < text.size();) {
-    if (text.compare(i, 2, "\xc2\xb7") == 0) { i += 2; continue; }        // "·" as summaries show a space
-    if (text.compare(i, 3, "\xe2\x96\x81") == 0) { i += 3; continue; }    // SentencePiece's "▁"
-    if (text[i] == ' ') { ++i; continue; }
-    w += text[i++];
-  }
-  int letters = 0;
-  for (unsigned char c : w) letters += std::isalpha(c) || c >= 0x80;
-  return letters >= 3 ? w : std::string();
-}
-}  // namespace
-
 std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const LoadedModel& m, const analysis::Points& layout,
                                            const std::vector<std::string>& texts, const std::string& instruction,
-                                           int max_regions, int words_per_region) {
+                                           int max_regions, int words_per_region, analysis::RegionLabelRule rule) {
   if (!m.adapter) fail("cluster labels need an adapter: open a checkpoint or a run (Workspace tab)");
-  if (layout.rows != static_cast<int64_t>(texts.size()))
-    fail("cluster labels: the layout has {} points but the corpus {} texts", layout.rows, texts.size());
-  ctx.set_stage("regions of the generative map");
-  analysis::MapRegionOptions ro;
-  ro.max_k = std::max(2, max_regions);
-  ro.representatives = 6;
-  auto regions = analysis::find_map_regions(layout, ro);
-  analysis::LensOptions o;
+  analysis::RegionLabelOptions o;
+  o.max_regions = max_regions;
+  o.words = words_per_region;
   o.instruction = instruction;
-  o.layers = "-1";  // the last layer: what the compression states say about the response
-  o.top_k = 10;
-  o.input_lens_top_k = 0;
-  o.summary_size = 60;
-  int64_t total = 0;
-  for (auto& r : regions) total += static_cast<int64_t>(r.nearest.size());
-  ctx.set_stage("lens of each region's representatives", total, "queries");
-  // Per region: how often each word is in its members' top-k, as a share of its cells.
-  std::vector<std::map<std::string, double>> share(regions.size());
-  for (size_t k = 0; k < regions.size(); ++k) {
-    std::vector<analysis::LensResult> lens;
-    for (auto i : regions[k].nearest) {
-      ctx.check_cancel();
-      lens.push_back(analysis::logit_lens(*m.lm, &m.adapter->adapter, *m.tok, texts[static_cast<size_t>(i)], o));
-      ctx.advance();
-    }
-    const auto summary = analysis::summarize_lens(lens, *m.tok, o);
-    double cells = 0;
-    for (auto& w : summary) cells = std::max(cells, double(w.count));
-    for (auto& w : summary) {
-      auto t = label_word(w.text);
-      if (!t.empty()) share[k][t] += double(w.count) / std::max(1.0, cells);
-    }
-  }
-  // A label says what sets the region apart: its words' share minus their mean share in
-  // the other regions (words every region's lens shows, like "the", cancel out).
-  std::vector<RegionLabel> out;
-  for (size_t k = 0; k < regions.size(); ++k) {
-    std::vector<std::pair<double, std::string>> scored;
-    for (auto& [w, v] : share[k]) {
-      double others = 0;
-      for (size_t j = 0; j < regions.size(); ++j)
-        if (j != k) others += share[j].count(w) ? share[j].at(w) : 0.0;
-      const double score = v - (regions.size() > 1 ? others / double(regions.size() - 1) : 0.0);
-      if (score > 0) scored.push_back({-score, w});
-    }
-    std::sort(scored.begin(), scored.end());
-    RegionLabel l;
-    l.x = regions[k].cx;
-    l.y = regions[k].cy;
-    l.size = regions[k].size;
-    auto lower = [](std::string w) {
-      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return w;
-    };
-    std::set<std::string> seen;  // "The" and "the" are one word on a label
-    for (size_t i = 0; i < scored.size() && static_cast<int>(l.words.size()) < words_per_region; ++i)
-      if (seen.insert(lower(scored[i].second)).second) l.words.push_back(scored[i].second);
-    out.push_back(std::move(l));
-  }
-  return out;
+  o.rule = rule;
+  return analysis::label_map_regions(*m.lm, m.adapter->adapter, *m.tok, layout, texts, o, &ctx);
 }
 
 ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std::string& instruction, int words,
@@ -222,6 +158,7 @@ ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std:
   if (!m.adapter) fail("the probe needs an adapter checkpoint");
   analysis::LensOptions o;
   o.instruction = instruction;
+  o.max_length = query_length(m);
   o.layers = "-1";
   o.top_k = 10;
   o.input_lens_top_k = 0;
@@ -229,13 +166,14 @@ ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std:
   ProbeResult r;
   auto lens = analysis::logit_lens(*m.lm, &m.adapter->adapter, *m.tok, query, o);
   for (auto& w : analysis::summarize_lens({lens}, *m.tok, o)) {
-    auto t = label_word(w.text);
+    auto t = analysis::region_label_word(w.text);
     if (!t.empty() && static_cast<int>(r.words.size()) < words &&
         std::find(r.words.begin(), r.words.end(), t) == r.words.end())
       r.words.push_back(t);
   }
   analysis::DecodeOptions d;
   d.instruction = instruction;
+  d.max_length = query_length(m);
   d.max_new_tokens = max_new_tokens;
   d.model_answer = false;
   auto dec = analysis::decode_queries(*m.lm, m.adapter->adapter, *m.tok, {query}, d);
@@ -248,6 +186,7 @@ analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query
   if (!m.adapter) fail("decoding needs an adapter: open a checkpoint or a run (Workspace tab)");
   analysis::DecodeOptions o;
   o.instruction = instruction;
+  o.max_length = query_length(m);
   o.max_new_tokens = max_new_tokens;
   o.model_answer = m.chat.has_value();
   o.chat = m.chat ? &*m.chat : nullptr;
@@ -259,6 +198,7 @@ analysis::InterpolationResult run_walk(const LoadedModel& m, const std::string& 
   if (!m.adapter) fail("the interpolation walk needs an adapter: open a checkpoint or a run (Workspace tab)");
   analysis::DecodeOptions o;
   o.instruction = instruction;
+  o.max_length = query_length(m);
   o.max_new_tokens = max_new_tokens;
   o.model_answer = false;
   return analysis::interpolate(*m.lm, m.adapter->adapter, *m.tok, a, b, steps, o);
@@ -270,6 +210,7 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
                                         const std::vector<std::string>& modes, int64_t top_k) {
   analysis::NeighborsOptions o;
   o.modes = modes;
+  o.max_length = query_length(m);
   o.top_k = top_k;
   o.instruction = instruction;
   o.corpus_instruction = instruction;
@@ -288,6 +229,7 @@ analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& i
   }
   analysis::LatentLensOptions o;
   o.instruction = instruction;
+  o.max_length = query_length(m);
   o.encoder_layer = encoder_layer;
   o.top_k = top_k;
   return analysis::latent_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, *idx, query, o);
@@ -297,6 +239,7 @@ analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const st
                         const std::string& mode, const std::string& instruction) {
   gen::EncodeOptions o;
   o.mode = gen::parse_encode_mode(mode);
+  o.max_length = query_length(m);
   if (o.mode == gen::EncodeMode::Generative && !m.adapter)
     fail("generative embeddings need an adapter: open a checkpoint or a run (Workspace tab)");
   if (ctx) {
@@ -305,6 +248,14 @@ analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const st
   }
   auto t = gen::encode_texts(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, texts, instruction, o);
   return points_of(t);
+}
+
+std::vector<std::string> train_warnings(int steps, int warmup, double lr) {
+  gen::TrainSettings t;
+  t.steps = steps;
+  t.warmup_steps = warmup;
+  t.lr = lr;
+  return t.warnings();
 }
 
 analysis::Points load_points(const fs::path& path) {

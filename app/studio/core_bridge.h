@@ -13,6 +13,7 @@
 
 #include "core/analysis/lens_types.h"
 #include "core/analysis/projection.h"
+#include "core/analysis/region_labels.h"
 #include "views/widgets/token_strip.h"
 
 namespace genlens::runtime {
@@ -66,17 +67,14 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
 analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& index_dir, const std::string& query,
                                       const std::string& instruction, int64_t encoder_layer, int64_t top_k);
 
-// Cluster labels written by the embedding itself: regions of the generative map
-// (analysis/map_regions.h) and, for each, the dominant words of the logit lens of its
-// representatives' compression tokens (analysis::summarize_lens over them).
-struct RegionLabel {
-  float x = 0, y = 0;
-  int64_t size = 0;
-  std::vector<std::string> words;
-};
+// Cluster labels written by the embedding itself: regions of the generative map, each
+// labelled with the words over-represented in its members' compression-token logit lens
+// (c-TF-IDF over regions, core/analysis/region_labels.h).
+using RegionLabel = analysis::MapRegionLabel;
 std::vector<RegionLabel> run_region_labels(runtime::JobContext& ctx, const LoadedModel& m, const analysis::Points& layout,
                                            const std::vector<std::string>& texts, const std::string& instruction,
-                                           int max_regions, int words_per_region);
+                                           int max_regions, int words_per_region,
+                                           analysis::RegionLabelRule rule = analysis::RegionLabelRule::ClassTfIdf);
 
 // The training probe at one checkpoint: the dominant words of the compression tokens'
 // last-layer logit lens, and the text greedily decoded from the soft prompts.
@@ -86,6 +84,9 @@ struct ProbeResult {
 };
 ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std::string& instruction, int words,
                       int max_new_tokens);
+
+// What `genlens train` would warn about for these form values (gen::TrainSettings::warnings).
+std::vector<std::string> train_warnings(int steps, int warmup, double lr);
 
 // Embeddings [N, D] of texts in one mode ("generative", "mean", "last").
 analysis::Points encode(runtime::JobContext* ctx, const LoadedModel& m, const std::vector<std::string>& texts,

@@ -79,7 +79,7 @@ void StudioApp::poll_demo() {
       row.seconds = demo_progress_->took[i] > 0.5 ? demo_progress_->took[i] : 0;
     }
   }
-  demo_.overall = float(demo::overall_fraction(stage, s.done, s.total));
+  demo_.overall = float(demo::overall_fraction(stage, s.stage, s.done, s.total));
   demo_.stage_fraction = s.total > 0 ? std::min(1.0f, float(s.done) / float(s.total)) : -1.0f;
   demo_.detail = s.stage;
   if (s.total > 0) demo_.detail += fmt::format("  {}/{} {}", s.done, s.total, s.unit);

@@ -10,6 +10,48 @@
 
 namespace genlens::studio {
 
+int print_no_display(const HeadlessRequest& a, const std::string& argv_tail) {
+  auto arg = [](const std::string& p) {
+    return p.find_first_of(" '\"$") == std::string::npos ? p : "'" + p + "'";
+  };
+  fmt::print(stderr,
+             "genlens-studio: no display (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open and nothing "
+             "was opened.\nYou asked for:\n");
+  auto line = [](const char* flag, const std::string& v) {
+    if (!v.empty()) fmt::print(stderr, "  {:<13} {}\n", flag, v);
+  };
+  line("--workspace", a.workspace);
+  line("--model", a.model);
+  line("--adapter", a.adapter);
+  line("--run", a.run);
+  line("--corpus", a.corpus);
+  line("--layout", a.layout);
+  line("--script", a.script);
+  line("--screenshot", a.screenshot);
+  const std::string model = !a.model.empty() ? arg(a.model) : !a.workspace.empty() ? arg(a.workspace + "/model") : "MODEL";
+  const std::string adapter = !a.adapter.empty() ? arg(a.adapter)
+                              : !a.run.empty()   ? arg(a.run)
+                              : !a.workspace.empty() ? arg(a.workspace + "/run")
+                                                     : "RUN_DIR";
+  const std::string corpus = !a.corpus.empty() ? arg(a.corpus)
+                             : !a.workspace.empty() ? arg(a.workspace + "/maps/points.jsonl")
+                                                    : "TEXTS.jsonl";
+  fmt::print(stderr, "\nThe same without a window (the studio's tabs call these):\n");
+  fmt::print(stderr, "  genlens lens --model {} --adapter {} --query \"...\"            # Query inspector: logit lens\n",
+             model, adapter);
+  fmt::print(stderr, "  genlens decode --model {} --adapter {} --query \"...\"          # the text the embedding decodes to\n",
+             model, adapter);
+  fmt::print(stderr, "  genlens neighbors --model {} --adapter {} --corpus {} --query \"...\"\n", model, adapter, corpus);
+  fmt::print(stderr, "  genlens encode --model {} --adapter {} --input {} --output emb.npy && \\\n"
+                     "    genlens project --input emb.npy --output map.npy --method umap   # Embedding map\n",
+             model, adapter, corpus);
+  if (!a.run.empty()) fmt::print(stderr, "  tail -f {}/metrics.jsonl                                     # Training\n", arg(a.run));
+  fmt::print(stderr, "\nOr give the studio a virtual display (scripts and screenshots work there):\n"
+                     "  xvfb-run -a genlens-studio{} --screenshot studio.png\n",
+             argv_tail);
+  return 2;
+}
+
 int run_headless_report(bool build_if_missing, bool quick) {
   auto e = runtime::probe_env();
   fmt::print("== genlens demo report ==\n");

@@ -41,6 +41,8 @@ void fill_decode(const analysis::DecodeResult& d, views::InspectorSnapshot& s) {
 
 void fill_walk(const analysis::InterpolationResult& w, views::InspectorSnapshot& s) {
   s.walk.clear();
+  s.walk_from = w.query_a;
+  s.walk_to = w.query_b;
   for (auto& st : w.steps) s.walk.emplace_back(float(st.t), st.text.text);
   s.walk_status = views::Status::ready();
 }

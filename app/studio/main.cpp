@@ -26,6 +26,7 @@
 #include "app/studio/script.h"
 #include "app/studio/studio_app.h"
 #include "core/demo/pipeline.h"
+#include "core/model/hf_cache.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
 
@@ -35,7 +36,7 @@ struct Options {
   std::string screenshot;  // save the window as PNG after `frames` frames, then exit
   int frames = 3;
   bool demo = false, quick = false;
-  std::string script, stats, panel_log, layout;
+  std::string script, stats, panel_log, layout, revision;
   int width = 1280, height = 800;
   genlens::studio::StudioOptions app;
 };
@@ -95,7 +96,11 @@ int main(int argc, char** argv) {
   opt.app.cli_path = GENLENS_CLI_PATH;
   CLI::App app{"genlens-studio: see inside generative embeddings", "genlens-studio"};
   app.add_option("--workspace", opt.app.workspace, "Open a workspace directory (model/, corpus.jsonl, run/)");
-  app.add_option("--model", opt.app.model, "Open a model directory (Hugging Face layout)");
+  app.add_option("--model", opt.app.model,
+                 "Open a model directory (Hugging Face layout), or a model id in the local Hugging Face cache "
+                 "(ORG/NAME[@REV]; never downloaded)");
+  app.add_option("--revision", opt.revision,
+                 "With --model ORG/NAME: the cached snapshot, a branch or commit hash (default main)");
   app.add_option("--adapter", opt.app.adapter, "Open an adapter checkpoint (or a run directory)");
   app.add_option("--run", opt.app.run, "Follow a training run directory (its metrics.jsonl)");
   app.add_option("--corpus", opt.app.corpus, "Open a corpus: JSONL with \"text\" and optional \"label\"");
@@ -112,6 +117,33 @@ int main(int argc, char** argv) {
   app.add_option("--width", opt.width, "Window width")->check(CLI::PositiveNumber);
   app.add_option("--height", opt.height, "Window height")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  if (!has_display()) {
+    // Asked for something a window shows (a model, a corpus, a script...): say that no
+    // window can open and what does the same without one; nothing was done, so exit 2.
+    genlens::studio::HeadlessRequest asked{opt.app.workspace, opt.app.model, opt.app.adapter, opt.app.run,
+                                           opt.app.corpus,    opt.layout,    opt.script,      opt.screenshot};
+    if (asked.any()) {
+      std::string tail;
+      for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--screenshot" && i + 1 < argc) {
+          ++i;
+          continue;
+        }
+        if (a.rfind("--screenshot=", 0) == 0) continue;
+        tail += a.find_first_of(" '\"$") == std::string::npos ? " " + a : " '" + a + "'";
+      }
+      return genlens::studio::print_no_display(asked, tail);
+    }
+  }
+  if (!opt.app.model.empty()) {  // a Hugging Face id -> its cached snapshot (core/model/hf_cache.h)
+    try {
+      opt.app.model = genlens::model::locate_model(opt.app.model, opt.revision).dir.string();
+    } catch (const genlens::Error& e) {
+      fmt::print(stderr, "genlens-studio: error: {}\n", e.what());
+      return 1;
+    }
+  }
 
   std::optional<genlens::studio::ScriptRunner> script;
   if (!opt.script.empty()) {
@@ -122,7 +154,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!has_display()) {
+  if (!has_display()) {  // nothing asked but the demo: its report, in text
     fmt::print("genlens-studio: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no "
                "window can open.\nRunning the headless demo report instead.\n\n");
     return genlens::studio::run_headless_report(/*build_if_missing=*/opt.demo, opt.quick);

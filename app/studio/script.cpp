@@ -1,6 +1,8 @@
 #include "app/studio/script.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -20,7 +22,49 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
                                {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
                                {"probe", 1, 1},      {"train-pause", 0, 0},  {"train-continue", 0, 0},
-                               {"save-png", 2, 2}};
+                               {"save-png", 2, 2},   {"expect", 2, 3},       {"expect-text", 2, 2},
+                               {"select-region", 1, 1}};
+
+// ${NAME} (and $NAME) from the environment; in a path, a leading "~/" is $HOME. An unset
+// variable is an error: a script that silently opened "/maps" would test nothing.
+std::string expand(const std::string& in, const std::string& where, bool path) {
+  std::string out;
+  for (size_t i = 0; i < in.size();) {
+    if (in[i] != '$' || i + 1 >= in.size()) {
+      out += in[i++];
+      continue;
+    }
+    size_t b = i + 1, e;
+    std::string name;
+    if (in[b] == '{') {
+      e = in.find('}', b);
+      if (e == std::string::npos) fail("{}: '${{' without its '}}'", where);
+      name = in.substr(b + 1, e - b - 1);
+      ++e;
+    } else {
+      e = b;
+      if (!std::isalpha(static_cast<unsigned char>(in[b])) && in[b] != '_') {  // "$50": not a variable
+        out += in[i++];
+        continue;
+      }
+      while (e < in.size() && (std::isalnum(static_cast<unsigned char>(in[e])) || in[e] == '_')) ++e;
+      name = in.substr(b, e - b);
+    }
+    if (name.empty()) {
+      out += in[i++];
+      continue;
+    }
+    const char* v = std::getenv(name.c_str());
+    if (!v) fail("{}: ${} is not set", where, name);
+    out += v;
+    i = e;
+  }
+  if (path && (out.rfind("~/", 0) == 0 || out == "~")) {
+    const char* home = std::getenv("HOME");
+    if (home && *home) out = std::string(home) + out.substr(1);
+  }
+  return out;
+}
 }  // namespace
 
 std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
@@ -44,10 +88,10 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
       if (c.verb == v.verb) spec = &v;
     if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
     if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" ||
-        c.verb == "open" || c.verb == "save-png") {
+        c.verb == "open" || c.verb == "save-png" || c.verb == "expect-text") {
       // Last argument takes the rest of the line (queries and paths may hold spaces).
       std::string first;
-      if (c.verb == "train-set" || c.verb == "open" || c.verb == "save-png") {
+      if (c.verb == "train-set" || c.verb == "open" || c.verb == "save-png" || c.verb == "expect-text") {
         in >> first;
         if (!first.empty()) c.args.push_back(first);
       }
@@ -59,6 +103,10 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
       std::string a;
       while (in >> a) c.args.push_back(a);
     }
+    const std::string where = fmt::format("{}:{}", path.string(), n);
+    // "~/" is $HOME in paths only (an expect-text may look for "~/" as drawn).
+    const bool paths = c.verb == "open" || c.verb == "screenshot" || c.verb == "save-png";
+    for (auto& a : c.args) a = expand(a, where, paths);
     if (int(c.args.size()) < spec->min_args || int(c.args.size()) > spec->max_args)
       fail("{}:{}: '{}' takes {} argument(s), found {}", path.string(), n, c.verb,
            spec->min_args == spec->max_args ? std::to_string(spec->min_args)
@@ -90,6 +138,21 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
                                     : app.training_step() >= std::stoll(c.args[0]);
       if (!ready) {
         if (timed_out(120)) fail("{}: still waiting after the time limit", where());
+        return true;
+      }
+      waiting_ = false;
+    } else if (c.verb == "expect" || c.verb == "expect-text") {
+      // expect KEY VALUE [SECONDS]: until the studio's KEY reads VALUE (default 10 s);
+      // expect-text KEY TEXT: until it contains TEXT. Keys: StudioApp::script_value.
+      if (!waiting_) wait_start_ = std::chrono::steady_clock::now(), waiting_ = true;
+      const std::string have = app.script_value(c.args[0]);
+      if (have == "?") fail("{}: no value '{}' to expect", where(), c.args[0]);
+      const bool ok = c.verb == "expect" ? have == c.args[1] : have.find(c.args[1]) != std::string::npos;
+      if (!ok) {
+        const double limit = c.verb == "expect" && c.args.size() > 2 ? std::stod(c.args[2]) : 10.0;
+        if (std::chrono::steady_clock::now() - wait_start_ > std::chrono::duration<double>(limit))
+          fail("{}: {} is '{}', expected {}'{}'", where(), c.args[0], have, c.verb == "expect" ? "" : "it to contain ",
+               c.args[1]);
         return true;
       }
       waiting_ = false;
@@ -127,6 +190,9 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
     } else if (c.verb == "select" || c.verb == "select-frac") {
       app.select_box(std::stof(c.args[0]), std::stof(c.args[1]), std::stof(c.args[2]), std::stof(c.args[3]),
                      c.verb == "select-frac");
+    } else if (c.verb == "select-region") {
+      if (!app.select_region(std::stoi(c.args[0])))
+        fail("{}: no region {} (project first and wait for the regions job)", where(), c.args[0]);
     } else if (c.verb == "train-set") {
       if (c.args.size() < 2 || !app.set_train_field(c.args[0], c.args[1]))
         fail("{}: cannot set '{}'", where(), c.args.empty() ? "" : c.args[0]);

@@ -10,8 +10,10 @@
 //   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position)
 //   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
 //   select-frac X0 Y0 X1 Y1    the same with corners as fractions of the layout's extent
-//   train-set KEY VALUE        model, data, out, teacher, device, steps, batch, lr, thought,
-//                              compression, save-every
+//   select-region K            the points of region K of the generative map (0 = the largest;
+//                              after "wait regions")
+//   train-set KEY VALUE        model, data, out, teacher, device, steps, warmup, batch, lr,
+//                              thought, compression, save-every
 //   train-start | train-resume | train-stop | train-pause | train-continue
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
@@ -24,8 +26,18 @@
 //   save-png map|loss|cos|lr|grad|speed PATH
 //                              the map panels or one training plot as a PNG, as its PNG
 //                              button does (its view must be on screen)
+//   expect KEY VALUE [SECONDS]  until the studio's KEY reads VALUE (default 10 s), else fail
+//   expect-text KEY TEXT       until KEY contains TEXT (10 s), else fail. Keys
+//                              (StudioApp::script_value): training-points (the loss curve's
+//                              points), checkpoints, training-state, markers (maps showing
+//                              the query), regions (region labels drawn), selected,
+//                              map-status, workspace-error, corpus-error, train-warning,
+//                              probe (the training probe query), probe-done (yes when
+//                              every checkpoint is probed), log
 //   quit
-// Blank lines and lines starting with # are ignored.
+// Blank lines and lines starting with # are ignored. Arguments may use ${NAME} (or $NAME)
+// from the environment (an unset one is an error); in paths (open, screenshot, save-png)
+// a leading ~/ is $HOME.
 #pragma once
 #include <chrono>
 #include <filesystem>

@@ -14,6 +14,7 @@
 #include "app/studio/studio_results.h"
 #include "app/studio/subprocess.h"
 #include "core/io/atomic_file.h"
+#include "core/model/hf_cache.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
 
@@ -81,7 +82,7 @@ StudioApp::StudioApp(StudioOptions opt) : opt_(std::move(opt)) {
   map_.method = "PCA";
   map_.generative.title = "generative";
   map_.input.title = "input-centric (mean pool)";
-  map_.generative.status = map_.input.status = {Status::Idle, "Open a model and a corpus, then press Project."};
+  map_.generative.status = map_.input.status = map_hint();
   cmp_.eval_status = {Status::Idle, "Open a workspace with eval/results.json, or one with tasks/ and press Run evaluation."};
   cmp_.sim_status = {Status::Idle, "Project the corpus (Map tab) and select points to compare their similarities."};
   auto env = runtime::probe_env();
@@ -104,8 +105,20 @@ StudioApp::~StudioApp() {
 }
 
 void StudioApp::log(const std::string& line) {
-  layout_.log_lines.push_back(line);
+  layout_.log_lines.push_back(views::display_path(line));  // ~ for $HOME, as every path on screen
   if (layout_.log_lines.size() > 400) layout_.log_lines.erase(layout_.log_lines.begin());
+}
+
+views::Status StudioApp::map_hint() const {
+  if (!corpus_error_.empty()) return {Status::Failed, "The corpus could not be read: " + views::display_path(corpus_error_)};
+  if (corpus_job_) return {Status::Running, "reading the corpus…"};
+  if (!corpus_.empty() && corpus_texts_.empty())
+    return {Status::Failed, fmt::format("The corpus {} has no rows: nothing to lay out (one JSON object per line, "
+                                        "with \"text\")", views::display_path(corpus_))};
+  if (model_.empty() && corpus_.empty()) return {Status::Idle, "Open a model and a corpus (Workspace tab), then press Project."};
+  if (model_.empty()) return {Status::Idle, "Open a model (Workspace tab), then press Project."};
+  if (corpus_.empty()) return {Status::Idle, "Open a corpus (Workspace tab), then press Project."};
+  return {Status::Idle, "Press Project to encode and lay out the corpus."};
 }
 
 std::vector<std::string> StudioApp::cli(std::vector<std::string> args) const {
@@ -121,15 +134,38 @@ void StudioApp::remember(views::OpenKind kind, const std::string& path) {
   if (r.size() > 12) r.pop_back();
 }
 
-void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
+void StudioApp::open(views::OpenKind kind, const std::string& typed) {
+  const std::string path_in = views::expand_user(typed);  // "~/x" as a person types it
   std::error_code ec;
   fs::path path = fs::absolute(path_in, ec);
   if (ec) path = path_in;
+  // Why it could not be opened: under its row in the Workspace tab and in the log.
+  auto& error = kind == views::OpenKind::Workspace ? ws_.workspace_error
+                : kind == views::OpenKind::Model   ? ws_.model_error
+                : kind == views::OpenKind::Adapter ? ws_.adapter_error
+                : kind == views::OpenKind::Run     ? ws_.run_error
+                                                   : ws_.corpus_error;
+  auto refuse = [&](const std::string& why) {
+    error = why;
+    log(why);
+  };
+  error.clear();
+  if (kind == views::OpenKind::Model) {  // a Hugging Face id (ORG/NAME[@REV]) -> its cached snapshot
+    fs::path found;
+    try {
+      found = model::locate_model(path_in).dir;
+    } catch (const Error& e) {
+      refuse(fmt::format("cannot open model {}: {}", path_in, e.what()));
+      return;
+    }
+    path = fs::absolute(found, ec);
+    if (ec) path = found;
+  }
   const std::string p = path.lexically_normal().string();
   switch (kind) {
     case views::OpenKind::Workspace: {
       if (!fs::is_directory(path)) {
-        log(fmt::format("cannot open workspace {}: not a directory", p));
+        refuse(fmt::format("cannot open workspace {}: {}", p, fs::exists(path) ? "not a directory" : "no such directory"));
         return;
       }
       workspace_ = p;
@@ -140,25 +176,26 @@ void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
     }
     case views::OpenKind::Model:
       if (!fs::exists(path / "config.json")) {
-        log(fmt::format("cannot open model {}: no config.json there (expected a Hugging Face model directory)", p));
+        refuse(fmt::format("cannot open model {}: no config.json there (expected a Hugging Face model directory)", p));
         return;
       }
       model_ = p;
       ws_.model_summary = model_summary(path);
-      std::snprintf(train_state_.form.model, sizeof train_state_.form.model, "%s", p.c_str());
+      std::snprintf(train_state_.form.model, sizeof train_state_.form.model, "%s", views::display_path(p).c_str());
       insp_.tokens_status = {Status::Idle, "Type a query above and press Enter."};
-      map_.generative.status = map_.input.status = {Status::Idle, corpus_.empty() ? "Open a corpus, then press Project." : "Press Project."};
+      map_.generative.status = map_.input.status = map_hint();
       break;
     case views::OpenKind::Adapter:
       if (!fs::exists(path / "genlens.json") && !fs::exists(path / "metrics.jsonl")) {
-        log(fmt::format("cannot open adapter {}: no genlens.json (a checkpoint-<step> directory) or metrics.jsonl (a run)", p));
+        refuse(fmt::format("cannot open adapter {}: no genlens.json (a checkpoint-<step> directory) or metrics.jsonl (a run)", p));
         return;
       }
       adapter_ = p;
+      if (ws_.offer_adapter == p) ws_.offer_adapter.clear();
       break;
     case views::OpenKind::Run:
       if (!fs::is_directory(path)) {
-        log(fmt::format("cannot open run {}: not a directory", p));
+        refuse(fmt::format("cannot open run {}: {}", p, fs::exists(path) ? "not a directory" : "no such directory"));
         return;
       }
       run_ = p;
@@ -167,10 +204,12 @@ void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
       break;
     case views::OpenKind::Corpus: {
       if (!fs::is_regular_file(path)) {
-        log(fmt::format("cannot open corpus {}: no such file", p));
+        refuse(fmt::format("cannot open corpus {}: {}", p, fs::exists(path) ? "not a file" : "no such file"));
         return;
       }
       corpus_ = p;
+      corpus_error_.clear();
+      corpus_texts_.clear();
       auto texts = std::make_shared<std::vector<std::string>>();
       auto labels = std::make_shared<std::vector<std::string>>();
       corpus_job_ = jobs_.start("corpus", [p, texts, labels](runtime::JobContext& ctx) {
@@ -193,6 +232,7 @@ void StudioApp::open(views::OpenKind kind, const std::string& path_in) {
       // Results are moved in when the job finishes (poll_jobs).
       corpus_pending_texts_ = texts;
       corpus_pending_labels_ = labels;
+      map_.generative.status = map_.input.status = map_hint();
       break;
     }
   }
@@ -234,8 +274,9 @@ void StudioApp::open_workspace_parts(const fs::path& ws) {
     load_eval_results(eval_results_);
   }
   auto& f = train_state_.form;
-  if (fs::exists(ws / "responses.jsonl")) std::snprintf(f.data, sizeof f.data, "%s", (ws / "responses.jsonl").c_str());
-  if (!f.out[0]) std::snprintf(f.out, sizeof f.out, "%s", (ws / "runs" / "studio").c_str());
+  if (fs::exists(ws / "responses.jsonl"))
+    std::snprintf(f.data, sizeof f.data, "%s", views::display_path((ws / "responses.jsonl").string()).c_str());
+  if (!f.out[0]) std::snprintf(f.out, sizeof f.out, "%s", views::display_path((ws / "runs" / "studio").string()).c_str());
   ws_.extras.clear();
   if (!tasks_dir_.empty()) ws_.extras.push_back("tasks  " + tasks_dir_);
   if (!eval_results_.empty()) ws_.extras.push_back("eval   " + eval_results_);
@@ -258,7 +299,59 @@ void StudioApp::follow_run(const std::string& dir) {
   train_.step = 0;
   train_.probes.clear();
   probed_.clear();
+  // The first read takes in everything already written (a finished run: all of it);
+  // later polls only return true when something new arrived, so it is shown now.
   follower_->poll();
+  absorb_follower();
+}
+
+void StudioApp::absorb_follower() {
+  train_.metrics.clear();
+  for (auto& k : follower_->key_order()) {
+    auto& s = follower_->series().at(k);
+    views::PlotSeries p;
+    p.name = k;
+    p.x = s.step;
+    p.y = s.value;
+    train_.metrics.push_back(std::move(p));
+  }
+  train_.checkpoints = follower_->checkpoints();
+  if (!follower_->problem().empty()) train_.error = follower_->problem();
+}
+
+std::string StudioApp::script_value(const std::string& key) const {
+  auto series_points = [&](const char* name) {
+    for (auto& p : train_.metrics)
+      if (p.name == name) return std::to_string(p.x.size());
+    return std::string("0");
+  };
+  if (key == "training-points") return series_points("loss");
+  if (key == "checkpoints") return std::to_string(train_.checkpoints.size());
+  if (key == "training-state") return train_.state;
+  if (key == "markers") return std::to_string(int(map_.generative.data.has_marker) + int(map_.input.data.has_marker));
+  if (key == "regions") return std::to_string(map_.generative.data.notes.size());
+  if (key == "selected") return std::to_string(views::selected_indices(map_state_).size());
+  if (key == "map-status") return map_.generative.status.text + " | " + map_.input.status.text;
+  // As drawn: paths under $HOME as ~.
+  if (key == "workspace-error") return views::display_path(ws_.workspace_error);
+  if (key == "corpus-error") return views::display_path(ws_.corpus_error);
+  if (key == "train-warning") {
+    std::string all;
+    for (auto& w : train_warnings(train_state_.form.steps, train_state_.form.warmup, train_state_.form.lr)) all += w + "\n";
+    return all;
+  }
+  if (key == "probe") return train_state_.probe;
+  if (key == "probe-done")  // every checkpoint of the followed run probed with the current query
+    return !probe_query_.empty() && probe_job_ == 0 && !train_.checkpoints.empty() &&
+                   probed_.size() >= train_.checkpoints.size() && probe_query_ == train_state_.probe
+               ? "yes"
+               : "no";
+  if (key == "log") {
+    std::string all;
+    for (auto& l : layout_.log_lines) all += l + "\n";
+    return all;
+  }
+  return "?";
 }
 
 void StudioApp::select_box(float x0, float y0, float x1, float y1, bool fractions) {
@@ -276,6 +369,18 @@ void StudioApp::select_box(float x0, float y0, float x1, float y1, bool fraction
   log(fmt::format("selected {} points", idx.size()));
 }
 
+bool StudioApp::select_region(int k) {
+  if (!region_labels_ || region_job_ || k < 0 || size_t(k) >= region_labels_->size()) return false;
+  map_state_.selected.assign(map_.texts.size(), 0);
+  const auto& r = (*region_labels_)[size_t(k)];
+  for (auto i : r.members)
+    if (size_t(i) < map_state_.selected.size()) map_state_.selected[size_t(i)] = 1;
+  std::string words;
+  for (auto& w : r.words) words += (words.empty() ? "" : " · ") + w.word;
+  log(fmt::format("selected region {} ({} points: {})", k, r.members.size(), words));
+  return true;
+}
+
 bool StudioApp::set_train_field(const std::string& key, const std::string& value) {
   auto& f = train_state_.form;
   auto str = [&](char* buf, size_t n) { std::snprintf(buf, n, "%s", value.c_str()); };
@@ -290,6 +395,7 @@ bool StudioApp::set_train_field(const std::string& key, const std::string& value
     else if (key == "thought") f.thought = std::stoi(value);
     else if (key == "compression") f.compression = std::stoi(value);
     else if (key == "save-every") f.save_every = std::stoi(value);
+    else if (key == "warmup") f.warmup = std::stoi(value);
     else if (key == "lr") f.lr = std::stof(value);
     else return false;
   } catch (const std::exception&) {
@@ -305,11 +411,15 @@ void StudioApp::start_training(bool resume) {
     return;
   }
   if (jobs_.active("train")) return;
-  std::vector<std::string> args = cli({"train", "--model", f.model, "--data", f.data, "--out", f.out, "--steps",
-                                       std::to_string(f.steps), "--batch-size", std::to_string(f.batch), "--lr",
-                                       fmt::format("{}", f.lr), "--thought", std::to_string(f.thought),
-                                       "--compression", std::to_string(f.compression), "--teacher", f.teacher,
-                                       "--save-every", std::to_string(f.save_every), "--device", f.device});
+  // The form shows paths as a person types them ("~/genlens-demo/runs/studio").
+  const std::string model = views::expand_user(f.model), data = views::expand_user(f.data),
+                    out = views::expand_user(f.out);
+  std::vector<std::string> args = cli({"train", "--model", model, "--data", data, "--out", out, "--steps",
+                                       std::to_string(f.steps), "--warmup", std::to_string(f.warmup), "--batch-size",
+                                       std::to_string(f.batch), "--lr", fmt::format("{}", f.lr), "--thought",
+                                       std::to_string(f.thought), "--compression", std::to_string(f.compression),
+                                       "--teacher", views::expand_user(f.teacher), "--save-every",
+                                       std::to_string(f.save_every), "--device", f.device});
   if (resume) args.push_back("--resume");
   train_control_ = std::make_shared<ProcessControl>();
   train_job_ = jobs_.start("train", [args, control = train_control_](runtime::JobContext& ctx) {
@@ -318,14 +428,17 @@ void StudioApp::start_training(bool resume) {
     if (r.exit_code != 0) fail("{}", last_error_line(r));
   });
   train_events_ = 0;
+  offered_run_ = false;
   train_.own_run = true;
   train_.state = "starting";
   train_.error.clear();
   train_.log_tail.clear();
-  follow_run(f.out);
+  ws_.offer_adapter.clear();
+  follow_run(out);
   train_.state = "starting";
   train_.own_run = true;
-  log(fmt::format("train: {} ({} steps){}", f.out, f.steps, resume ? ", resuming" : ""));
+  for (auto& w : train_.form_warnings) log("train: warning: " + w);
+  log(fmt::format("train: {} ({} steps){}", out, f.steps, resume ? ", resuming" : ""));
 }
 
 void StudioApp::stop_training() {
@@ -383,7 +496,8 @@ bool StudioApp::job_active(const std::string& name) {
                                                    {"query", query_job_},   {"walk", walk_job_},
                                                    {"latent", latent_job_}, {"eval", eval_job_},
                                                    {"eval-results", eval_job_}, {"demo", demo_job_},
-                                                   {"regions", region_job_}, {"probe", probe_job_}};
+                                                   {"regions", region_job_}, {"probe", probe_job_},
+                                                   {"place", place_job_}};
   for (auto& [n, id] : absorbing)
     if (id != 0 && (name.empty() || name == n)) return true;
   return false;
@@ -413,26 +527,30 @@ void StudioApp::poll_training() {
         train_.error = s.error;
       }
       if (s.finished() && train_.state != "failed") train_.error.clear();
+      // The run wrote an adapter the other tabs do not use yet: offer it (Workspace tab).
+      if (s.finished() && !offered_run_ && follower_) {
+        offered_run_ = true;
+        follower_->poll();
+        absorb_follower();
+        std::error_code ec;
+        const std::string out = fs::absolute(train_.run_dir, ec).lexically_normal().string();
+        if (!follower_->checkpoints().empty() && adapter_ != out) {
+          ws_.offer_adapter = out;
+          log(fmt::format("train: the run wrote {}; Workspace tab: use it as the adapter",
+                          follower_->checkpoints().back()));
+        }
+      }
     }
   }
   // Tail the run's files a few times a second (cheap: only new bytes are read).
-  if (follower_ && (frame_no_ % 6 == 0) && follower_->poll()) {
-    train_.metrics.clear();
-    for (auto& k : follower_->key_order()) {
-      auto& s = follower_->series().at(k);
-      views::PlotSeries p;
-      p.name = k;
-      p.x = s.step;
-      p.y = s.value;
-      train_.metrics.push_back(std::move(p));
-    }
-    train_.checkpoints = follower_->checkpoints();
-    if (!follower_->problem().empty()) train_.error = follower_->problem();
-  }
+  if (follower_ && (frame_no_ % 6 == 0) && follower_->poll()) absorb_follower();
   if (follower_) {
     train_.step = follower_->last_step();
     train_.total_steps = train_.own_run ? train_state_.form.steps
                                         : std::max<int64_t>(follower_->planned_steps(), train_.step);
+    // A followed run that reached its planned steps has finished (a resumed one goes on).
+    if (!train_.own_run && (train_.state == "following" || train_.state == "finished"))
+      train_.state = follower_->planned_steps() > 0 && train_.step >= follower_->planned_steps() ? "finished" : "following";
     train_.rate = 0;
     train_.eta_s = -1;
     auto it = follower_->series().find("step_s");
@@ -454,6 +572,11 @@ void StudioApp::poll_training() {
 // ★ The training probe: at each checkpoint of the open run, the probe query's logit
 // lens and decoded text (core_bridge run_probe), kept as a timeline by step.
 void StudioApp::poll_probe() {
+  // The probe is the inspected query until the person types one of their own.
+  if (!probe_typed_ && !insp_.query_shown.empty() && insp_.query_shown != train_state_.probe) {
+    std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", insp_.query_shown.c_str());
+    probe_submit_ = true;
+  }
   if (train_state_.probe[0] == 0 && !train_.run_dir.empty()) {
     // A sensible first probe: the inspected query, else the corpus's first text.
     const std::string first = insp_state_.query[0] ? std::string(insp_state_.query)
@@ -524,7 +647,7 @@ void StudioApp::update_workspace_snapshot() {
   ws_.adapter_dir = adapter_;
   ws_.run_dir = run_;
   ws_.corpus_path = corpus_;
-  if (frame_no_ % 30 == 0) ws_.memory_mb = resident_mb();
+  if (frame_no_ % 30 == 1) ws_.memory_mb = resident_mb();
   ws_.jobs.clear();
   for (auto it = jobs_.entries().rbegin(); it != jobs_.entries().rend(); ++it) {
     auto s = it->job->snapshot();
@@ -540,61 +663,68 @@ void StudioApp::update_workspace_snapshot() {
                            : fmt::format("{:.1f}s", s.elapsed_s);
     ws_.jobs.push_back(std::move(r));
   }
-  layout_.workspace_name = workspace_.empty() ? "(no workspace)" : fs::path(workspace_).filename().string();
+  ws_.corpus_loading = corpus_job_ != 0;
+  // The sidebar: what each open part is, not its directory's bare name ("model model").
+  layout_.workspace_name = workspace_.empty() ? "(no workspace)" : views::display_path(workspace_);
   layout_.workspace_items.clear();
-  auto item = [&](const char* what, const std::string& p) {
-    if (!p.empty()) layout_.workspace_items.push_back(fmt::format("{}  {}", what, fs::path(p).filename().string()));
+  auto inside = [&](const std::string& p) {  // a path in the workspace, relative to it
+    if (workspace_.empty() || p.size() <= workspace_.size() || p.compare(0, workspace_.size(), workspace_) != 0 ||
+        p[workspace_.size()] != '/')
+      return fs::path(p).filename().string();
+    return p.substr(workspace_.size() + 1);
   };
-  item("model", model_);
-  item("adapter", adapter_);
-  item("run", run_);
-  item("corpus", corpus_);
+  const std::string newest = follower_ && !follower_->checkpoints().empty() && run_ == adapter_
+                                 ? follower_->checkpoints().back() : std::string();
+  ws_.adapter_note = newest.empty() ? "" : "the newest checkpoint of the run: " + newest;
+  if (!model_.empty()) {
+    std::string what = ws_.model_summary;
+    if (auto dot = what.find(" · hidden"); dot != std::string::npos) what.resize(dot);  // "qwen3 · 4 layers"
+    layout_.workspace_items.push_back({"model", fmt::format("{} ({})", what, inside(model_)), views::display_path(model_)});
+  }
+  if (!adapter_.empty())
+    layout_.workspace_items.push_back(
+        {"adapter", adapter_ == run_ ? fmt::format("the run's {}", newest.empty() ? "newest checkpoint" : newest)
+                                     : inside(adapter_),
+         views::display_path(adapter_)});
+  if (!run_.empty()) {
+    std::string state = train_.state == "following" ? "" : " · " + train_.state;
+    layout_.workspace_items.push_back(
+        {"run", fmt::format("{} · step {}{}", inside(run_), train_.step, state), views::display_path(run_)});
+  }
+  if (!corpus_.empty())
+    layout_.workspace_items.push_back(
+        {"corpus",
+         !corpus_error_.empty() ? inside(corpus_) + " · unreadable"
+         : corpus_job_          ? inside(corpus_) + " · reading…"
+                                : fmt::format("{} · {} rows", inside(corpus_), corpus_texts_.size()),
+         views::display_path(corpus_)});
 }
 
 void StudioApp::set_similarity_from_selection() {
   if (map_state_.selected == last_selection_) return;
   last_selection_ = map_state_.selected;
-  auto sel = views::selected_indices(map_state_);
-  if (sel.size() > 24) sel.resize(24);  // a readable matrix
+  const auto sel = views::selected_indices(map_state_);
+  cmp_.sim_points = int(sel.size());
   if (sel.size() < 2 || emb_input_.empty()) {
     cmp_.sim_status = {Status::Idle, emb_input_.empty() ? "Project the corpus (Map tab) and select points."
                                                          : "Select at least two points on the map."};
     return;
   }
-  auto fill = [&](views::HeatmapData& h, const std::vector<float>& emb, int64_t dim) {
-    h = {};
-    h.rows = h.cols = int(sel.size());
-    h.value_name = "cosine";
-    for (int i : sel) {
-      std::string t = size_t(i) < corpus_texts_.size() ? corpus_texts_[size_t(i)] : "";
-      if (t.size() > 18) t = t.substr(0, 16) + "…";
-      h.row_labels.push_back(fmt::format("#{}", i));
-      h.col_labels.push_back(fmt::format("#{}", i));
-    }
-    for (int a : sel)
-      for (int b : sel) {
-        double c = 0;
-        for (int64_t k = 0; k < dim; ++k) c += double(emb[size_t(a) * size_t(dim) + size_t(k)]) * emb[size_t(b) * size_t(dim) + size_t(k)];
-        h.value.push_back(float(c));  // rescaled below
-        h.cell_text.push_back(sel.size() <= 12 ? fmt::format("{:.2f}", c) : "");
-        h.tooltip.push_back({fmt::format("cosine {:.4f}", c),
-                             size_t(a) < corpus_texts_.size() ? corpus_texts_[size_t(a)] : "",
-                             size_t(b) < corpus_texts_.size() ? corpus_texts_[size_t(b)] : ""});
-      }
+  // Rows and columns by label; per point up to kMaxPointMatrix, label means always.
+  const auto ordered = views::order_by_label(sel, corpus_labels_);
+  const bool points = int(ordered.size()) <= views::kMaxPointMatrix;
+  auto fill = [&](views::HeatmapData& h, views::HeatmapData& by_label, const std::vector<float>& emb, int64_t dim) {
+    h = points ? views::cosine_matrix(emb, dim, ordered, corpus_labels_, corpus_label_names_, corpus_texts_)
+               : views::HeatmapData{};
+    by_label = views::label_mean_cosine(emb, dim, sel, corpus_labels_, corpus_label_names_);
   };
-  fill(cmp_.sim_input, emb_input_, emb_dim_input_);
-  if (!emb_gen_.empty()) fill(cmp_.sim_generative, emb_gen_, emb_dim_gen_);
-  // One colour scale for both matrices, from the lowest cosine in either to 1: cosines of
-  // real embeddings crowd near 1, and [-1, 1] would paint everything the same.
-  float lo = 1;
-  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative})
-    for (float v : h->value) lo = std::min(lo, v);
-  lo = std::min(lo, 0.999f);
-  for (auto* h : {&cmp_.sim_input, &cmp_.sim_generative}) {
-    for (float& v : h->value) v = (v - lo) / (1 - lo);
-    h->value_name = fmt::format("colour: cosine {:.2f} to 1", lo);
-  }
-  cmp_.sim_scale = fmt::format("colour: cosine from {:.2f} (lowest in either matrix) to 1", lo);
+  fill(cmp_.sim_input, cmp_.sim_input_labels, emb_input_, emb_dim_input_);
+  if (!emb_gen_.empty()) fill(cmp_.sim_generative, cmp_.sim_generative_labels, emb_gen_, emb_dim_gen_);
+  else cmp_.sim_generative = cmp_.sim_generative_labels = {};
+  // One colour scale for all four matrices, from the lowest cosine in any of them to 1.
+  const float lo = views::share_colour_scale(
+      {&cmp_.sim_input, &cmp_.sim_generative, &cmp_.sim_input_labels, &cmp_.sim_generative_labels});
+  cmp_.sim_scale = fmt::format("colour: cosine from {:.2f} (lowest in either space) to 1", lo);
   cmp_.sim_status = Status::ready();
 }
 
@@ -624,6 +754,8 @@ void StudioApp::draw_main(const views::Rect& area) {
         case Tab::Workspace: {
           auto in = views::draw_workspace_view(ws_, ws_state_);
           for (auto& o : in.open) open(o.kind, o.path);
+          if (in.use_offered_adapter && !ws_.offer_adapter.empty()) open(views::OpenKind::Adapter, ws_.offer_adapter);
+          if (in.dismiss_offer) ws_.offer_adapter.clear();
           for (int i : in.cancel_jobs) {
             int k = int(jobs_.entries().size()) - 1 - i;  // the list shows newest first
             if (k >= 0) jobs_.cancel(jobs_.entries()[size_t(k)].id);
@@ -678,6 +810,7 @@ void StudioApp::draw_main(const views::Rect& area) {
           break;
         }
         case Tab::Training: {
+          train_.form_warnings = train_warnings(train_state_.form.steps, train_state_.form.warmup, train_state_.form.lr);
           auto in = views::draw_training_view(train_, train_state_);
           if (in.start) start_training(false);
           if (in.resume) start_training(true);
@@ -689,7 +822,10 @@ void StudioApp::draw_main(const views::Rect& area) {
             run_ = in.follow;
             follow_run(in.follow);
           }
-          if (in.probe_changed) probe_submit_ = true;
+          if (in.probe_changed) {
+            probe_submit_ = true;
+            probe_typed_ = true;  // the person's own probe: no longer the inspected query
+          }
           if (in.open_checkpoint >= 0) {
             open(views::OpenKind::Adapter, (fs::path(train_.run_dir) / train_.checkpoints[size_t(in.open_checkpoint)]).string());
             show(Tab::Inspector);

@@ -51,6 +51,9 @@ class StudioApp {
   // Box selection on the generative map (the input-centric one when there is none), in
   // data coordinates or, with `fractions`, as fractions of the layout's extent.
   void select_box(float x0, float y0, float x1, float y1, bool fractions = false);
+  // Selects the points of region `k` of the generative map (0 = the largest); false when
+  // there are no region labels (yet) or no such region.
+  bool select_region(int k);
   void project(const std::string& method = "");            // encode the corpus, lay it out ("PCA", "UMAP")
   void walk(const std::string& to);                         // interpolation walk from the inspected query
   void open_layout(const std::string& npy);                 // an [N, 2] layout from .npy on both maps
@@ -96,7 +99,10 @@ class StudioApp {
   void set_probe(const std::string& query) {
     std::snprintf(train_state_.probe, sizeof train_state_.probe, "%s", query.c_str());
     probe_submit_ = true;
+    probe_typed_ = true;
   }
+  // A value a script can wait for or check (script.h "expect"); "?" for an unknown key.
+  std::string script_value(const std::string& key) const;
   int64_t training_step() const { return follower_ ? follower_->last_step() : 0; }  // last step the followed run logged
 
   const std::vector<std::string>& drawn_panels() const { return drawn_; }  // last frame
@@ -112,10 +118,14 @@ class StudioApp {
   void poll_jobs();
   void poll_query();
   void poll_projection();
+  void set_markers(const QueryResults& r);
+  void start_place_query();
+  void poll_place();
   void start_latent();
   void open_workspace_parts(const std::filesystem::path& ws);
   void load_eval_results(const std::string& path);
   void poll_training();
+  void absorb_follower();  // the followed run's series and checkpoints into the Training snapshot
   void poll_demo();
   void start_region_labels(const analysis::Points& gen_layout, const std::string& instruction);
   void poll_region_labels();
@@ -123,6 +133,7 @@ class StudioApp {
   void update_workspace_snapshot();
   void draw_main(const views::Rect& area);
   void remember(views::OpenKind kind, const std::string& path);
+  views::Status map_hint() const;  // what the maps say before a projection: what to open or fix
   std::vector<std::string> cli(std::vector<std::string> args) const;
   void set_similarity_from_selection();
 
@@ -137,6 +148,7 @@ class StudioApp {
   std::string workspace_, model_, adapter_, run_, corpus_;
   std::string tasks_dir_, latent_index_, maps_dir_, eval_results_;
   std::vector<std::string> corpus_texts_, corpus_label_names_;
+  std::string corpus_error_;  // the open corpus could not be read (file:line: why)
   std::vector<int> corpus_labels_;
 
   views::LayoutSnapshot layout_;
@@ -161,6 +173,9 @@ class StudioApp {
   std::shared_ptr<views::CompareSnapshot> eval_pending_;
   std::shared_ptr<ProjectResults> projection_;
   std::shared_ptr<const MapFits> fits_;       // the finished layouts' fits (to place a query)
+  std::shared_ptr<const MapFits> query_fits_; // the fits the inspected query was (or is being) placed on
+  std::shared_ptr<QueryResults> place_;       // placing the query on layouts made after it
+  int place_job_ = 0;
   uint64_t gen_frame_seen_ = 0, input_frame_seen_ = 0;
   int project_job_ = 0, corpus_job_ = 0, region_job_ = 0;
   std::shared_ptr<std::vector<RegionLabel>> region_labels_;
@@ -175,11 +190,13 @@ class StudioApp {
   std::string png_error_;              // the last export's error ("" when it was written)
   void request_png(const views::PngRequest& r);
   int train_job_ = 0;
+  bool offered_run_ = false;  // the finished run's adapter was offered (Workspace tab)
   std::shared_ptr<ProcessControl> train_control_;  // pause/continue of the run's process
   // The training probe: one job at a time, over checkpoints not probed yet.
   int probe_job_ = 0;
   std::string probe_query_;
   bool probe_submit_ = false;
+  bool probe_typed_ = false;  // set by the person (or a script): inspecting a query no longer changes it
   std::vector<std::string> probed_;  // checkpoint dirs done (or failed) for probe_query_
   std::shared_ptr<views::ProbeFrame> probe_pending_;
   // The demo build (build_demo): its job, the stage it is in and when each began.

@@ -25,7 +25,7 @@ namespace genlens::analysis {
 
 struct DecodeOptions {
   std::string instruction;
-  int64_t max_length = 512;   // query text tokens; longer is an error
+  int64_t max_length = 512;   // tokens of instruction + query, cut as encode cuts (gen::query_max_length)
   int max_new_tokens = 64;
   bool sample = false;
   float temperature = 1.0f;

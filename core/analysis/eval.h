@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/analysis/projection.h"  // Points
+#include "core/gen/query_length.h"
 
 namespace genlens::runtime {
 class JobContext;
@@ -81,6 +82,7 @@ struct EvalResults {
   std::vector<std::string> modes;               // requested, in order
   std::vector<TaskResult> tasks;
   std::map<std::string, std::string> skipped;  // mode -> reason
+  gen::QueryCuts cuts;  // distinct (instruction, text) pairs cut to the query length (not in results.json)
 };
 
 struct EvalOptions {
@@ -90,7 +92,9 @@ struct EvalOptions {
   std::vector<std::string> modes = {"generative", "mean", "last"};
   std::filesystem::path out_dir;
   int64_t batch_size = 16;
-  int64_t max_length = 512;
+  // Tokens of instruction + text; 0: the adapter's training query length, else 512 (the
+  // rule of core/gen/query_length.h). Longer texts are cut and counted (EvalResults::cuts).
+  int64_t max_length = 0;
   std::string device = "cpu";
   std::string dtype;  // "" = the model's own
   uint64_t seed = 0;  // k-means, splits

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/analysis/eval.h"
+#include "core/io/json_check.h"
 #include "core/io/jsonl.h"
 #include "core/util/error.h"
 
@@ -153,12 +154,12 @@ Task load_task(const fs::path& dir) {
   } catch (const std::exception& e) {
     fail("{}: not valid JSON ({})", meta_path.string(), e.what());
   }
-  auto str = [&](const char* key) -> std::optional<std::string> {
-    auto it = meta.find(key);
-    if (it == meta.end() || it->is_null()) return std::nullopt;
-    if (!it->is_string()) fail("{}: field \"{}\" must be a string, found {}", meta_path.string(), key, it->dump());
-    return it->get<std::string>();
-  };
+  // Every key is checked: a misspelt one ("instrucion") would otherwise be ignored
+  // silently and the task embedded with the default instruction.
+  const io::JsonCheck check(meta_path.string());
+  check.known_keys(meta, {"type", "name", "description", "instruction", "query_instruction", "passage_instruction"},
+                   "");
+  auto str = [&](const char* key) { return check.string_field(meta, key, ""); };
   auto type = str("type");
   if (!type) fail("{}: missing field \"type\" (sts, clustering, classification, retrieval or safety)", meta_path.string());
   try {
@@ -167,10 +168,20 @@ Task load_task(const fs::path& dir) {
     fail("{}: {}", meta_path.string(), e.what());
   }
   t.name = str("name").value_or(dir.filename().string());
+  str("description");  // free text for people
   t.instructions = default_instructions(t.type);
-  if (auto i = str("instruction")) t.instructions.query = *i;
-  if (auto i = str("query_instruction")) t.instructions.query = *i;
-  if (auto i = str("passage_instruction")) t.instructions.passage = *i;
+  const auto instruction = str("instruction"), query_instruction = str("query_instruction");
+  if (instruction && query_instruction)
+    check.bad("", "both \"instruction\" and \"query_instruction\" are given; they set the same instruction "
+                  "(keep one)");
+  if (instruction) t.instructions.query = *instruction;
+  if (query_instruction) t.instructions.query = *query_instruction;
+  if (auto i = str("passage_instruction")) {
+    if (t.type != TaskType::Retrieval && t.type != TaskType::Safety)
+      check.bad("passage_instruction", fmt::format("only retrieval and safety tasks have passages; a {} task embeds "
+                                                   "its texts with \"instruction\"", to_string(t.type)));
+    t.instructions.passage = *i;
+  }
   switch (t.type) {
     case TaskType::Sts: {
       io::JsonlReader r(dir / "pairs.jsonl");

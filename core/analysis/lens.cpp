@@ -70,13 +70,15 @@ std::vector<int64_t> parse_layer_range(const std::string& spec, int64_t n_layers
   return out;
 }
 
-std::vector<int32_t> lens_query_ids(const text::Tokenizer& tok, const std::string& query, const LensOptions& opt) {
+std::vector<int32_t> lens_query_ids(const text::Tokenizer& tok, const std::string& query, const LensOptions& opt,
+                                    int64_t* n_tokens) {
   auto ids = tok.encode(opt.instruction + query, /*add_special=*/true);
-  if (opt.max_length > 0 && static_cast<int64_t>(ids.size()) > opt.max_length)
-    fail("--query: the query is {} tokens (instruction + text), more than --max-length {}; shorten it or raise "
-         "--max-length",
-         ids.size(), opt.max_length);
+  if (n_tokens) *n_tokens = static_cast<int64_t>(ids.size());
   if (ids.empty()) fail("--query: the query has no tokens (give some text)");
+  // Cut as encode cuts it (gen::left_pad keeps the first max_length tokens): the lens
+  // looks at the input the embedding is made from.
+  if (opt.max_length > 0 && static_cast<int64_t>(ids.size()) > opt.max_length)
+    ids.resize(static_cast<size_t>(opt.max_length));
   return ids;
 }
 
@@ -104,68 +106,44 @@ Tensor embedding_matrix(const model::DecoderLM& lm) {
 struct Tracked {
   std::string word;
   int32_t id;
+  int n_pieces = 1;  // pieces the word's form has (the first is tracked)
 };
+
+// A piece that stands for nothing but whitespace ("·", "▁", "Ġ", "\n").
+bool whitespace_piece(const text::Tokenizer& tok, int32_t id, text::PieceScheme scheme) {
+  if (id < 0 || id >= tok.vocab_size() || tok.is_special(id)) return false;
+  const auto bytes = text::piece_bytes(tok.id_to_piece(id), scheme);
+  if (bytes.empty()) return false;
+  for (unsigned char c : bytes)
+    if (!(c == ' ' || c == '\t' || c == '\n' || c == '\r')) return false;
+  return true;
+}
 
 std::vector<Tracked> resolve_tracked(const text::Tokenizer& tok, const std::vector<std::string>& words) {
   std::vector<Tracked> out;
+  const auto scheme = text::piece_scheme(tok);
   auto add = [&](const std::string& w, const std::string& form) {
     auto ids = tok.encode(form, /*add_special=*/false);
-    if (ids.empty()) return;
+    // A tokenizer may give the leading space a piece of its own (SentencePiece: " angry"
+    // -> "▁", "angry"): the word is the first piece that is not only whitespace.
+    size_t first = 0;
+    while (first < ids.size() && whitespace_piece(tok, ids[first], scheme)) ++first;
+    if (first == ids.size()) return;
     for (auto& t : out)
-      if (t.id == ids[0]) return;
-    out.push_back({w, ids[0]});
+      if (t.id == ids[first]) return;
+    out.push_back({w, ids[first], static_cast<int>(ids.size() - first)});
   };
-  for (const auto& w : words) {
-    if (w.empty()) continue;
-    // Both the word as typed and with a leading space: a word inside a sentence is
-    // usually the spaced token ("·security"), at the start the bare one.
+  for (const auto& raw : words) {
+    // The word as written, without surrounding spaces ("--track ' angry'" is "angry").
+    const auto b = raw.find_first_not_of(" \t\n\r");
+    if (b == std::string::npos) continue;
+    const std::string w = raw.substr(b, raw.find_last_not_of(" \t\n\r") - b + 1);
+    // Both the bare word and the word after a space: inside a sentence a word is usually
+    // the spaced token ("·security"), at the start the bare one.
     add(w, w);
-    if (w[0] != ' ') add(w, " " + w);
+    add(w, " " + w);
   }
   return out;
-}
-
-// Logit lens of states [P, H] (pre final norm): one cell per row.
-std::vector<LensCell> lens_cells(const model::DecoderLM& lm, const text::Tokenizer& tok, const Tensor& states,
-                                 int64_t layer, int64_t first_pos, const std::vector<Tracked>& tracked,
-                                 int64_t top_k, Tensor* probs_out = nullptr) {
-  auto logits = lm.lm_head(lm.final_norm(states.to(lm.dtype()))).to(torch::kFloat32).cpu();
-  auto logp = torch::log_softmax(logits, -1);
-  auto p = logp.exp();
-  auto ent = -(p * logp).sum(-1);
-  const int64_t k = std::min<int64_t>(top_k, p.size(1));
-  auto top = p.topk(k, -1);
-  auto tv = std::get<0>(top), ti = std::get<1>(top);
-  std::vector<LensCell> cells;
-  for (int64_t r = 0; r < p.size(0); ++r) {
-    LensCell c;
-    c.layer = layer;
-    c.position = first_pos + r;
-    c.entropy = ent[r].item<double>();
-    for (int64_t j = 0; j < k; ++j) {
-      TokenScore s;
-      s.id = static_cast<int32_t>(ti[r][j].item<int64_t>());
-      s.piece = s.id < tok.vocab_size() ? tok.id_to_piece(s.id) : std::string();
-      s.text = text::readable_piece(tok, s.id);
-      s.score = tv[r][j].item<double>();
-      c.top.push_back(std::move(s));
-    }
-    for (const auto& t : tracked) {
-      TrackedToken tt;
-      tt.word = t.word;
-      tt.id = t.id;
-      tt.text = text::readable_piece(tok, t.id);
-      if (t.id >= 0 && t.id < p.size(1)) {
-        auto pid = p[r][t.id];
-        tt.prob = pid.item<double>();
-        tt.rank = 1 + (p[r] > pid).sum().item<int64_t>();
-      }
-      c.tracked.push_back(std::move(tt));
-    }
-    cells.push_back(std::move(c));
-  }
-  if (probs_out) *probs_out = p;
-  return cells;
 }
 
 bool keep_in_summary(const text::Tokenizer& tok, int32_t id, const std::string& readable, const LensOptions& opt) {
@@ -174,24 +152,97 @@ bool keep_in_summary(const text::Tokenizer& tok, int32_t id, const std::string& 
   return true;
 }
 
-void add_summary(std::map<int32_t, SummaryWord>& acc, const text::Tokenizer& tok, const Tensor& probs,
-                 const LensOptions& opt) {
-  const int64_t k = std::min<int64_t>(opt.summary_top_k, probs.size(1));
-  auto top = probs.topk(k, -1);
-  for (int64_t r = 0; r < probs.size(0); ++r)
-    for (int64_t j = 0; j < k; ++j) {
-      auto id = static_cast<int32_t>(std::get<1>(top)[r][j].item<int64_t>());
-      auto it = acc.find(id);
-      if (it == acc.end()) {
-        SummaryWord w;
-        w.id = id;
-        w.text = text::readable_piece(tok, id);
-        if (!keep_in_summary(tok, id, w.text, opt)) continue;
-        it = acc.emplace(id, std::move(w)).first;
-      }
-      it->second.prob_sum += std::get<0>(top)[r][j].item<double>();
-      it->second.count += 1;
+// One lens row: a hidden state (before the final norm) and where its cell goes.
+struct LensRow {
+  int64_t layer = 0;
+  int64_t position = 0;
+  bool cell = true;     // report a LensCell for it
+  bool summary = false; // its top words feed the dominant-word summary
+};
+
+// The logit lens of states [R, H]: every row through one final norm and LM head
+// product per chunk of rows (not one small product per layer, which reads the
+// [V, H] head once per layer), then entropy, top-k and tracked ranks in bulk. A chunk's
+// logits stay within about 64 MB, so a 150k vocabulary takes ~100 rows at a time.
+std::vector<LensCell> lens_rows(const model::DecoderLM& lm, const text::Tokenizer& tok, const Tensor& states,
+                                const std::vector<LensRow>& rows, const std::vector<Tracked>& tracked, int64_t top_k,
+                                const LensOptions* summary_opt, std::map<int32_t, SummaryWord>* acc) {
+  const int64_t R = states.size(0);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{64} << 20) / (4 * std::max<int64_t>(lm.config().vocab_size, 1)));
+  std::vector<LensCell> cells;
+  std::vector<int64_t> tracked_ids;
+  for (const auto& t : tracked) tracked_ids.push_back(t.id);
+  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
+    const int64_t c = std::min(chunk, R - r0);
+    auto x = states.narrow(0, r0, c).to(lm.dtype());
+    auto logp = torch::log_softmax(lm.lm_head(lm.final_norm(x)).to(torch::kFloat32), -1);
+    auto p = logp.exp();
+    const int64_t V = p.size(1);
+    auto ent = (-(p * logp).sum(-1)).cpu();
+    logp = Tensor();
+    const int64_t k = std::min<int64_t>(std::max<int64_t>(top_k, summary_opt ? summary_opt->summary_top_k : 0), V);
+    auto top = p.topk(k, -1);
+    auto tv = std::get<0>(top).to(torch::kDouble).cpu(), ti = std::get<1>(top).cpu();
+    Tensor tprob, trank;
+    if (!tracked_ids.empty()) {
+      std::vector<int64_t> in_range;
+      for (auto id : tracked_ids) in_range.push_back(id >= 0 && id < V ? id : 0);
+      auto idx = torch::tensor(in_range, torch::kLong).to(p.device());
+      auto pid = p.index_select(1, idx);  // [c, n_tracked]
+      std::vector<Tensor> ranks;
+      for (int64_t j = 0; j < pid.size(1); ++j) ranks.push_back((p > pid.narrow(1, j, 1)).sum(-1) + 1);
+      tprob = pid.to(torch::kDouble).cpu();
+      trank = torch::stack(ranks, 1).cpu();
     }
+    auto ea = ent.accessor<float, 1>();
+    auto va = tv.accessor<double, 2>();
+    auto ia = ti.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < c; ++i) {
+      const auto& row = rows[static_cast<size_t>(r0 + i)];
+      if (row.summary && acc) {
+        for (int64_t j = 0; j < std::min<int64_t>(summary_opt->summary_top_k, k); ++j) {
+          auto id = static_cast<int32_t>(ia[i][j]);
+          auto it = acc->find(id);
+          if (it == acc->end()) {
+            SummaryWord w;
+            w.id = id;
+            w.text = text::readable_piece(tok, id);
+            if (!keep_in_summary(tok, id, w.text, *summary_opt)) continue;
+            it = acc->emplace(id, std::move(w)).first;
+          }
+          it->second.prob_sum += va[i][j];
+          it->second.count += 1;
+        }
+      }
+      if (!row.cell) continue;
+      LensCell cell;
+      cell.layer = row.layer;
+      cell.position = row.position;
+      cell.entropy = ea[i];
+      for (int64_t j = 0; j < std::min(top_k, k); ++j) {
+        TokenScore s;
+        s.id = static_cast<int32_t>(ia[i][j]);
+        s.piece = s.id < tok.vocab_size() ? tok.id_to_piece(s.id) : std::string();
+        s.text = text::readable_piece(tok, s.id);
+        s.score = va[i][j];
+        cell.top.push_back(std::move(s));
+      }
+      for (size_t t = 0; t < tracked.size(); ++t) {
+        TrackedToken tt;
+        tt.word = tracked[t].word;
+        tt.id = tracked[t].id;
+        tt.n_pieces = tracked[t].n_pieces;
+        tt.text = text::readable_piece(tok, tracked[t].id);
+        if (tracked[t].id >= 0 && tracked[t].id < V) {
+          tt.prob = tprob.accessor<double, 2>()[i][static_cast<int64_t>(t)];
+          tt.rank = trank.accessor<int64_t, 2>()[i][static_cast<int64_t>(t)];
+        }
+        cell.tracked.push_back(std::move(tt));
+      }
+      cells.push_back(std::move(cell));
+    }
+  }
+  return cells;
 }
 
 std::vector<SummaryWord> sorted_summary(const std::map<int32_t, SummaryWord>& acc) {
@@ -207,16 +258,22 @@ std::vector<SummaryWord> sorted_summary(const std::map<int32_t, SummaryWord>& ac
 
 LensResult logit_lens(const model::DecoderLM& lm, const gen::Adapter* adapter, const text::Tokenizer& tok,
                       const std::string& query, const LensOptions& opt) {
+  auto res = logit_lens_ids(lm, adapter, tok, lens_query_ids(tok, query, opt), opt);
+  res.query = query;
+  return res;
+}
+
+LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapter, const text::Tokenizer& tok,
+                          const std::vector<int32_t>& ids, const LensOptions& opt) {
   if (opt.top_k < 1) fail("--top-k: expected >= 1, found {}", opt.top_k);
+  if (ids.empty()) fail("logit lens: the query has no tokens");
   torch::NoGradGuard ng;
   const int64_t L = lm.config().num_hidden_layers;
   LensResult res;
-  res.query = query;
   res.instruction = opt.instruction;
   res.n_layers = L;
   res.layers = parse_layer_range(opt.layers, L);
   res.summary_layer = L;
-  auto ids = lens_query_ids(tok, query, opt);
   const int64_t T = static_cast<int64_t>(ids.size());
   auto tracked = resolve_tracked(tok, opt.track);
 
@@ -242,23 +299,25 @@ LensResult logit_lens(const model::DecoderLM& lm, const gen::Adapter* adapter, c
     res.positions.push_back(std::move(p));
   }
   const int64_t P = static_cast<int64_t>(res.positions.size());
-  std::map<int32_t, SummaryWord> acc;
+  // Every (layer, position) cell asked for, plus the summary rows (the compression
+  // positions at the last layer; the ordinary ones without an adapter), in one pass.
+  const int64_t sum_first = adapter ? T + n_thought : 0, sum_count = adapter ? n_comp : T;
+  const bool summary_shown = std::find(res.layers.begin(), res.layers.end(), res.summary_layer) != res.layers.end();
+  std::vector<Tensor> parts;
+  std::vector<LensRow> rows;
   for (int64_t layer : res.layers) {
-    auto states = out.hidden_states[static_cast<size_t>(layer)][0].narrow(0, first, P);
-    Tensor probs;
-    auto cells = lens_cells(lm, tok, states, layer, 0, tracked, opt.top_k, &probs);
-    for (auto& c : cells) res.cells.push_back(std::move(c));
-    if (layer == res.summary_layer) {
-      // Summary over the compression positions (the ordinary ones without an adapter).
-      add_summary(acc, tok, adapter ? probs.narrow(0, P - n_comp, n_comp) : probs, opt);
+    parts.push_back(out.hidden_states[static_cast<size_t>(layer)][0].narrow(0, first, P));
+    for (int64_t i = 0; i < P; ++i) {
+      const int64_t pos = first + i;
+      rows.push_back({layer, i, true, layer == res.summary_layer && pos >= sum_first && pos < sum_first + sum_count});
     }
   }
-  if (std::find(res.layers.begin(), res.layers.end(), res.summary_layer) == res.layers.end()) {
-    auto last = out.hidden_states[static_cast<size_t>(L)][0];
-    auto states = adapter ? last.narrow(0, T + n_thought, n_comp) : last.narrow(0, 0, T);
-    auto p = torch::softmax(lm.lm_head(lm.final_norm(states)).to(torch::kFloat32).cpu(), -1);
-    add_summary(acc, tok, p, opt);
+  if (!summary_shown) {
+    parts.push_back(out.hidden_states[static_cast<size_t>(L)][0].narrow(0, sum_first, sum_count));
+    for (int64_t i = 0; i < sum_count; ++i) rows.push_back({L, -1, false, true});
   }
+  std::map<int32_t, SummaryWord> acc;
+  res.cells = lens_rows(lm, tok, torch::cat(parts, 0), rows, tracked, opt.top_k, &opt, &acc);
   res.summary = sorted_summary(acc);
 
   if (adapter) {
@@ -273,13 +332,14 @@ LensResult logit_lens(const model::DecoderLM& lm, const gen::Adapter* adapter, c
       p.label = fmt::format("S{}", i);
       res.soft_positions.push_back(std::move(p));
     }
-    res.soft_output_lens = lens_cells(lm, tok, S, -1, 0, tracked, opt.top_k);
+    std::vector<LensRow> srows;
+    for (int64_t i = 0; i < n_comp; ++i) srows.push_back({-1, i, true, false});
+    res.soft_output_lens = lens_rows(lm, tok, S, srows, tracked, opt.top_k, nullptr, nullptr);
     // Input lens: nearest rows of the input embedding matrix by cosine.
-    auto E = embedding_matrix(lm);
-    auto En = torch::nn::functional::normalize(E.to(torch::kFloat32),
-                                               torch::nn::functional::NormalizeFuncOptions().dim(1));
-    auto Sn = torch::nn::functional::normalize(S.to(En.device()), torch::nn::functional::NormalizeFuncOptions().dim(1));
-    auto cos = torch::matmul(Sn, En.t()).cpu();
+    // cos = (S/|S|) E^T / |E_row|: no normalised copy of the [V, H] matrix is made.
+    auto E = embedding_matrix(lm).to(torch::kFloat32);
+    auto Sn = torch::nn::functional::normalize(S.to(E.device()), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    auto cos = (torch::matmul(Sn, E.t()) / E.norm(2, 1).clamp_min(1e-12)).cpu();
     const int64_t k = std::min<int64_t>(std::max<int64_t>(1, opt.input_lens_top_k), cos.size(1));
     auto top = cos.topk(k, -1);
     for (int64_t r = 0; r < n_comp; ++r) {

@@ -30,7 +30,7 @@ struct LensOptions {
   int64_t top_k = 10;
   std::string layers = "all";           // "all", "a:b" (inclusive), "a,b,c"; negatives count from L+1
   std::vector<std::string> track;       // words whose rank/probability each cell reports
-  int64_t max_length = 512;             // text tokens, as encode; longer queries are an error
+  int64_t max_length = 512;             // tokens of instruction + text, cut as encode cuts (gen::query_max_length)
   bool include_ordinary = false;        // with an adapter: also the ordinary tokens
   int64_t input_lens_top_k = 10;        // soft prompts' nearest vocabulary embeddings
   // Summary of dominant words
@@ -44,13 +44,19 @@ struct LensOptions {
 // Errors name the flag, what was expected and the valid range.
 std::vector<int64_t> parse_layer_range(const std::string& spec, int64_t n_layers, const std::string& flag = "--layers");
 
-// Tokenizes instruction + query like gen::tokenize_queries; throws when it has more
-// than max_length tokens (the lens never silently cuts what the person asked about).
-std::vector<int32_t> lens_query_ids(const text::Tokenizer& tok, const std::string& query, const LensOptions& opt);
+// Tokenizes instruction + query like gen::tokenize_queries and keeps its first
+// max_length tokens, as encode does (core/gen/query_length.h); `n_tokens` receives the
+// length before the cut, so the caller can say the query was cut. No tokens: an error.
+std::vector<int32_t> lens_query_ids(const text::Tokenizer& tok, const std::string& query, const LensOptions& opt,
+                                    int64_t* n_tokens = nullptr);
 
 // One query. `adapter` may be null (plain per-layer logit lens over ordinary tokens).
 LensResult logit_lens(const model::DecoderLM& lm, const gen::Adapter* adapter, const text::Tokenizer& tok,
                       const std::string& query, const LensOptions& opt);
+// The same for a query already tokenized (instruction included); `query` is left empty.
+// Every cell asked for goes through the final norm and the LM head in one batched pass.
+LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapter, const text::Tokenizer& tok,
+                          const std::vector<int32_t>& ids, const LensOptions& opt);
 
 // The dominant-word summary over a set of lens results (e.g. many queries), using the
 // compression positions (ordinary ones when there are none) at each result's summary_layer.

@@ -30,6 +30,7 @@ struct TrackedToken {
   std::string text;   // readable piece of `id`
   int64_t rank = 0;   // 1-based
   double prob = 0;
+  int n_pieces = 1;   // pieces the word's form splits into; `id` is the first (a fragment when > 1)
 };
 
 struct LensPosition {

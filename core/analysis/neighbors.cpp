@@ -49,10 +49,6 @@ NeighborsResult find_neighbors(runtime::JobContext& ctx, const model::DecoderLM&
       fail("--modes: generative needs --adapter CKPT (or leave it out: --modes mean,last,hyde)");
   }
   if (modes.empty()) fail("--modes: give at least one of generative, mean, last, hyde");
-  // The query is checked against the length limit up front (encode would cut it).
-  const auto qlen = static_cast<int64_t>(tok.encode(opt.instruction + query, true).size());
-  if (opt.max_length > 0 && qlen > opt.max_length)
-    fail("--query: the query is {} tokens (instruction + text), more than --max-length {}", qlen, opt.max_length);
   const fs::path cache_dir = opt.cache_dir.empty() ? fs::path(corpus_path.string() + ".genlens-cache") : opt.cache_dir;
 
   NeighborsResult res;

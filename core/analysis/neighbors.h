@@ -30,7 +30,7 @@ struct NeighborsOptions {
   int64_t top_k = 10;
   std::string instruction;         // before the query
   std::string corpus_instruction;  // before every corpus text
-  int64_t max_length = 512;
+  int64_t max_length = 512;  // query and corpus texts are cut to it (gen::query_max_length)
   int64_t batch_size = 16;
   std::filesystem::path cache_dir;  // empty: <corpus>.genlens-cache/ next to the corpus
   bool use_cache = true;

@@ -23,7 +23,8 @@ json cell_json(const LensCell& c) {
   if (!c.tracked.empty()) {
     json tr = json::array();
     for (const auto& t : c.tracked)
-      tr.push_back({{"word", t.word}, {"id", t.id}, {"text", t.text}, {"rank", t.rank}, {"prob", t.prob}});
+      tr.push_back({{"word", t.word}, {"id", t.id}, {"text", t.text}, {"pieces", t.n_pieces}, {"rank", t.rank},
+                    {"prob", t.prob}});
     j["tracked"] = tr;
   }
   return j;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/io/atomic_file.h"
+#include "core/io/json_check.h"
 #include "core/io/jsonl.h"
 #include "core/util/error.h"
 
@@ -160,16 +161,6 @@ bool is_ident(const std::string& s) {
   return true;
 }
 
-std::string plural(int64_t n, const char* one) { return fmt::format("{} {}{}", n, one, n == 1 ? "" : "s"); }
-
-// How a JSON value reads in a message.
-std::string found(const json& v) {
-  if (v.is_array())
-    return v.empty() ? "an empty array" : "an array of " + plural(static_cast<int64_t>(v.size()), "item");
-  if (v.is_object()) return v.empty() ? "an empty object" : "an object";
-  return clip(v.dump(), 60);
-}
-
 std::string describe(const Row& r) {
   switch (r.type) {
     case Ty::Whole:
@@ -201,22 +192,6 @@ std::string describe(const Row& r) {
     }
   }
   return "?";
-}
-
-// Edit distance, for "did you mean".
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> d(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) d[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t prev = d[0];
-    d[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t cur = d[j];
-      d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      prev = cur;
-    }
-  }
-  return d[b.size()];
 }
 
 // A template's references: {slot} (field "name") and {slot.field}. `error` says what is wrong
@@ -255,7 +230,7 @@ Refs template_refs(const std::string& t) {
 // and unknown keys. The first problem is an error naming the file and the JSON path.
 class SchemaCheck {
  public:
-  explicit SchemaCheck(std::string file) : file_(std::move(file)) {}
+  explicit SchemaCheck(std::string file) : check_(std::move(file)) {}
 
   void check(const json& v, const std::string& path, const std::string& at) {
     const auto alts = rows_at(path);
@@ -268,7 +243,7 @@ class SchemaCheck {
     if (!r) {
       std::string want;
       for (const Row* a : alts) want += (want.empty() ? "" : ", or ") + describe(*a);
-      bad(at, fmt::format("expected {}, found {}", want, found(v)));
+      bad(at, fmt::format("expected {}, found {}", want, io::describe_json(v)));
     }
     switch (r->type) {
       case Ty::Whole: {
@@ -279,7 +254,7 @@ class SchemaCheck {
         } else if (ok) {
           ok = v.get<int64_t>() >= r->lo && v.get<int64_t>() <= r->hi;
         }
-        if (!ok) bad(at, fmt::format("expected {}, found {}", describe(*r), found(v)));
+        if (!ok) bad(at, fmt::format("expected {}, found {}", describe(*r), io::describe_json(v)));
         break;
       }
       case Ty::String:
@@ -288,11 +263,11 @@ class SchemaCheck {
         const auto n = static_cast<int64_t>(utf8_length(s));
         if (n < r->lo)
           bad(at, fmt::format("expected a non-empty {}, found {}", r->type == Ty::Template ? "template" : "string",
-                              found(v)));
+                              io::describe_json(v)));
         if (n > r->hi) bad(at, fmt::format("expected at most {} characters, found {}", r->hi, n));
         if (r->type == Ty::Template) {
           if (s.find_first_not_of(" \t\r\n") == std::string::npos)
-            bad(at, fmt::format("expected a template with some text, found {}", found(v)));
+            bad(at, fmt::format("expected a template with some text, found {}", io::describe_json(v)));
           auto refs = template_refs(s);
           if (!refs.error.empty()) bad(at, fmt::format("template '{}': {}", clip(s, 80), refs.error));
         }
@@ -331,13 +306,7 @@ class SchemaCheck {
                                       clip(key, 60), clip(key, 60)));
             check(value, child_path(path, "*"), key_at);
           } else {
-            std::string list, near;
-            for (auto& k : known) {
-              list += (list.empty() ? "" : ", ") + k;
-              if (near.empty() && distance(k, key) <= 2) near = k;
-            }
-            bad(at, fmt::format("unknown key \"{}\"{} (the keys here: {})", clip(key, 60),
-                                near.empty() ? "" : fmt::format(", did you mean \"{}\"?", near), list));
+            bad(at, io::unknown_key_message(key, known));
           }
         }
         for (auto& k : known)
@@ -350,10 +319,7 @@ class SchemaCheck {
     }
   }
 
-  [[noreturn]] void bad(const std::string& at, const std::string& msg) const {
-    if (at.empty()) fail("{}: {}", file_, msg);
-    fail("{}: {}: {}", file_, at, msg);
-  }
+  [[noreturn]] void bad(const std::string& at, const std::string& msg) const { check_.bad(at, msg); }
 
  private:
   static bool matches(const Row& r, const json& v) {
@@ -372,7 +338,7 @@ class SchemaCheck {
     }
     return false;
   }
-  std::string file_;
+  io::JsonCheck check_;  // the error style shared with other hand-edited JSON files
 };
 
 // The world file as JSON: a regular file of bounded size, valid JSON, no key twice in one

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "core/analysis/decode.h"
@@ -144,14 +145,62 @@ const std::vector<double>& demo_stage_weights() {
   return w;
 }
 
-double overall_fraction(int stage, int64_t done, int64_t total) {
+const std::vector<DemoPhase>& demo_stage_phases(const std::string& stage) {
+  // The job's stage line while each stage runs (the ctx.set_stage of the code it calls:
+  // responses.cpp, teacher.cpp, trainer.cpp, eval.cpp), in the order they come, with the
+  // share of the stage done when each ends: one bar through a stage whose parts each
+  // count from 0 again (the adapter's "tokenize" 100%, then "train" 0/300 steps).
+  static const std::map<std::string, std::vector<DemoPhase>> phases = [] {
+    std::map<std::string, std::vector<DemoPhase>> m;
+    m["lm"] = {{"lm: pretraining", 1.0}};
+    m["responses"] = {{"tokenize", 0.02}, {"generate", 1.0}};
+    // The demo's mean-pool teacher is computed between "tokenize" and "train" (a phase of
+    // its own when it reports one): the few seconds it takes are the jump to 0.06.
+    m["adapter"] = {{"tokenize", 0.01}, {"teacher", 0.06}, {"train", 1.0}};
+    // run_eval: per mode, in kModes's order, "encode MODE" (most of the time), then "score MODE".
+    std::vector<DemoPhase> ev;
+    const double per_mode = 1.0 / static_cast<double>(kModes.size());
+    for (size_t i = 0; i < kModes.size(); ++i) {
+      ev.push_back({"encode " + kModes[i], per_mode * (static_cast<double>(i) + 0.9)});
+      ev.push_back({"score " + kModes[i], per_mode * static_cast<double>(i + 1)});
+    }
+    ev.back().end = 1.0;
+    m["eval"] = ev;
+    return m;
+  }();
+  static const std::vector<DemoPhase> none;
+  auto it = phases.find(stage);
+  return it == phases.end() ? none : it->second;
+}
+
+double overall_fraction(int stage, const std::string& phase, int64_t done, int64_t total) {
   const auto& w = demo_stage_weights();
+  const auto& names = demo_stage_names();
   const int n = static_cast<int>(w.size());
   double f = 0;
   for (int i = 0; i < stage && i < n; ++i) f += w[static_cast<size_t>(i)];
-  if (stage >= 0 && stage < n && total > 0)
-    f += w[static_cast<size_t>(stage)] * std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
-  return std::min(1.0, f);
+  if (stage < 0 || stage >= n) return std::min(1.0, f);
+  const std::string& name = names[static_cast<size_t>(stage)];
+  const double part = total > 0 ? std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0, 1.0) : 0.0;
+  // Where in the stage: a listed phase spans from the previous one's end to its own; a
+  // stage without phases is one phase under its own name. Anything else -- the stage's
+  // own name as it starts, the previous stage's last phase still on the job's line in
+  // the moment between the two -- is the stage's beginning.
+  double within = 0;
+  const auto& phases = demo_stage_phases(name);
+  if (phases.empty()) {
+    if (phase == name) within = part;
+  } else {
+    double begin = 0;
+    for (auto& p : phases) {
+      if (phase.rfind(p.name, 0) == 0) {
+        within = begin + (p.end - begin) * part;
+        break;
+      }
+      begin = p.end;
+    }
+  }
+  return std::min(1.0, f + w[static_cast<size_t>(stage)] * within);
 }
 
 fs::path default_demo_workspace() {
@@ -437,8 +486,7 @@ json run_demo(runtime::JobContext& ctx, const DemoOptions& o) {
     eo.adapter = adapter.dir.string();
     eo.tasks_dir = ws.tasks();
     eo.modes = kModes;
-    eo.out_dir = ws.eval();
-    eo.batch_size = 64;
+    eo.out_dir = ws.eval();  // batch size and query length: the command's defaults, so the numbers are its numbers
     auto res = analysis::run_eval(eo, &ctx);
     json gains = json::object();
     for (auto& t : res.tasks)

@@ -34,10 +34,21 @@ const std::vector<std::string>& demo_stage_names();
 // Rough share of a default run's time each stage takes (sums to 1), for an overall bar.
 const std::vector<double>& demo_stage_weights();
 
-// The whole build's progress (0..1) while stage `stage` (-1: none yet) is `done` of
-// `total` units through (total 0: unknown), by the stages' weights: one bar for the CLI
-// and the studio.
-double overall_fraction(int stage, int64_t done, int64_t total);
+// A part of a stage that reports its own progress: the job's stage line (JobSnapshot::stage)
+// while it runs begins with `name`; `end` is the share of the stage done when it ends.
+struct DemoPhase {
+  std::string name;
+  double end;
+};
+// The phases of stage `stage` in the order they run (empty: the stage is one phase under
+// its own name).
+const std::vector<DemoPhase>& demo_stage_phases(const std::string& stage);
+
+// The whole build's progress (0..1) while stage `stage` (-1: none yet) is in phase `phase`
+// (the job's stage line), `done` of `total` units through (total 0: unknown): the stages'
+// weights, each split over its phases. One bar for the CLI and the studio that never moves
+// back, though each phase counts from 0 again.
+double overall_fraction(int stage, const std::string& phase, int64_t done, int64_t total);
 
 // $GENLENS_DEMO_DIR, else $XDG_CACHE_HOME/genlens/demo, else ~/.cache/genlens/demo.
 std::filesystem::path default_demo_workspace();
@@ -56,5 +67,14 @@ bool demo_report_exists(const std::filesystem::path& workspace);
 // The report as the readable text `genlens demo` prints (eval table, lens and decode
 // rates, the tiny LM's accuracy, timings, where the files are).
 std::string format_demo_report(const nlohmann::json& report);
+
+// One example of the report (report.json's lens.examples[i]): the query with its kind,
+// the lens words and the decoded text, each marked right or wrong ("[right kind]",
+// "[wrong kind]"; "[has a response word]", "[no response word]").
+std::string format_demo_example(const nlohmann::json& example);
+
+// The studio command that opens `workspace`: `genlens-studio --demo` for the default
+// workspace (default_demo_workspace()), `genlens-studio --workspace PATH` for any other.
+std::string demo_studio_command(const std::filesystem::path& workspace);
 
 }  // namespace genlens::demo

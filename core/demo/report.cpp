@@ -2,11 +2,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
 
 #include "core/demo/pipeline.h"
 
 namespace genlens::demo {
 
+namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
@@ -76,7 +80,60 @@ std::string seconds(double s) {
   return fmt::format("{}m{:02d}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
 }
 
+// A path as one shell word: as it is when it holds no character a shell treats specially,
+// else in single quotes.
+std::string shell_word(const std::string& p) {
+  const bool plain = !p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-+:=@%,", c) != nullptr;
+  });
+  if (plain) return p;
+  std::string q = "'";
+  for (char c : p) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Whether two paths name one directory (the same files when both exist, else the same
+// absolute path once normalised).
+bool same_dir(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec) && !ec;
+  auto norm = [](const fs::path& p) {
+    std::error_code e;
+    fs::path n = fs::absolute(p, e).lexically_normal();
+    if (!n.has_filename() && n.has_parent_path()) n = n.parent_path();  // "/a/b/" -> "/a/b"
+    return n;
+  };
+  return norm(a) == norm(b);
+}
+
 }  // namespace
+
+std::string demo_studio_command(const fs::path& workspace) {
+  if (same_dir(workspace, default_demo_workspace())) return "genlens-studio --demo   (opens this workspace)";
+  return "genlens-studio --workspace " + shell_word(workspace.string());
+}
+
+std::string format_demo_example(const json& ex) {
+  // Each example says whether it went right: a response word among the compression
+  // tokens' top-10 (the lens) and an answer of the right kind decoded from the soft
+  // prompts alone (a report from before these fields were written shows no mark).
+  auto mark = [&](const char* key, const char* yes, const char* no) -> std::string {
+    if (!ex.is_object() || !ex.contains(key) || !ex.at(key).is_boolean()) return "";
+    return fmt::format("[{}] ", ex.at(key).get<bool>() ? yes : no);
+  };
+  std::string s;
+  const std::string category = text(ex, "category");
+  s += fmt::format("\n    query    {}{}\n", category.empty() ? "" : "(" + category + ") ", clip(text(ex, "question"), 90));
+  std::string words;
+  for (auto& w : array(ex, "lens_top10")) {
+    if (words.size() > 70) break;
+    if (w.is_string()) words += (words.empty() ? "" : " ") + w.get<std::string>();
+  }
+  s += fmt::format("    lens     {}{}\n", mark("lens_hit", "has a response word", "no response word"), words);
+  s += fmt::format("    decoded  {}{}\n", mark("decode_right_kind", "right kind", "wrong kind"),
+                   clip(text(ex, "decoded"), 90));
+  return s;
+}
 
 std::string format_demo_report(const json& r) {
   std::string s;
@@ -124,16 +181,7 @@ std::string format_demo_report(const json& r) {
                    100 * num(lens, "lens_hit_rate"), n);
   s += fmt::format("  decoding    held-out queries whose soft prompts alone decode to the right kind:   {:.0f}% of {}\n",
                    100 * num(lens, "decode_right_kind_rate"), n);
-  for (auto& ex : array(lens, "examples")) {
-    s += fmt::format("\n    query    {}\n", clip(text(ex, "question"), 90));
-    std::string words;
-    for (auto& w : array(ex, "lens_top10")) {
-      if (words.size() > 70) break;
-      if (w.is_string()) words += (words.empty() ? "" : " ") + w.get<std::string>();
-    }
-    s += fmt::format("    lens     {}\n", words);
-    s += fmt::format("    decoded  {}\n", clip(text(ex, "decoded"), 90));
-  }
+  for (auto& ex : array(lens, "examples")) s += format_demo_example(ex);
 
   const json tm = object(r, "timings");
   s += "\n  time     ";
@@ -155,8 +203,10 @@ std::string format_demo_report(const json& r) {
   s += "           report.json  this report      model/      the tiny LM (Hugging Face layout)\n"
        "           responses.jsonl  its answers  run/        the adapter checkpoint\n"
        "           tasks/  eval/results.json     maps/       <mode>.json: 2-D maps    lens/samples.jsonl\n";
-  s += fmt::format("  next     genlens eval --model {0}/model --adapter {0}/run --tasks {0}/tasks\n", ws);
-  s += "           genlens-studio --demo   (opens this workspace)\n";
+  auto in_ws = [&](const char* sub) { return shell_word(ws + "/" + sub); };
+  s += fmt::format("  next     genlens eval --model {} --adapter {} --tasks {}\n", in_ws("model"), in_ws("run"),
+                   in_ws("tasks"));
+  s += "           " + demo_studio_command(ws) + "\n";
   return s;
 }
 

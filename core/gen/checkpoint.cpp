@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/io/atomic_file.h"
+#include "core/io/json_check.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
 
@@ -147,6 +148,23 @@ LoadedAdapter load_adapter(const fs::path& dir, const BaseModelIdentity& base, t
 LoadedAdapter load_adapter(const fs::path& dir, const model::DecoderLM& lm, const fs::path& model_dir) {
   return load_adapter(dir, BaseModelIdentity::of(lm, model_dir.empty() ? fs::path("(the model given)") : model_dir),
                       lm.device());
+}
+
+json read_trainer_state(const fs::path& path) {
+  json st = io::read_json_file(path);
+  const io::JsonCheck check(path.string());
+  check.object(st, "");
+  if (const json* s = check.object_field(st, "settings", "")) {
+    check.string_field(*s, "teacher", "settings");
+    check.string_field(*s, "instruction", "settings");
+  }
+  check.whole_field(st, "step", "");
+  if (const json* d = check.object_field(st, "data", "")) {
+    check.whole_field(*d, "n_rows", "data");
+    check.string_field(*d, "fingerprint", "data");
+  }
+  if (const json* o = check.object_field(st, "optimizer", "")) check.whole_field(*o, "steps_taken", "optimizer");
+  return st;
 }
 
 std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& run_dir) {

@@ -48,6 +48,12 @@ LoadedAdapter load_adapter(const std::filesystem::path& dir, const BaseModelIden
 // Loads without a base model (inspection); still checks the files against each other.
 LoadedAdapter load_adapter_unchecked(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
 
+// A checkpoint's trainer_state.json, read to resume a run: a JSON object whose fields
+// genlens reads have their types ("settings" an object with a string "teacher", "step" a
+// whole number, "data" and "optimizer" objects); a damaged or hand-edited file is an error
+// naming the file and the field ("...: settings.teacher: expected a string, found 3").
+nlohmann::json read_trainer_state(const std::filesystem::path& path);
+
 // checkpoint-<step> directories of a run that hold a genlens.json, ascending by step.
 std::vector<std::pair<int64_t, std::filesystem::path>> list_checkpoints(const std::filesystem::path& run_dir);
 // An adapter directory as given, or for a run directory its latest checkpoint.

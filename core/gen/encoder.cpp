@@ -37,10 +37,18 @@ torch::Tensor encode_ids(const model::DecoderLM& lm, const Adapter* adapter, con
   if (opt.mode == EncodeMode::Generative && !adapter)
     fail("encode: mode generative needs an adapter (--adapter CKPT); the baselines mean and last do not");
   const int64_t N = static_cast<int64_t>(rows.size());
+  if (opt.cuts) {
+    opt.cuts->max_length = opt.max_length;
+    for (const auto& r : rows) opt.cuts->add(static_cast<int64_t>(r.size()));
+  }
   const int64_t D = opt.mode == EncodeMode::Generative ? adapter->shape().teacher_dim : lm.config().hidden_size;
   auto out = torch::zeros({N, D}, torch::kFloat32);
-  // Longest first: little padding per batch, and the largest batch comes first (an
-  // out-of-memory error shows up at once, not at the end).
+  // Longest first, the largest batch first (an out-of-memory error shows up at once, not
+  // at the end), and a batch only ever holds texts of one length: no padding, so a text's
+  // embedding does not depend on how long the other texts of its batch are. (Left padding
+  // to another length moved every float by rounding, ~1e-6, so `eval --batch-size 16` and
+  // the demo's batches of 64 scored differently.) The row count of a batch can still pick
+  // another kernel for a small matrix product, and so another rounding.
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   auto len = [&](int64_t i) {
@@ -50,9 +58,11 @@ torch::Tensor encode_ids(const model::DecoderLM& lm, const Adapter* adapter, con
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return len(a) > len(b); });
   torch::NoGradGuard ng;
   const int64_t bs = std::max<int64_t>(1, opt.batch_size);
-  for (int64_t start = 0; start < N; start += bs) {
+  for (int64_t start = 0, end = 0; start < N; start = end) {
     if (opt.check_cancel) opt.check_cancel();
-    const int64_t end = std::min(N, start + bs);
+    const int64_t n_start = len(order[static_cast<size_t>(start)]);
+    end = start + 1;
+    while (end < N && end - start < bs && len(order[static_cast<size_t>(end)]) == n_start) ++end;
     std::vector<TokenRow> batch_rows;
     std::vector<int64_t> idx;
     for (int64_t k = start; k < end; ++k) {
@@ -95,6 +105,11 @@ torch::Tensor encode_texts(const model::DecoderLM& lm, const Adapter* adapter, c
   // HyDE: generate, then mean-pool the generated answers.
   EncodeOptions mean = opt;
   mean.mode = EncodeMode::Mean;
+  mean.cuts = nullptr;  // what is counted is the query, not the generated answer
+  if (opt.cuts) {
+    opt.cuts->max_length = opt.max_length;
+    for (const auto& r : tokenize_queries(tok, texts, instruction)) opt.cuts->add(static_cast<int64_t>(r.size()));
+  }
   auto answers = hyde_answers(lm, tok, texts, instruction, opt);
   mean.on_progress = nullptr;
   return encode_ids(lm, nullptr, tokenize_queries(tok, answers, ""), mean);

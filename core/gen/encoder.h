@@ -1,8 +1,10 @@
 // Encoding texts into embeddings: `generative` (LLM2Vec-Gen, needs an adapter) and the
 // input-centric baselines on the same frozen LLM, `mean` (mean of the last hidden
-// states over the text's tokens) and `last` (the last token's hidden state). Batched,
-// left padded, longest texts first; output rows in input order. Query side as in
-// training (DESIGN.md §1): instruction + text, no chat template, max 512 text tokens.
+// states over the text's tokens) and `last` (the last token's hidden state). Batched
+// longest first, each batch texts of one length (no padding, so an embedding does not
+// depend on the lengths of the texts beside it); output rows in input order. Query side as in
+// training (DESIGN.md §1): instruction + text, no chat template, cut to max_length tokens
+// (the one rule of core/gen/query_length.h: the adapter's training query length by default).
 #pragma once
 #include <torch/torch.h>
 
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "core/gen/adapter.h"
+#include "core/gen/query_length.h"
 #include "core/model/decoder_lm.h"
 
 namespace genlens::text {
@@ -31,7 +34,10 @@ std::string to_string(EncodeMode m);
 struct EncodeOptions {
   EncodeMode mode = EncodeMode::Generative;
   int64_t batch_size = 16;
-  int64_t max_length = 512;  // text tokens (special tokens come on top)
+  // Tokens of instruction + text, the tokenizer's special tokens included (as training
+  // cuts them); callers pick it with gen::query_max_length (query_length.h).
+  int64_t max_length = kDefaultQueryMaxLength;
+  QueryCuts* cuts = nullptr;  // when set: every row encoded is counted (what max_length cut)
   std::function<void(int64_t done)> on_progress;  // rows finished so far
   std::function<void()> check_cancel;             // may throw (runtime::Cancelled)
   // Hyde only: the chat template (null: the one in lm.config().source_dir) and answer length.

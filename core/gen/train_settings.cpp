@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/gen/checkpoint.h"
@@ -95,6 +96,19 @@ void TrainSettings::validate() const {
   need(query_max_length >= 1, "--query-max-length: expected >= 1", query_max_length);
   need(response_max_length >= 1, "--response-max-length: expected >= 1", response_max_length);
   need(save_every >= 1, "--save-every: expected >= 1", save_every);
+}
+
+std::vector<std::string> TrainSettings::warnings() const {
+  std::vector<std::string> out;
+  if (warmup_steps > 0 && warmup_steps >= steps) {
+    // The schedule (adamw.h linear_schedule) rises as k / warmup: at the last step it is at
+    // (steps - 1) / warmup of --lr and never decays.
+    const double peak = static_cast<double>(steps - 1) / static_cast<double>(warmup_steps);
+    out.push_back(fmt::format("--warmup {} is not shorter than --steps {}: the learning rate only rises, to {:.0f}% of "
+                              "--lr {:.3g} at the last step, and never decays (try --warmup {})",
+                              warmup_steps, steps, 100.0 * peak, lr, std::max<int64_t>(0, steps / 10)));
+  }
+  return out;
 }
 
 std::string TrainData::fingerprint() const {

@@ -35,6 +35,10 @@ struct TrainSettings {
   nlohmann::json to_json() const;
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);
   void validate() const;
+  // Settings that are valid but probably not what was meant, one sentence each (the CLI
+  // prints them before training, the studio's form shows them): a warm-up as long as the
+  // run (--warmup >= --steps), so the learning rate never reaches --lr.
+  std::vector<std::string> warnings() const;
 };
 
 // Token-level training data (the text-level builder is core/data/responses.h).

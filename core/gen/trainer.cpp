@@ -162,17 +162,14 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
            s_.out_dir.string(), cps.back().second.filename().string());
     return false;
   }
-  if (cps.empty()) {
-    ctx.log(fmt::format("resume: no checkpoint in {} yet; starting from step 0", s_.out_dir.string()));
-    return false;
-  }
+  if (cps.empty()) return false;  // a fresh run: nothing to say (only a resumed run says so)
   auto dir = cps.back().second;
   auto state_path = dir / "trainer_state.json";
   std::error_code ec;
   if (!fs::exists(state_path, ec) || !fs::exists(dir / "optimizer.safetensors", ec))
     fail("{}: cannot resume from it: trainer_state.json or optimizer.safetensors is missing (an adapter-only "
          "checkpoint)", dir.string());
-  const json st = io::read_json_file(state_path);
+  const json st = read_trainer_state(state_path);  // type-checked: errors name the file and field
   // A field of the wrong type (hand-edited or corrupt state) is named with the file, not
   // reported as an internal JSON error.
   try {

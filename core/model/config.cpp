@@ -10,6 +10,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/model_dir.h"
 
 namespace genlens::model {
 
@@ -227,7 +228,7 @@ ModelConfig ModelConfig::from_json_file(const fs::path& config_json) {
 }
 
 ModelConfig ModelConfig::from_dir(const fs::path& dir) {
-  if (!fs::is_directory(dir)) fail("'{}': not a model directory", dir.string());
+  require_model_dir(dir, "config.json, the weights and the tokenizer");
   ModelConfig c = from_json_file(dir / "config.json");
   c.source_dir = dir;
   auto gen = dir / "generation_config.json";

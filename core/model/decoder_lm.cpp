@@ -10,6 +10,8 @@
 // softmax in fp32; GQA head h reads kv head h / (heads / kv_heads).
 #include "core/model/decoder_lm.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
 
 #include "core/model/checkpoint.h"
@@ -481,10 +483,32 @@ torch::ScalarType parse_dtype(const std::string& n) {
   fail("dtype '{}' is not supported (expected f32, bf16 or f16)", n);
 }
 
+namespace {
+// Whether this process's LibTorch was built with CUDA, GPU or not: a CPU-only build's
+// "cuda" error says so instead of "not available".
+bool libtorch_has_cuda() {
+  // LibTorch's CUDA half is its own library, loaded with the process when the build has it.
+  for (const char* lib : {"libtorch_cuda.so", "libc10_cuda.so"})
+    if (void* h = ::dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
+      ::dlclose(h);
+      return true;
+    }
+  return false;
+}
+}  // namespace
+
 torch::Device parse_device(const std::string& n) {
   if (n == "cpu") return torch::kCPU;
   if (n.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) fail("device '{}' was asked for, but CUDA is not available", n);
+    if (!torch::cuda::is_available()) {
+      if (!libtorch_has_cuda())
+        fail("device '{}' was asked for, but this genlens is built with a CPU-only LibTorch: use --device cpu, or "
+             "build against a CUDA LibTorch (README: Building for CUDA)",
+             n);
+      fail("device '{}' was asked for, but CUDA is not available: this LibTorch has CUDA support, yet no GPU is "
+           "visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)",
+           n);
+    }
     try {
       return torch::Device(n);
     } catch (const std::exception&) {

@@ -4,6 +4,7 @@
 #include "core/io/atomic_file.h"
 #include "core/text/backends.h"
 #include "core/util/error.h"
+#include "core/util/model_dir.h"
 
 namespace genlens::text {
 
@@ -27,9 +28,7 @@ std::optional<TokenId> config_id(const json& cfg, const char* key) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
-  if (!fs::is_directory(dir))
-    fail("{}: expected a model directory holding tokenizer.json or tokenizer.model, found {}", dir.string(),
-         fs::exists(dir) ? "a file" : "nothing");
+  require_model_dir(dir, "tokenizer.json or tokenizer.model");
   const json config = read_json_if_exists(dir / "tokenizer_config.json");
   const json model_config = read_json_if_exists(dir / "config.json");
   const json gen_config = read_json_if_exists(dir / "generation_config.json");

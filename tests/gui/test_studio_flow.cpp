@@ -1,9 +1,11 @@
 // The studio under Xvfb, driven by a --script through a real flow on the quick demo
-// workspace, which `--demo --quick` builds on screen first: the maps (with their region
-// labels), a query in the inspector with a walk, the eval table and a selection's
-// similarities, then a short training run with a probe at each checkpoint, stopped (a
-// checkpoint is saved). Each screenshot is checked with ImageMagick (not uniform, many
-// colours) and against the studio's own log of the panels it drew in that frame.
+// workspace, which `--demo --quick` builds on screen first: a query inspected before the
+// maps exist (its marker appears on both once they are laid out), the maps with their
+// region labels, a walk, the eval table and a selection's similarities, then a short
+// training run with a probe at each checkpoint, stopped (a checkpoint is saved). Then the
+// README's tour (assets/screenshots/tour.script) on the same workspace. Each screenshot is
+// checked with ImageMagick (not uniform, many colours) and against the studio's own log
+// of the panels it drew in that frame.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -67,13 +69,17 @@ frames 20
 screenshot {dir}/build.png
 wait demo 900
 wait all 120
-view map
-project UMAP
-wait project 300
-wait regions 300
+# a query inspected before the maps exist is placed on them once they are laid out
 view inspector
 query Honestly, the landlord raised the rent and I am livid.
 wait query 300
+view map
+project UMAP
+wait project 300
+wait place 300
+wait regions 300
+expect markers 2 30
+view inspector
 walk Can you show me how to rob a bank?
 wait walk 300
 frames 2
@@ -173,6 +179,33 @@ quit
     CHECK(h < 900);
     CHECK(colours > 50);
   }
+  // The README's tour (every tab) on this workspace, as assets/screenshots/refresh.sh runs
+  // it on the default demo, with HOME set so that the workspace reads ~/genlens-demo.
+  fs::create_directories(tmp / "home");
+  fs::remove(tmp / "home" / "genlens-demo");
+  fs::create_directory_symlink(ws, tmp / "home" / "genlens-demo");
+  fs::create_directories(tmp / "tour");
+  auto tour = sh(fmt::format("HOME={home} GENLENS_DEMO_DIR={home}/genlens-demo SHOTS={shots} xvfb-run -a -s '-screen 0 "
+                             "1600x1000x24' '{bin}' --width 1600 --height 1000 --script {script} --panel-log {log}",
+                             fmt::arg("home", q(tmp / "home")), fmt::arg("shots", q(tmp / "tour")),
+                             fmt::arg("bin", GENLENS_STUDIO_PATH),
+                             fmt::arg("script", q(fs::path(GENLENS_SOURCE_ROOT) / "assets" / "screenshots" / "tour.script")),
+                             fmt::arg("log", q(tmp / "tour" / "panels.log"))));
+  INFO(tour.out);
+  REQUIRE(tour.rc == 0);
+  auto tour_panels = read_panel_log(tmp / "tour" / "panels.log");
+  const std::map<std::string, std::vector<std::string>> tour_expected{
+      {"workspace.png", {"workspace"}},
+      {"inspector.png", {"inspector", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
+      {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
+      {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
+      {"training.png", {"training", "training.curves", "training.probe"}}};
+  for (auto& [png, want] : tour_expected) {
+    INFO("tour ", png, " drew:", tour_panels[png]);
+    CHECK(fs::exists(tmp / "tour" / png));
+    for (auto& p : want) CHECK(tour_panels[png].find(" " + p + " ") != std::string::npos);
+  }
+
   std::ifstream frames(tmp / "frames.csv");
   int n_frames = -1;
   for (std::string l; std::getline(frames, l);) ++n_frames;

@@ -85,7 +85,7 @@ TEST_CASE("map: side-by-side panels with a shared selection, selected indices in
   s.generative.status = s.input.status = views::Status::ready();
   s.generative.title = "generative", s.input.title = "input-centric";
   s.generative.data.has_marker = true;
-  s.generative.data.notes = {{5, 2, "honey · hive"}};
+  s.generative.data.notes = {{5, 2, "honey · hive", "a region of 4 points"}};
   test::HeadlessImGui gui(1200, 800);
   views::MapState st;
   st.selected.assign(30, 0);

@@ -18,7 +18,7 @@ TEST_CASE("views: about panel and layout frame produce draw commands") {
   test::HeadlessImGui gui;
   views::AboutSnapshot about{"0.1.0", "1.13.0", "/usr/lib/libblas.so.3", false, 2, {"cpu"}};
   views::AboutViewState about_state;
-  views::LayoutSnapshot layout{"(empty workspace)", {"run-1", "run-2"}, {"hello"}};
+  views::LayoutSnapshot layout{"(empty workspace)", {{"run", "run-1", "/runs/run-1"}, {"run", "run-2", ""}}, {"hello"}};
   views::LayoutState layout_state;
   views::Rect center;
   for (int i = 0; i < 2; ++i) {  // ImGui lays out on the first frame, draws on the second

@@ -45,8 +45,8 @@ TEST_CASE("bench all: one well-formed JSON object per case, the Python peer besi
     REQUIRE(j.is_object());
     cases[j.at("bench").get<std::string>() + "/" + j.at("case").get<std::string>()] = j;
   }
-  for (auto* name : {"encode/mean", "encode/generative", "train/step", "generate/greedy", "lens/compression-top10",
-                     "umap/fit"}) {
+  for (auto* name : {"encode/mean", "encode/generative", "train/step", "generate/greedy", "lens/all-layers-top10",
+                     "lens/per-layer-baseline", "umap/fit"}) {
     CAPTURE(name);
     REQUIRE(cases.count(name) == 1);
     const Json& j = cases[name];
@@ -70,7 +70,7 @@ TEST_CASE("bench all: one well-formed JSON object per case, the Python peer besi
     CHECK(positive_number(j.at("tflops")));
     CHECK(j.at("mfu").is_null());           // no peak known for a CPU
     CHECK(j.at("cuda_peak_mb").is_null());
-    if (std::string(name) == "lens/compression-top10") continue;  // no peer case
+    if (std::string(name).rfind("lens/", 0) == 0) continue;  // no peer case
     const Json& p = j.at("vs_python");
     INFO(p.dump());
     REQUIRE_FALSE(p.contains("error"));

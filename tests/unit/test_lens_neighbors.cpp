@@ -125,7 +125,7 @@ TEST_CASE("encode mode hyde = mean pooling of the answer `generate` writes for t
   CHECK(e.exit_code == 0);
 }
 
-TEST_CASE("neighbors CLI: side-by-side table, --json, second call from the cache, errors") {
+TEST_CASE("neighbors CLI: one block per mode, --json, second call from the cache, a long query cut with a warning") {
   auto dir = test::tiny_qwen3_text_model();
   test::TempDir tmp("neighbors-cli");
   std::string c;
@@ -148,7 +148,10 @@ TEST_CASE("neighbors CLI: side-by-side table, --json, second call from the cache
   auto e = test::run_genlens(base + "--query x --modes generative");
   CHECK(e.exit_code == 1);
   CHECK(e.output.find("needs --adapter") != std::string::npos);
-  auto e2 = test::run_genlens(base + "--query 'one two three four' --max-length 2");
-  CHECK(e2.exit_code == 1);
-  CHECK(e2.output.find("--max-length 2") != std::string::npos);
+  // A query (and corpus texts) longer than --max-length are cut as encode cuts them, with a warning.
+  auto e2 = test::run_genlens(base + "--query 'one two three four' --max-length 2 --no-cache");
+  INFO(e2.output);
+  CHECK(e2.exit_code == 0);
+  CHECK(e2.output.find("warning: neighbors: the query is") != std::string::npos);
+  CHECK(e2.output.find("corpus texts were longer than 2 tokens and were cut") != std::string::npos);
 }

@@ -118,6 +118,7 @@ void apply(const corpus::Mutation& m, const fs::path& dir) {
       replace_file(p, u64le(std::stoull(m.value)) + s.substr(8));
       break;
     }
+    case corpus::Op::CopyDir: link_tree(dir / m.value, p); break;
     case corpus::Op::Npy: {
       std::string h = m.value + "\n";
       std::string s = "\x93NUMPY";

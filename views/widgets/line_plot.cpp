@@ -31,8 +31,11 @@ namespace {
 
 double ty(double v, bool log_y) { return log_y ? std::log10(std::max(v, 1e-12)) : v; }
 
+}  // namespace
+
 std::string tick_label(double v, bool log_y) {
   if (log_y) v = std::pow(10.0, v);
+  if (v == 0) v = 0;  // -0 reads as "0"
   double a = std::fabs(v);
   if (a != 0 && (a < 1e-3 || a >= 1e5)) return fmt::format("{:.1e}", v);
   if (a >= 100) return fmt::format("{:.0f}", v);
@@ -50,11 +53,33 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
       step = m * mag;
       break;
     }
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) t.push_back(v);
+  // Multiples of the step (no running sum: 0 is exactly 0, never -0 or 1e-17).
+  const double i0 = std::ceil(lo / step - 1e-9), i1 = std::floor(hi / step + 1e-9);
+  for (double i = i0; i <= i1 && t.size() < 200; ++i) t.push_back(i == 0 ? 0.0 : i * step);
   return t;
 }
 
-}  // namespace
+std::vector<double> log_ticks(double lo, double hi, int n) {
+  // Round values on a log axis (lo, hi are log10): 1, 2, 5 x 10^k while they fit, else
+  // only the powers of ten, else (a narrow range) round values in between.
+  std::vector<double> t;
+  if (!(hi > lo)) return t;
+  for (const std::vector<double>& mults : {std::vector<double>{1, 2, 5}, std::vector<double>{1}}) {
+    t.clear();
+    for (double k = std::floor(lo); k <= std::ceil(hi); ++k)
+      for (double m : mults) {
+        const double v = std::log10(m) + k;
+        if (v >= lo - 1e-9 && v <= hi + 1e-9) t.push_back(v);
+      }
+    if (int(t.size()) <= n + 1 && t.size() >= 2) return t;
+  }
+  if (t.size() >= 2) return t;
+  // Under a factor of ten: round values of the data itself.
+  t.clear();
+  for (double v : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), n))
+    if (v > 0) t.push_back(std::log10(v));
+  return t;
+}
 
 LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& series, LinePlotState& st,
                               float width, float height, const char* x_label) {
@@ -102,7 +127,8 @@ LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& ser
 
   // Grid and ticks.
   const ImU32 grid = IM_COL32(255, 255, 255, 22), tick_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  for (double t : nice_ticks(st.y0, st.y1, std::max(2, int((b.y - a.y) / (font * 2.5f))))) {
+  const int ny = std::max(2, int((b.y - a.y) / (font * 2.5f)));
+  for (double t : st.log_y ? log_ticks(st.y0, st.y1, ny) : nice_ticks(st.y0, st.y1, ny)) {
     float y = sy(t);
     dl->AddLine(ImVec2(a.x, y), ImVec2(b.x, y), grid);
     auto s = tick_label(t, st.log_y);
@@ -121,16 +147,58 @@ LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& ser
   for (size_t s = 0; s < series.size(); ++s) {
     if (st.hidden[s]) continue;
     ImU32 col = category_color(series[s].color >= 0 ? series[s].color : int(s));
-    pts.clear();
+    // Runs of finite values, each drawn as separate segments: a polyline's mitred joins
+    // break up into dashes where the line turns sharply (a spike between two steps), and
+    // a missing value (a gap in the log) is a gap, not a line across it. Many steps to a
+    // pixel column keep its envelope (first, lowest, highest, last), not a zig-zag.
     const auto& xs = series[s].x;
+    struct Column {
+      bool open = false;
+      float x = 0;
+      ImVec2 first, low, high, last;
+      size_t n = 0, i_low = 0, i_high = 0;
+    } col_acc;
+    auto emit_column = [&] {
+      if (!col_acc.open) return;
+      auto add = [&](ImVec2 q) {
+        if (pts.empty() || std::fabs(q.x - pts.back().x) >= 0.01f || std::fabs(q.y - pts.back().y) >= 0.01f) pts.push_back(q);
+      };
+      add(col_acc.first);
+      if (col_acc.i_low < col_acc.i_high) add(col_acc.low), add(col_acc.high);
+      else add(col_acc.high), add(col_acc.low);
+      add(col_acc.last);
+      col_acc.open = false;
+    };
+    auto flush = [&] {
+      emit_column();
+      if (pts.size() == 1) dl->AddCircleFilled(pts[0], 2.0f, col);
+      for (size_t k = 1; k < pts.size(); ++k) dl->AddLine(pts[k - 1], pts[k], col, 1.6f);
+      pts.clear();
+    };
+    pts.clear();
     for (size_t i = 0; i < xs.size() && i < ys[s].size(); ++i) {
-      if (!std::isfinite(ys[s][i])) continue;
+      if (!std::isfinite(ys[s][i])) {
+        flush();
+        continue;
+      }
       ImVec2 p(sx(xs[i]), sy(ys[s][i]));
-      if (!pts.empty() && std::fabs(p.x - pts.back().x) < 0.5f && std::fabs(p.y - pts.back().y) < 0.5f) continue;
-      pts.push_back(p);
+      // Far off the chart (zoomed in): clamped, so the segment keeps its direction in view.
+      p.y = std::clamp(p.y, a.y - 4000.0f, b.y + 4000.0f);
+      const float cx = std::floor(p.x);
+      if (col_acc.open && cx == col_acc.x) {
+        ++col_acc.n;
+        if (p.y > col_acc.low.y) col_acc.low = p, col_acc.i_low = col_acc.n;  // screen y grows downwards
+        if (p.y < col_acc.high.y) col_acc.high = p, col_acc.i_high = col_acc.n;
+        col_acc.last = p;
+        continue;
+      }
+      emit_column();
+      col_acc.open = true;
+      col_acc.x = cx;
+      col_acc.first = col_acc.low = col_acc.high = col_acc.last = p;
+      col_acc.n = col_acc.i_low = col_acc.i_high = 0;
     }
-    if (pts.size() == 1) dl->AddCircleFilled(pts[0], 2.5f, col);
-    if (pts.size() > 1) dl->AddPolyline(pts.data(), int(pts.size()), col, 0, 1.6f);
+    flush();
   }
   if (empty) {
     const char* msg = "no data yet";

@@ -29,6 +29,13 @@ struct LinePlotResult {
 // The EMA smoothing the plot applies (same as TensorBoard's, debiased), exposed for tests.
 std::vector<double> smooth_ema(const std::vector<double>& y, float weight);
 
+// The axes' ticks: round values (multiples of 1, 2 or 5 x 10^k) across [lo, hi], about
+// `n` of them, and a tick's label (log_y: v is log10 of the value). Zero reads "0", never "-0".
+std::vector<double> nice_ticks(double lo, double hi, int n);
+std::string tick_label(double v, bool log_y);
+// A log axis' ticks (lo, hi and the result in log10): 1, 2, 5 x 10^k, or powers of ten.
+std::vector<double> log_ticks(double lo, double hi, int n);
+
 LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& series, LinePlotState& state,
                               float width, float height, const char* x_label = "step");
 

@@ -30,6 +30,55 @@ std::vector<int> points_in_box(const ScatterData& d, float x0, float y0, float x
   return out;
 }
 
+std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& req, const LabelBox& bounds,
+                                         const std::vector<LabelBox>& reserved, float gap) {
+  std::vector<LabelPlacement> out(req.size());
+  std::vector<LabelBox> taken = reserved;
+  const float pad = 3;
+  for (size_t i = 0; i < req.size(); ++i) {
+    const auto& r = req[i];
+    if (r.ax < bounds.x0 || r.ax > bounds.x1 || r.ay < bounds.y0 || r.ay > bounds.y1) continue;  // off the plot
+    if (r.w > bounds.x1 - bounds.x0 || r.h > bounds.y1 - bounds.y0) continue;
+    // Top-left corners, nearest first: above, below, right, left, the diagonals; then
+    // stacked one label further up or down (twice), so crowded labels fan out.
+    std::vector<std::pair<float, float>> cand;
+    const float g = gap, step = r.h + pad + 1;
+    cand.push_back({r.ax - r.w * 0.5f, r.ay - r.h - g});
+    cand.push_back({r.ax - r.w * 0.5f, r.ay + g});
+    cand.push_back({r.ax + g, r.ay - r.h * 0.5f});
+    cand.push_back({r.ax - g - r.w, r.ay - r.h * 0.5f});
+    cand.push_back({r.ax + g * 0.5f, r.ay - r.h - g});
+    cand.push_back({r.ax - r.w - g * 0.5f, r.ay - r.h - g});
+    cand.push_back({r.ax + g * 0.5f, r.ay + g});
+    cand.push_back({r.ax - r.w - g * 0.5f, r.ay + g});
+    for (int k = 1; k <= 2; ++k) {
+      cand.push_back({r.ax - r.w * 0.5f, r.ay - r.h - g - float(k) * step});
+      cand.push_back({r.ax - r.w * 0.5f, r.ay + g + float(k) * step});
+      cand.push_back({r.ax + g * 0.5f, r.ay - r.h - g - float(k) * step});
+      cand.push_back({r.ax - r.w - g * 0.5f, r.ay - r.h - g - float(k) * step});
+      cand.push_back({r.ax + g * 0.5f, r.ay + g + float(k) * step});
+      cand.push_back({r.ax - r.w - g * 0.5f, r.ay + g + float(k) * step});
+    }
+    for (auto& c : cand) {
+      LabelBox b;
+      b.x0 = std::clamp(c.first, bounds.x0, bounds.x1 - r.w);
+      b.y0 = std::clamp(c.second, bounds.y0, bounds.y1 - r.h);
+      b.x1 = b.x0 + r.w, b.y1 = b.y0 + r.h;
+      bool free = true;
+      for (auto& t : taken)
+        if (b.overlaps(t, pad)) {
+          free = false;
+          break;
+        }
+      if (!free) continue;
+      out[i] = {true, b};
+      taken.push_back(b);
+      break;
+    }
+  }
+  return out;
+}
+
 bool draw_label_legend(const std::vector<std::string>& names, std::vector<bool>& hidden) {
   hidden.resize(names.size(), false);
   bool changed = false;
@@ -241,34 +290,81 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
     }
   }
 
-  for (auto& note : d.notes) {
-    ImVec2 p = to_screen(note.x, note.y);
-    ImVec2 ts = ImGui::CalcTextSize(note.text.c_str());
-    // Above the region's centre, so the label does not cover its points.
-    ImVec2 q(p.x - ts.x * 0.5f, p.y - ts.y - 3 * r - 6);
-    // A region near the edge keeps its whole label inside the plot (not cut by the frame).
-    if (p.x >= a.x && p.x <= b.x && p.y >= a.y && p.y <= b.y) {
-      q.x = std::clamp(q.x, a.x + 6, std::max(a.x + 6, b.x - 6 - ts.x));
-      q.y = std::clamp(q.y, a.y + 4, std::max(a.y + 4, b.y - 4 - ts.y));
+  // The query's marker and its text first, then the notes around them, none overlapping.
+  const LabelBox inner{a.x + 4, a.y + 4, b.x - 4, b.y - 4};
+  std::vector<LabelBox> reserved;
+  std::string tip;  // what the mouse is over: the marker's or a note's whole text
+  const float ms = 7;
+  if (d.has_marker) {
+    const ImVec2 p = to_screen(d.marker_x, d.marker_y);
+    reserved.push_back({p.x - ms - 1, p.y - ms - 1, p.x + ms + 1, p.y + ms});
+    if (!d.marker_text.empty()) {
+      const ImVec2 ts = ImGui::CalcTextSize(d.marker_text.c_str());
+      // Right of the marker, else left of it, else above or below.
+      std::vector<LabelRequest> mr{{p.x, p.y, ts.x + 6, ts.y + 2}};
+      LabelBox right{p.x + ms + 3, p.y - ts.y * 0.5f - 1, p.x + ms + 9 + ts.x, p.y + ts.y * 0.5f + 1};
+      LabelBox left{p.x - ms - 9 - ts.x, right.y0, p.x - ms - 3, right.y1};
+      LabelBox mb;
+      bool ok = false;
+      for (auto& c : {right, left})
+        if (c.x0 >= inner.x0 && c.x1 <= inner.x1 && c.y0 >= inner.y0 && c.y1 <= inner.y1) {
+          mb = c, ok = true;
+          break;
+        }
+      if (!ok) {
+        auto pl = place_labels(mr, inner, reserved, ms + 2);
+        ok = pl[0].placed;
+        mb = pl[0].box;
+      }
+      if (ok) {
+        dl->AddRectFilled(ImVec2(mb.x0, mb.y0), ImVec2(mb.x1, mb.y1), IM_COL32(0, 0, 0, 150), 3.0f);
+        dl->AddText(ImVec2(mb.x0 + 3, mb.y0 + 1), IM_COL32(255, 255, 255, 255), d.marker_text.c_str());
+        reserved.push_back(mb);
+        if (hovered && io.MousePos.x >= mb.x0 && io.MousePos.x <= mb.x1 && io.MousePos.y >= mb.y0 && io.MousePos.y <= mb.y1)
+          tip = d.marker_tooltip.empty() ? d.marker_text : d.marker_tooltip;
+      }
     }
-    dl->AddRectFilled(ImVec2(q.x - 4, q.y - 2), ImVec2(q.x + ts.x + 4, q.y + ts.y + 2), IM_COL32(0, 0, 0, 170), 4.0f);
-    dl->AddText(q, IM_COL32(255, 255, 255, 235), note.text.c_str());
+    if (hovered && std::fabs(io.MousePos.x - p.x) <= ms && std::fabs(io.MousePos.y - p.y) <= ms)
+      tip = d.marker_tooltip.empty() ? d.marker_text : d.marker_tooltip;
+  }
+  if (!d.notes.empty()) {
+    std::vector<LabelRequest> req;
+    for (auto& note : d.notes) {
+      const ImVec2 p = to_screen(note.x, note.y);
+      const ImVec2 ts = ImGui::CalcTextSize(note.text.c_str());
+      req.push_back({p.x, p.y, ts.x + 8, ts.y + 4});
+    }
+    const auto placed = place_labels(req, inner, reserved, r + 5);
+    for (size_t k = 0; k < d.notes.size(); ++k) {
+      if (!placed[k].placed) continue;
+      const auto& bx = placed[k].box;
+      const ImVec2 anchor(req[k].ax, req[k].ay);
+      // A short leader to the anchor when the label had to move away from it.
+      const float cx = std::clamp(anchor.x, bx.x0, bx.x1), cy = std::clamp(anchor.y, bx.y0, bx.y1);
+      if ((cx - anchor.x) * (cx - anchor.x) + (cy - anchor.y) * (cy - anchor.y) > (r + 8) * (r + 8))
+        dl->AddLine(anchor, ImVec2(cx, cy), IM_COL32(255, 255, 255, 120), 1.0f);
+      dl->AddRectFilled(ImVec2(bx.x0, bx.y0), ImVec2(bx.x1, bx.y1), IM_COL32(0, 0, 0, 170), 4.0f);
+      dl->AddText(ImVec2(bx.x0 + 4, bx.y0 + 2), IM_COL32(255, 255, 255, 235), d.notes[k].text.c_str());
+      if (hovered && !d.notes[k].tooltip.empty() && io.MousePos.x >= bx.x0 && io.MousePos.x <= bx.x1 &&
+          io.MousePos.y >= bx.y0 && io.MousePos.y <= bx.y1)
+        tip = d.notes[k].tooltip;
+    }
   }
   if (d.has_marker) {
-    ImVec2 p = to_screen(d.marker_x, d.marker_y);
-    const float s = 7;
+    const ImVec2 p = to_screen(d.marker_x, d.marker_y);
+    const float s = ms;
     dl->AddTriangleFilled(ImVec2(p.x, p.y - s), ImVec2(p.x + s, p.y + s * 0.7f), ImVec2(p.x - s, p.y + s * 0.7f),
                           IM_COL32(255, 255, 255, 255));
     dl->AddTriangle(ImVec2(p.x, p.y - s), ImVec2(p.x + s, p.y + s * 0.7f), ImVec2(p.x - s, p.y + s * 0.7f),
                     IM_COL32(0, 0, 0, 255), 1.5f);
-    if (!d.marker_text.empty()) {
-      // Right of the marker, or left of it when the text would leave the plot.
-      ImVec2 ts = ImGui::CalcTextSize(d.marker_text.c_str());
-      float tx = p.x + s + 3 + ts.x > b.x - 4 ? p.x - s - 3 - ts.x : p.x + s + 3;
-      ImVec2 q(tx, p.y - ts.y * 0.5f);
-      dl->AddRectFilled(ImVec2(q.x - 3, q.y - 1), ImVec2(q.x + ts.x + 3, q.y + ts.y + 1), IM_COL32(0, 0, 0, 170), 3.0f);
-      dl->AddText(q, IM_COL32(255, 255, 255, 255), d.marker_text.c_str());
-    }
+  }
+  if (!tip.empty()) {
+    res.hovered = -1;  // the label's text, not the point under it
+    ImGui::BeginTooltip();
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30);
+    ImGui::TextUnformatted(tip.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::EndTooltip();
   }
   dl->PopClipRect();
   dl->AddRect(a, b, IM_COL32(255, 255, 255, 40), 4.0f);

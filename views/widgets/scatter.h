@@ -16,12 +16,17 @@ struct ScatterData {
   std::vector<std::string> label_names;
   bool has_marker = false;             // an extra point drawn on top (the typed query)
   float marker_x = 0, marker_y = 0;
-  std::string marker_text;
+  std::string marker_text;             // shown beside it (keep it short)
+  std::string marker_tooltip;          // on hover of the marker or its text (the whole query)
   struct Note {
-    float x = 0, y = 0;
+    float x = 0, y = 0;                // the anchor: a point of the thing labelled
     std::string text;
+    std::string tooltip;               // on hover ("" = none)
   };
-  std::vector<Note> notes;             // on-map labels (e.g. words a region's embeddings decode to)
+  // On-map labels (e.g. the words over-represented in a region), most important first:
+  // placed so that none overlaps another or the marker's text; one that finds no free
+  // place near its anchor is left out (hover its anchor's points to see them anyway).
+  std::vector<Note> notes;
   uint64_t version = 0;                // bumped by the owner whenever x/y/label change (GL buffers key on it)
 };
 
@@ -72,6 +77,26 @@ ScatterResult draw_scatter(const char* id, const ScatterData& data, ScatterView&
 
 // Points whose layout lies inside the data-space box (any corner order); for scripts and tests.
 std::vector<int> points_in_box(const ScatterData& data, float x0, float y0, float x1, float y1);
+
+// Where on-map labels go: for each request (its anchor and its text's size, in screen
+// pixels, most important first) the top-left corner of its box -- above the anchor, else
+// below, right, left or diagonal, then twice as far -- inside `bounds` and overlapping
+// neither a `reserved` box nor an earlier label's; `placed` false when no place was free.
+struct LabelBox {
+  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool overlaps(const LabelBox& o, float pad = 0) const {
+    return x0 < o.x1 + pad && o.x0 < x1 + pad && y0 < o.y1 + pad && o.y0 < y1 + pad;
+  }
+};
+struct LabelRequest {
+  float ax = 0, ay = 0, w = 0, h = 0;
+};
+struct LabelPlacement {
+  bool placed = false;
+  LabelBox box;
+};
+std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& requests, const LabelBox& bounds,
+                                         const std::vector<LabelBox>& reserved, float gap);
 
 // Draws a legend with one toggle per label; returns true when a toggle changed.
 bool draw_label_legend(const std::vector<std::string>& names, std::vector<bool>& hidden_labels);
