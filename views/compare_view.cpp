@@ -267,7 +267,7 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
     bool by_label = st.by_label < 0 ? (s.sim_points > kAggregateAbove || !can_points) : st.by_label == 1;
     if (!can_points) by_label = true;
     ImGui::BeginDisabled(!can_points);
-    if (ImGui::Checkbox("label x label means", &by_label)) st.by_label = by_label ? 1 : 0;
+    if (ImGui::Checkbox("label × label means", &by_label)) st.by_label = by_label ? 1 : 0;
     ImGui::EndDisabled();
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
       ImGui::SetTooltip(can_points ? "The mean cosine between the points of two labels (within a label: distinct pairs)."
@@ -282,15 +282,15 @@ CompareIntents draw_compare_view(const CompareSnapshot& s, CompareState& st) {
     const float min_cell = 3;
     auto matrix = [&](const char* id, const char* title, const HeatmapData& h, HeatmapState& hs) {
       const float avail_h = std::max(ImGui::GetFontSize() * 10, ImGui::GetContentRegionAvail().y - ImGui::GetFontSize() * 1.5f);
-      // As wide as the half allows, and no taller than the panel: the cell size fits both.
-      float w = half - ImGui::GetStyle().ScrollbarSize - 4;
-      const float hh = heatmap_height(h, w, 0, min_cell);
-      if (hh > avail_h && h.rows > 0) w = std::max(ImGui::GetFontSize() * 8, w * (avail_h / hh));
+      // Cells as large as both the half's width and the panel's height allow (at least
+      // min_cell: then the matrix scrolls inside its half).
+      const float w = heatmap_fit_width(h, half - 8, avail_h - 8, min_cell);
       const float need_w = heatmap_width(h, w, min_cell) + 4, need_h = heatmap_height(h, w, 0, min_cell) + 4;
+      const bool scroll_x = need_w > half, scroll_y = need_h > avail_h;
       ImGui::BeginGroup();
       ImGui::TextDisabled("%s", title);
-      ImGui::BeginChild(id, ImVec2(half, std::min(avail_h, need_h + ImGui::GetStyle().ScrollbarSize + 4)), false,
-                        need_w > half ? ImGuiWindowFlags_HorizontalScrollbar : 0);
+      ImGui::BeginChild(id, ImVec2(half, std::min(avail_h, need_h + (scroll_x ? ImGui::GetStyle().ScrollbarSize : 0))), false,
+                        (scroll_x ? ImGuiWindowFlags_HorizontalScrollbar : 0) | (scroll_y ? 0 : ImGuiWindowFlags_NoScrollbar));
       draw_heatmap(id, h, hs, w, 0, min_cell);
       ImGui::EndChild();
       ImGui::EndGroup();

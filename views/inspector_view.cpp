@@ -36,8 +36,11 @@ HeatmapData lens_heatmap(const InspectorSnapshot& s) {
 
 namespace {
 
-void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width) {
-  ImGui::BeginChild(title, ImVec2(width, ImGui::GetFontSize() * 9), true);
+void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width, size_t rows) {
+  // Tall enough for every row (no half-cut last line); the two lists share a height.
+  const float line = ImGui::GetTextLineHeightWithSpacing();
+  const float h = line * float(std::max<size_t>(rows, 3) + 1) + ImGui::GetStyle().WindowPadding.y * 2;
+  ImGui::BeginChild(title, ImVec2(width, h), true);
   ImGui::TextDisabled("%s", title);
   // One line per neighbour, cut with "…" before the scrollbar; hover for the whole text.
   for (auto& n : ns) {
@@ -83,12 +86,12 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
 
   // Answer and decoded text side by side.
   const float half = (avail - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
-  ImGui::BeginChild("answer", ImVec2(half, font * 7), true);
+  ImGui::BeginChild("answer", ImVec2(half, font * 5.2f), true);
   ImGui::TextDisabled("The LLM's answer");
   if (draw_status(s.answer_status)) wrapped_block(s.answer);
   ImGui::EndChild();
   ImGui::SameLine();
-  ImGui::BeginChild("decoded", ImVec2(half, font * 7), true);
+  ImGui::BeginChild("decoded", ImVec2(half, font * 5.2f), true);
   ImGui::TextDisabled("Decoded from the soft prompts");
   if (draw_status(s.decoded_status)) wrapped_block(s.decoded);
   ImGui::EndChild();
@@ -118,9 +121,10 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
 
   section("Nearest neighbours in the open corpus");
   if (draw_status(s.neighbours_status)) {
-    neighbour_list("generative", s.neighbours_generative, half);
+    const size_t rows = std::min<size_t>(12, std::max(s.neighbours_generative.size(), s.neighbours_input.size()));
+    neighbour_list("generative", s.neighbours_generative, half, rows);
     ImGui::SameLine();
-    neighbour_list("input-centric (mean pool)", s.neighbours_input, half);
+    neighbour_list("input-centric (mean pool)", s.neighbours_input, half, rows);
   }
 
   section("Interpolation walk");

@@ -35,9 +35,19 @@ void panel(const char* id, const MapPanel& p, const MapSnapshot& s, ScatterView&
   ImGui::BeginGroup();
   ImGui::TextUnformatted(p.title.c_str());
   if (regions && regions->kind != Status::Idle) {
+    // Within the panel's width (a longer line would push the other panel aside).
     ImGui::SameLine();
+    const float room = w - ImGui::CalcTextSize(p.title.c_str()).x - ImGui::GetStyle().ItemSpacing.x;
     if (regions->is_ready()) {
-      if (!p.data.notes.empty()) ImGui::TextDisabled("· region labels: words over-represented in their compression tokens' logit lens");
+      if (!p.data.notes.empty())
+        text_ellipsis("· region labels: the words over-represented in each region's compression-token logit lens "
+                      "(c-TF-IDF; hover a label for its weights)",
+                      room, true);
+    } else if (regions->kind == Status::Failed || regions->kind == Status::Unavailable) {
+      ImGui::PushStyleColor(ImGuiCol_Text, regions->kind == Status::Failed ? ImVec4(1.0f, 0.45f, 0.4f, 1)
+                                                                           : ImVec4(0.85f, 0.75f, 0.45f, 1));
+      text_ellipsis(regions->text, room);
+      ImGui::PopStyleColor();
     } else {
       draw_status(*regions);
     }

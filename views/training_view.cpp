@@ -160,7 +160,10 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
                                   ? std::string(" · finished")
                               : s.rate > 0 ? fmt::format(" · {:.2f} steps/s · ETA {}", s.rate, eta_text(s.eta_s))
                                            : std::string());
+    const bool finished = s.state == "finished" || s.state == "done";
+    if (finished) ImGui::PushStyleColor(ImGuiCol_PlotHistogram, ImVec4(0.30f, 0.62f, 0.36f, 1));
     ImGui::ProgressBar(std::clamp(frac, 0.0f, 1.0f), ImVec2(-1, 0), detail.c_str());
+    if (finished) ImGui::PopStyleColor();
     if (!s.error.empty()) {
       ImGui::PushTextWrapPos(0);
       ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", s.error.c_str());

@@ -188,6 +188,8 @@ int main(int argc, char** argv) {
   ImGui::GetStyle().ScaleAllSizes(scale);
   ImGui::GetStyle().WindowRounding = 0;
   ImGui::GetStyle().FrameRounding = 3;
+  // Progress bars in the accent blue (the dark style's orange-yellow reads as a warning).
+  ImGui::GetStyle().Colors[ImGuiCol_PlotHistogram] = ImVec4(0.26f, 0.52f, 0.86f, 1.0f);
   auto font_msg = genlens::studio::load_fonts(scale);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");

@@ -658,9 +658,15 @@ void StudioApp::update_workspace_snapshot() {
     r.stage = s.stage;
     r.error = s.error;
     r.can_cancel = !s.finished();
-    if (s.total > 0) r.fraction = float(double(s.done) / double(s.total));
-    r.detail = s.total > 0 ? fmt::format("{}/{} {}", s.done, s.total, s.unit)
-                           : fmt::format("{:.1f}s", s.elapsed_s);
+    // A bar while it runs; once finished, what it did and how long it took.
+    if (s.total > 0 && !s.finished()) r.fraction = float(double(s.done) / double(s.total));
+    r.detail = s.total > 0 && !s.finished() ? fmt::format("{}/{} {}", s.done, s.total, s.unit)
+               : s.total > 0 ? fmt::format("{} {} in {:.1f}s", s.done,
+                                           s.done == 1 && s.unit.size() > 1 && s.unit.back() == 's'
+                                               ? s.unit.substr(0, s.unit.size() - 1)
+                                               : s.unit,
+                                           s.elapsed_s)
+                                            : fmt::format("{:.1f}s", s.elapsed_s);
     ws_.jobs.push_back(std::move(r));
   }
   ws_.corpus_loading = corpus_job_ != 0;
@@ -676,28 +682,40 @@ void StudioApp::update_workspace_snapshot() {
   const std::string newest = follower_ && !follower_->checkpoints().empty() && run_ == adapter_
                                  ? follower_->checkpoints().back() : std::string();
   ws_.adapter_note = newest.empty() ? "" : "the newest checkpoint of the run: " + newest;
+  // A part's place in the workspace, unless it is the usual one ("model/", "run/"): the
+  // kind already says that.
+  auto where = [&](const std::string& p, const char* usual) {
+    const auto rel = inside(p);
+    return rel == usual ? std::string() : rel;
+  };
   if (!model_.empty()) {
     std::string what = ws_.model_summary;
     if (auto dot = what.find(" · hidden"); dot != std::string::npos) what.resize(dot);  // "qwen3 · 4 layers"
-    layout_.workspace_items.push_back({"model", fmt::format("{} ({})", what, inside(model_)), views::display_path(model_)});
+    const auto rel = where(model_, "model");
+    layout_.workspace_items.push_back(
+        {"model", rel.empty() ? what : fmt::format("{} ({})", rel, what), views::display_path(model_)});
   }
   if (!adapter_.empty())
     layout_.workspace_items.push_back(
-        {"adapter", adapter_ == run_ ? fmt::format("the run's {}", newest.empty() ? "newest checkpoint" : newest)
+        {"adapter", adapter_ == run_ ? (newest.empty() ? std::string("the run's newest checkpoint") : newest + " (newest)")
                                      : inside(adapter_),
          views::display_path(adapter_)});
   if (!run_.empty()) {
-    std::string state = train_.state == "following" ? "" : " · " + train_.state;
-    layout_.workspace_items.push_back(
-        {"run", fmt::format("{} · step {}{}", inside(run_), train_.step, state), views::display_path(run_)});
+    const auto rel = where(run_, "run");
+    std::string what = train_.total_steps > 0 ? fmt::format("step {} of {}", train_.step, train_.total_steps)
+                                              : fmt::format("step {}", train_.step);
+    if (train_.state != "following") what += " · " + train_.state;
+    layout_.workspace_items.push_back({"run", rel.empty() ? what : rel + " · " + what, views::display_path(run_)});
   }
-  if (!corpus_.empty())
+  if (!corpus_.empty()) {
+    const std::string name = fs::path(corpus_).filename().string();
     layout_.workspace_items.push_back(
         {"corpus",
-         !corpus_error_.empty() ? inside(corpus_) + " · unreadable"
-         : corpus_job_          ? inside(corpus_) + " · reading…"
-                                : fmt::format("{} · {} rows", inside(corpus_), corpus_texts_.size()),
+         !corpus_error_.empty() ? name + " · unreadable"
+         : corpus_job_          ? name + " · reading…"
+                                : fmt::format("{} · {} rows", name, corpus_texts_.size()),
          views::display_path(corpus_)});
+  }
 }
 
 void StudioApp::set_similarity_from_selection() {

@@ -38,6 +38,10 @@ TEST_CASE("line plot: ticks are multiples of the step and zero reads 0, never -0
     CHECK(zero);
   }
   CHECK(views::tick_label(-0.0, false) == "0");
+  // One format per axis, from the step: not "0.001" next to "5.0e-04".
+  CHECK(views::tick_labels({0, 0.0005, 0.001, 0.0015}) == std::vector<std::string>{"0", "0.0005", "0.0010", "0.0015"});
+  CHECK(views::tick_labels({-0.2, 0, 0.2}) == std::vector<std::string>{"-0.2", "0", "0.2"});
+  CHECK(views::tick_labels({100, 200, 300}) == std::vector<std::string>{"100", "200", "300"});
   CHECK(views::tick_label(0.0, true) == "1");  // log axis: 10^0
 }
 
@@ -96,6 +100,12 @@ TEST_CASE("map labels: placed without overlaps, inside the plot, the lower-ranke
   CHECK(q[0].placed);
   CHECK(q[1].placed);
   CHECK(q[0].box.y1 <= 100);
+  // With points to avoid: the place that hides none of them wins over the nearer one.
+  auto avoid = views::place_labels({{200, 150, 60, 16}}, bounds, {}, 6, [](const views::LabelBox& b) {
+    return b.y1 <= 150 ? 5 : 0;  // everything above the anchor is crowded
+  });
+  CHECK(avoid[0].placed);
+  CHECK(avoid[0].box.y0 >= 150);
   // An anchor outside the plot gets no label.
   CHECK_FALSE(views::place_labels({{-50, 100, 60, 16}}, bounds, {}, 6)[0].placed);
 }

@@ -113,6 +113,8 @@ train-continue
 frames 30
 train-stop
 wait train 120
+# the stopped run's adapter is offered in place of the open one
+expect-text log Workspace tab: use it as the adapter
 view workspace
 frames 3
 screenshot {dir}/workspace.png

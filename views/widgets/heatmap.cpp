@@ -27,11 +27,14 @@ Geometry geometry(const HeatmapData& d, float width, float cell_h, float min_cel
   for (auto& r : d.row_groups) g.group_w = std::max(g.group_w, ImGui::CalcTextSize(r.name.c_str()).x);
   if (g.group_w > 0) g.group_w = std::min(g.group_w, font * 9) + 10;
   g.left = g.group_w + g.label_w;
-  g.head_h = d.col_labels.empty() ? 0 : font + 6;
-  g.group_h = d.col_groups.empty() ? 0 : font + 6;
-  g.top = g.group_h + g.head_h;
   g.cw = d.cols > 0 ? std::max(min_cell, std::floor((width - g.left) / float(d.cols))) : 0;
   if (d.square) g.cw = std::min(g.cw, font * 4);  // a few points: cells of a readable size, not the panel's
+  // Column labels only when they fit their columns (else the groups name them).
+  float col_w = 0;
+  for (auto& l : d.col_labels) col_w = std::max(col_w, ImGui::CalcTextSize(l.c_str()).x);
+  g.head_h = d.col_labels.empty() || (!d.col_groups.empty() && col_w > g.cw - 2) ? 0 : font + 6;
+  g.group_h = d.col_groups.empty() ? 0 : font + 6;
+  g.top = g.group_h + g.head_h;
   g.ch = cell_h > 0 ? cell_h : d.square ? g.cw : font + 8;
   g.grid_w = g.cw * float(d.cols);
   g.grid_h = g.ch * float(d.rows);
@@ -49,6 +52,15 @@ float heatmap_width(const HeatmapData& d, float width, float min_cell) {
 float heatmap_height(const HeatmapData& d, float width, float cell_h, float min_cell) {
   auto g = geometry(d, width, cell_h, min_cell);
   return g.top + g.grid_h + g.bar_h;
+}
+
+float heatmap_fit_width(const HeatmapData& d, float max_w, float max_h, float min_cell) {
+  if (d.rows == 0 || d.cols == 0) return max_w;
+  const auto g = geometry(d, max_w, 0, min_cell);  // labels, groups and the bar do not depend on the width
+  float cw = std::floor((max_w - g.left) / float(d.cols));
+  if (d.square) cw = std::min(cw, std::floor((max_h - g.top - g.bar_h) / float(d.rows)));
+  cw = std::max(cw, min_cell);
+  return g.left + cw * float(d.cols) + 0.5f;
 }
 
 HeatmapResult draw_heatmap(const char* id, const HeatmapData& d, HeatmapState& st, float width, float cell_h,
@@ -90,8 +102,9 @@ HeatmapResult draw_heatmap(const char* id, const HeatmapData& d, HeatmapState& s
         io.MousePos.y < p0.y + g.group_h)
       header_tip = grp.name;
   }
-  for (int c = std::max(0, c_lo); c < c_hi && c < int(d.col_labels.size()); ++c) {
+  for (int c = std::max(0, c_lo); g.head_h > 0 && c < c_hi && c < int(d.col_labels.size()); ++c) {
     auto s = fit_text(d.col_labels[size_t(c)], g.cw - 2);
+    if (s.empty() || s == "…") continue;  // no room: the groups (and the hover) say it
     const float tw = ImGui::CalcTextSize(s.c_str()).x, x0 = grid0.x + g.cw * float(c);
     dl->AddText(ImVec2(x0 + (g.cw - tw) * 0.5f, p0.y + g.group_h), label_col, s.c_str());
     if (s != d.col_labels[size_t(c)] && hovered && io.MousePos.x >= x0 && io.MousePos.x < x0 + g.cw &&

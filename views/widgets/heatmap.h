@@ -47,5 +47,8 @@ HeatmapResult draw_heatmap(const char* id, const HeatmapData& data, HeatmapState
 // The size draw_heatmap will take for `width` (labels, groups and the colour bar included).
 float heatmap_width(const HeatmapData& data, float width, float min_cell = 8);
 float heatmap_height(const HeatmapData& data, float width, float cell_h = 0, float min_cell = 8);
+// The `width` to draw a square-celled heatmap with so that it fits max_w x max_h (cells
+// of at least min_cell: then it is larger, and scrolls).
+float heatmap_fit_width(const HeatmapData& data, float max_w, float max_h, float min_cell = 8);
 
 }  // namespace genlens::views

@@ -42,6 +42,26 @@ std::string tick_label(double v, bool log_y) {
   return fmt::format("{:.3g}", v);
 }
 
+std::vector<std::string> tick_labels(const std::vector<double>& ticks) {
+  // One format for the whole axis, from the step between ticks: "0, 0.0005, 0.001" read
+  // unevenly; "0, 0.0005, 0.0010" (or 5e-4 steps in scientific notation) do not.
+  std::vector<std::string> out;
+  if (ticks.size() < 2) {
+    for (double t : ticks) out.push_back(tick_label(t, false));
+    return out;
+  }
+  double step = std::fabs(ticks[1] - ticks[0]), big = 0;
+  for (double t : ticks) big = std::max(big, std::fabs(t));
+  const bool sci = big >= 1e5 || (big > 0 && big < 1e-3);
+  const int decimals = std::clamp(int(std::ceil(-std::log10(step) - 1e-9)), 0, 6);
+  for (double t : ticks) {
+    if (t == 0) out.push_back("0");
+    else if (sci) out.push_back(fmt::format("{:.1e}", t));
+    else out.push_back(fmt::format("{:.{}f}", t, decimals));
+  }
+  return out;
+}
+
 // About `n` round ticks across [lo, hi].
 std::vector<double> nice_ticks(double lo, double hi, int n) {
   std::vector<double> t;
@@ -128,17 +148,27 @@ LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& ser
   // Grid and ticks.
   const ImU32 grid = IM_COL32(255, 255, 255, 22), tick_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   const int ny = std::max(2, int((b.y - a.y) / (font * 2.5f)));
-  for (double t : st.log_y ? log_ticks(st.y0, st.y1, ny) : nice_ticks(st.y0, st.y1, ny)) {
-    float y = sy(t);
+  const auto yt = st.log_y ? log_ticks(st.y0, st.y1, ny) : nice_ticks(st.y0, st.y1, ny);
+  const auto yl = st.log_y ? [&] {
+    std::vector<std::string> l;
+    for (double t : yt) l.push_back(tick_label(t, true));
+    return l;
+  }()
+                           : tick_labels(yt);
+  for (size_t i = 0; i < yt.size(); ++i) {
+    float y = sy(yt[i]);
     dl->AddLine(ImVec2(a.x, y), ImVec2(b.x, y), grid);
-    auto s = tick_label(t, st.log_y);
-    dl->AddText(ImVec2(a.x - ImGui::CalcTextSize(s.c_str()).x - 4, y - font * 0.5f), tick_col, s.c_str());
+    dl->AddText(ImVec2(a.x - ImGui::CalcTextSize(yl[i].c_str()).x - 4, y - font * 0.5f), tick_col, yl[i].c_str());
   }
-  for (double t : nice_ticks(st.x0, st.x1, std::max(2, int((b.x - a.x) / (font * 6))))) {
-    float x = sx(t);
+  const auto xt = nice_ticks(st.x0, st.x1, std::max(2, int((b.x - a.x) / (font * 4.5f))));
+  const auto xl = tick_labels(xt);
+  for (size_t i = 0; i < xt.size(); ++i) {
+    float x = sx(xt[i]);
     dl->AddLine(ImVec2(x, a.y), ImVec2(x, b.y), grid);
-    auto s = tick_label(t, false);
-    dl->AddText(ImVec2(x - ImGui::CalcTextSize(s.c_str()).x * 0.5f, b.y + 2), tick_col, s.c_str());
+    // Centred under its tick, but kept inside the widget (the last one is not cut off).
+    const float tw = ImGui::CalcTextSize(xl[i].c_str()).x;
+    const float tx = std::clamp(x - tw * 0.5f, p0.x, p0.x + size.x - tw);
+    dl->AddText(ImVec2(tx, b.y + 2), tick_col, xl[i].c_str());
   }
 
   // Series, clipped to the plot area.

@@ -33,6 +33,8 @@ std::vector<double> smooth_ema(const std::vector<double>& y, float weight);
 // `n` of them, and a tick's label (log_y: v is log10 of the value). Zero reads "0", never "-0".
 std::vector<double> nice_ticks(double lo, double hi, int n);
 std::string tick_label(double v, bool log_y);
+// The labels of a linear axis' ticks in one format (decimals from the step between them).
+std::vector<std::string> tick_labels(const std::vector<double>& ticks);
 // A log axis' ticks (lo, hi and the result in log10): 1, 2, 5 x 10^k, or powers of ten.
 std::vector<double> log_ticks(double lo, double hi, int n);
 

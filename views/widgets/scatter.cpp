@@ -31,7 +31,8 @@ std::vector<int> points_in_box(const ScatterData& d, float x0, float y0, float x
 }
 
 std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& req, const LabelBox& bounds,
-                                         const std::vector<LabelBox>& reserved, float gap) {
+                                         const std::vector<LabelBox>& reserved, float gap,
+                                         const std::function<int(const LabelBox&)>& covered) {
   std::vector<LabelPlacement> out(req.size());
   std::vector<LabelBox> taken = reserved;
   const float pad = 3;
@@ -59,6 +60,7 @@ std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& req, c
       cand.push_back({r.ax + g * 0.5f, r.ay + g + float(k) * step});
       cand.push_back({r.ax - r.w - g * 0.5f, r.ay + g + float(k) * step});
     }
+    int best_cost = -1;
     for (auto& c : cand) {
       LabelBox b;
       b.x0 = std::clamp(c.first, bounds.x0, bounds.x1 - r.w);
@@ -71,10 +73,14 @@ std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& req, c
           break;
         }
       if (!free) continue;
-      out[i] = {true, b};
-      taken.push_back(b);
-      break;
+      const int cost = covered ? covered(b) : 0;
+      if (best_cost < 0 || cost < best_cost) {
+        best_cost = cost;
+        out[i] = {true, b};
+      }
+      if (cost == 0) break;  // nearest place that hides nothing
     }
+    if (out[i].placed) taken.push_back(out[i].box);
   }
   return out;
 }
@@ -334,7 +340,17 @@ ScatterResult draw_scatter(const char* id, const ScatterData& d, ScatterView& v,
       const ImVec2 ts = ImGui::CalcTextSize(note.text.c_str());
       req.push_back({p.x, p.y, ts.x + 8, ts.y + 4});
     }
-    const auto placed = place_labels(req, inner, reserved, r + 5);
+    // Small maps: prefer places that hide no points (screen positions computed once).
+    std::vector<ImVec2> sp;
+    if (n <= 5000)
+      for (size_t i = 0; i < n; ++i)
+        if (visible(i)) sp.push_back(to_screen(d.x[i], d.y[i]));
+    auto hides = [&](const LabelBox& bx) {
+      int k = 0;
+      for (auto& q : sp) k += q.x > bx.x0 - r && q.x < bx.x1 + r && q.y > bx.y0 - r && q.y < bx.y1 + r;
+      return k;
+    };
+    const auto placed = place_labels(req, inner, reserved, r + 5, sp.empty() ? nullptr : std::function<int(const LabelBox&)>(hides));
     for (size_t k = 0; k < d.notes.size(); ++k) {
       if (!placed[k].placed) continue;
       const auto& bx = placed[k].box;

@@ -5,6 +5,7 @@
 // plot draws a density grid (cells tinted by their most common label) instead of points.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -95,8 +96,11 @@ struct LabelPlacement {
   bool placed = false;
   LabelBox box;
 };
+// `covered` (optional): how many points a box would hide; among the free places the one
+// hiding the fewest is taken (the nearer one on a tie).
 std::vector<LabelPlacement> place_labels(const std::vector<LabelRequest>& requests, const LabelBox& bounds,
-                                         const std::vector<LabelBox>& reserved, float gap);
+                                         const std::vector<LabelBox>& reserved, float gap,
+                                         const std::function<int(const LabelBox&)>& covered = nullptr);
 
 // Draws a legend with one toggle per label; returns true when a toggle changed.
 bool draw_label_legend(const std::vector<std::string>& names, std::vector<bool>& hidden_labels);

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Refreshes the README's studio screenshots (assets/screenshots/*.png) from the tour
+# (tour.script) on the default demo workspace, building it first when it is missing:
+#
+#   assets/screenshots/refresh.sh [BUILD_DIR]        (default: build)
+#
+# The workspace is $GENLENS_DEMO_DIR (default ~/.cache/genlens/demo). The studio runs with
+# HOME set to a temporary folder in which the workspace is ~/genlens-demo, so every path
+# on screen reads ~/genlens-demo/..., whatever machine made the pictures.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+demo=${GENLENS_DEMO_DIR:-$HOME/.cache/genlens/demo}
+if [ ! -f "$demo/report.json" ]; then
+  "$build/genlens" demo --out "$demo"
+fi
+demo=$(cd "$demo" && pwd)
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+ln -s "$demo" "$home/genlens-demo"
+shots="$root/assets/screenshots"
+HOME="$home" GENLENS_DEMO_DIR="$home/genlens-demo" SHOTS="$shots" \
+  xvfb-run -a -s '-screen 0 1600x1000x24' "$build/genlens-studio" --width 1600 --height 1000 \
+  --script "$shots/tour.script"
+ls -l "$shots"/*.png
