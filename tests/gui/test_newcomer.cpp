@@ -110,7 +110,7 @@ TEST_CASE("map labels: placed without overlaps, inside the plot, the lower-ranke
   CHECK_FALSE(views::place_labels({{-50, 100, 60, 16}}, bounds, {}, 6)[0].placed);
 }
 
-TEST_CASE("compare: the selection's cosines ordered by label with groups; label means from mean vectors") {
+TEST_CASE("compare: the selection's cosines ordered by label with groups, label means from mean vectors") {
   // Five unit vectors in 2-D, labels b, a, b, a, unlabelled.
   const std::vector<float> emb = {1, 0, 0, 1, 0.6f, 0.8f, 0.8f, 0.6f, -1, 0};
   const std::vector<int> labels = {1, 0, 1, 0, -1};
@@ -165,7 +165,7 @@ TEST_CASE("compare: the selection's cosines ordered by label with groups; label 
   }
 }
 
-TEST_CASE("text: cut with an ellipsis on whole characters; paths under $HOME shown with ~") {
+TEST_CASE("text: cut with an ellipsis on whole characters, paths under $HOME shown with ~") {
   CHECK(views::cut_chars("short", 24) == "short");
   const auto c = views::cut_chars("Honestly, the landlord raised the rent and I am livid.", 24);
   CHECK(c.size() < 30);

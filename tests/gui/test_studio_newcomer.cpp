@@ -61,7 +61,7 @@ Run studio(const fs::path& tmp, const std::string& script, const std::string& ar
 
 }  // namespace
 
-TEST_CASE("studio: following a finished run draws every step and lists its checkpoints; a live run keeps growing") {
+TEST_CASE("studio: following a finished run draws every step and lists its checkpoints, a live run keeps growing") {
   const fs::path tmp = fs::path(GENLENS_BUILD_DIR) / "test-tmp" / "studio-follow";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
@@ -97,7 +97,7 @@ expect checkpoints 1 30
   CHECK(l.rc == 0);
 }
 
-TEST_CASE("studio: errors show where the person looks; the warm-up warning; paths under $HOME read ~") {
+TEST_CASE("studio: errors show where the person looks, the warm-up warning, paths under $HOME read ~") {
   const fs::path tmp = fs::path(GENLENS_BUILD_DIR) / "test-tmp" / "studio-errors";
   fs::remove_all(tmp);
   fs::create_directories(tmp / "home");
