@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "tests/gui/gui_shell.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,25 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int rc = -1;
-  std::string out;
-};
-
-Run sh(const std::string& cmd) {
-  Run r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  r.rc = WEXITSTATUS(pclose(p));
-  return r;
-}
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-void write(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
+using namespace genlens::gui_test;
 
 // The panels the studio logged for each screenshot: "PATH: a b c" per line.
 std::map<std::string, std::string> read_panel_log(const fs::path& p) {
