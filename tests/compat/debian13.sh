@@ -17,6 +17,7 @@
 # script), and the build directory inside it is kept between runs. Environment:
 #   MIRROR=http://deb.debian.org/debian   BUILD_JOBS=2   STAGE=all|root|build|test
 #   CTEST_ARGS="-R tokenizer"              (extra arguments for ctest)
+#   BUILD_TARGETS="genlens genlens_tests"  (default: all; the studio and its tests build last)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -115,7 +116,7 @@ if [ -n "$cuda" ]; then
   }
   echo "debian13.sh: CUDA code compiled in (GENLENS_CUDA=1, USE_C10D_NCCL=1)"
 fi
-in_root "cd /src/genlens && cmake --build $build_dir -j $jobs"
+in_root "cd /src/genlens && cmake --build $build_dir -j $jobs ${BUILD_TARGETS:+--target $BUILD_TARGETS}"
 [ "$stage" = build ] && exit 0
 
 in_root "cd /src/genlens && ctest --test-dir $build_dir --output-on-failure -j $jobs ${CTEST_ARGS:-}"
