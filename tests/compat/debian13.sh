@@ -17,7 +17,7 @@
 # script), and the build directory inside it is kept between runs. Environment:
 #   MIRROR=http://deb.debian.org/debian   BUILD_JOBS=2   STAGE=all|root|build|test
 #   CTEST_ARGS="-R tokenizer"              (extra arguments for ctest)
-#   BUILD_TARGETS="genlens genlens_tests"  (default: all; the studio and its tests build last)
+#   BUILD_TARGETS="genlens genlens_tests"  (built in that order; default: all)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -116,7 +116,15 @@ if [ -n "$cuda" ]; then
   }
   echo "debian13.sh: CUDA code compiled in (GENLENS_CUDA=1, USE_C10D_NCCL=1)"
 fi
-in_root "cd /src/genlens && cmake --build $build_dir -j $jobs ${BUILD_TARGETS:+--target $BUILD_TARGETS}"
+if [ -n "${BUILD_TARGETS:-}" ]; then
+  # One after the other: the first (the CLI) links before the tests start compiling.
+  for t in $BUILD_TARGETS; do
+    in_root "cd /src/genlens && cmake --build $build_dir -j $jobs --target $t"
+    echo "debian13.sh: built $t"
+  done
+else
+  in_root "cd /src/genlens && cmake --build $build_dir -j $jobs"
+fi
 [ "$stage" = build ] && exit 0
 
 in_root "cd /src/genlens && ctest --test-dir $build_dir --output-on-failure -j $jobs ${CTEST_ARGS:-}"
