@@ -47,7 +47,8 @@ if [ -n "$cuda" ]; then
       *) swapped+=("$p") ;;
     esac
   done
-  packages=("${swapped[@]}" nvidia-cuda-toolkit)
+  # libnccl-dev: nccl.h, which c10d's ProcessGroupNCCL.hpp includes.
+  packages=("${swapped[@]}" nvidia-cuda-toolkit libnccl-dev)
   has_candidate() { [ -n "$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" {print $2}')" ]; }
   if ! has_candidate libtorch-cuda-dev && ! dpkg-query -W libtorch-cuda-dev >/dev/null 2>&1; then
     $([ "$(id -u)" = 0 ] || echo sudo) apt-get update -q >/dev/null

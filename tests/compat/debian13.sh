@@ -119,7 +119,7 @@ fi
 if [ -n "${BUILD_TARGETS:-}" ]; then
   # One after the other: the first (the CLI) links before the tests start compiling.
   for t in $BUILD_TARGETS; do
-    in_root "cd /src/genlens && cmake --build $build_dir -j $jobs --target $t"
+    in_root "cd /src/genlens && cmake --build $build_dir -j $jobs --target $t -- -k 0"
     echo "debian13.sh: built $t"
   done
 else
