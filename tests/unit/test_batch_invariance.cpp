@@ -60,8 +60,6 @@ analysis::EmbedFn embed_rows(const torch::Tensor& x) {
   };
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 }  // namespace
 
 TEST_CASE("batch invariance: an embedding does not depend on the batch it was encoded in") {
