@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/model/decoder_lm.h"
+#include "genlens_paths.h"
 #include "tests/gen_fixtures.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_util.h"
