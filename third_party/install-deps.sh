@@ -2,9 +2,23 @@
 # Installs every Debian package genlens needs to build, test and run, and the npm
 # packages that serve as test oracles. Idempotent: a fast no-op when all is present,
 # `apt-get update` once only when something is missing. Run as root (or via sudo).
+#
+#   bash third_party/install-deps.sh            LibTorch for the CPU (libtorch-dev)
+#   bash third_party/install-deps.sh --cuda     Debian 13's CUDA LibTorch (libtorch-cuda-dev,
+#       LibTorch 2.6 with CUDA 12, cuBLAS, NCCL, gloo-cuda) and the CUDA toolkit 12.4, from
+#       the archive's contrib and non-free components, which must be in the apt sources.
+#       It replaces libtorch-dev, libgloo-dev and python3-torch (the packages conflict).
+#       No GPU is needed to install, build or run: torch then reports no device.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cuda=""
+for a in "$@"; do
+  case "$a" in
+    --cuda) cuda=1 ;;
+    *) echo "install-deps: unknown option '$a' (known: --cuda)" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain (ccache: cheap rebuilds on 2 cores; used automatically when present)
@@ -21,6 +35,31 @@ packages=(
   # independent references for tests (run with /usr/bin/python3)
   python3 python3-torch python3-numpy python3-sklearn python3-scipy python3-yaml
 )
+if [ -n "$cuda" ]; then
+  # The CUDA builds of the same packages; the CUDA toolkit gives CMake's CUDAToolkit (the
+  # headers and nvcc LibTorch's CMake config looks for). Debian 13 and later only.
+  swapped=()
+  for p in "${packages[@]}"; do
+    case "$p" in
+      libtorch-dev) swapped+=(libtorch-cuda-dev) ;;
+      libgloo-dev) swapped+=(libgloo-cuda-dev) ;;
+      python3-torch) swapped+=(python3-torch-cuda) ;;
+      *) swapped+=("$p") ;;
+    esac
+  done
+  # libnccl-dev: nccl.h, which c10d's ProcessGroupNCCL.hpp includes.
+  packages=("${swapped[@]}" nvidia-cuda-toolkit libnccl-dev)
+  has_candidate() { [ -n "$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" {print $2}')" ]; }
+  if ! has_candidate libtorch-cuda-dev && ! dpkg-query -W libtorch-cuda-dev >/dev/null 2>&1; then
+    $([ "$(id -u)" = 0 ] || echo sudo) apt-get update -q >/dev/null
+  fi
+  if ! has_candidate libtorch-cuda-dev; then
+    echo "install-deps: --cuda: libtorch-cuda-dev is not in the apt sources; it is in Debian 13 (trixie) and later," \
+         "component contrib (with non-free for the CUDA toolkit): add 'contrib non-free' to the sources and run" \
+         "apt-get update" >&2
+    exit 2
+  fi
+fi
 # umap-learn (the UMAP reference) is packaged for Debian 12, not for Debian 13: required
 # on bookworm, installed elsewhere only when the archive has it (the tests then say so).
 optional=()

@@ -8,7 +8,8 @@
 # The GPU machine has no network: Debian libraries it lacks travel as .deb files in
 # shared/debs/ (made here, on Debian 12, with `bash tests/bench/gpu/build.sh --fetch-debs`)
 # and are unpacked with `dpkg -x` into BUILD_DIR/sysroot, never installed.
-# Environment: PYTHON (default python3, the one with torch), JOBS (default: all cores).
+# Environment: PYTHON (default python3, the one with torch), JOBS (default: all cores),
+# TARGETS (default genlens; the GPU proof adds genlens_tests).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 
@@ -60,7 +61,8 @@ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix${extra_prefix:+;$extra_prefix}" \
   -DGENLENS_STUDIO=OFF -DGENLENS_FUZZ=OFF -DGENLENS_TESTS=ON \
   -DCAFFE2_USE_CUDNN=ON
-cmake --build "$build" -j "$jobs" --target genlens
+# shellcheck disable=SC2086  # TARGETS is a list of target names
+cmake --build "$build" -j "$jobs" --target ${TARGETS:-genlens}
 echo "build.sh: built $build/genlens"
 "$build/genlens" env || true
 
