@@ -1,4 +1,7 @@
 #include "tests/test_util.h"
+#if __has_include("genlens_paths.h")  // not in the sanitizer build, which passes -D flags
+#include "genlens_paths.h"
+#endif
 
 #include <array>
 #include <atomic>
@@ -41,6 +44,12 @@ RunResult run_command(const std::string& cmdline) {
 
 RunResult run_genlens(const std::string& args) {
   return run_command(shell_quote(GENLENS_CLI_PATH) + " " + args);
+}
+
+SplitResult run_genlens_split(const std::string& args, const std::filesystem::path& tmp) {
+  auto o = tmp / "stdout.txt", e = tmp / "stderr.txt";
+  auto r = run_genlens(args + " >" + shell_quote(o.string()) + " 2>" + shell_quote(e.string()));
+  return {r.exit_code, read_file(o), read_file(e)};
 }
 
 std::string shell_quote(const std::string& s) {

@@ -23,6 +23,13 @@ struct RunResult {
 RunResult run_command(const std::string& cmdline);
 // Runs `genlens <args>`.
 RunResult run_genlens(const std::string& args);
+// Runs `genlens <args>` with stdout and stderr apart (JSON on stdout, warnings on stderr),
+// through files in `tmp`.
+struct SplitResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+SplitResult run_genlens_split(const std::string& args, const std::filesystem::path& tmp);
 
 std::string shell_quote(const std::string& s);
 std::filesystem::path npm_dir();           // third_party/npm/node_modules

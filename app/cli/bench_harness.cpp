@@ -12,6 +12,7 @@
 #include "core/gen/checkpoint.h"
 #include "core/model/checkpoint.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 #ifdef GENLENS_CUDA
 #include <ATen/cuda/CUDAContext.h>

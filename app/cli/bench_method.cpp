@@ -16,6 +16,7 @@
 #include "core/teach/teacher.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 namespace genlens::cli {
 namespace {

@@ -14,6 +14,7 @@
 #include "core/io/atomic_file.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 namespace genlens::cli {
 namespace {

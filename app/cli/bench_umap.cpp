@@ -21,6 +21,7 @@
 #include "core/io/npy.h"
 #include "core/runtime/job.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 namespace genlens::cli {
 namespace {

@@ -17,6 +17,7 @@
 #include "core/model/hf_cache.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 namespace genlens::studio {
 

@@ -13,6 +13,7 @@
 #include "core/io/json_check.h"
 #include "core/io/jsonl.h"
 #include "core/util/error.h"
+#include "genlens_paths.h"
 
 namespace genlens::demo {
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "tests/gui/gui_shell.h"
+#include "genlens_paths.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -175,7 +176,7 @@ quit
                              "1600x1000x24' '{bin}' --width 1600 --height 1000 --script {script} --panel-log {log}",
                              fmt::arg("home", q(tmp / "home")), fmt::arg("shots", q(tmp / "tour")),
                              fmt::arg("bin", GENLENS_STUDIO_PATH),
-                             fmt::arg("script", q(fs::path(GENLENS_SOURCE_ROOT) / "assets" / "screenshots" / "tour.script")),
+                             fmt::arg("script", q(fs::path(GENLENS_SOURCE_DIR) / "assets" / "screenshots" / "tour.script")),
                              fmt::arg("log", q(tmp / "tour" / "panels.log"))));
   INFO(tour.out);
   REQUIRE(tour.rc == 0);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/gui/gui_shell.h"
+#include "genlens_paths.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -11,6 +11,7 @@
 #include "tests/gui/imgui_headless.h"
 #include "views/about_view.h"
 #include "views/layout_view.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 using Json = nlohmann::json;

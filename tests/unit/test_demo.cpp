@@ -162,6 +162,7 @@ TEST_CASE("demo --quick: the same direction on a second, differently written wor
 #include "core/model/generate.h"
 #include "core/model/pretrain.h"
 #include "core/runtime/job.h"
+#include "genlens_paths.h"
 
 TEST_CASE("pretrain: a tiny Llama learns prompt -> answer with loss on the answer only, and reloads") {
   test::TempDir tmp("pretrain");

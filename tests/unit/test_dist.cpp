@@ -22,6 +22,7 @@
 #include "core/runtime/metrics_log.h"
 #include "core/util/error.h"
 #include "tests/gen_fixtures.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 namespace fs = std::filesystem;

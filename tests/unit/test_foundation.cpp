@@ -5,6 +5,7 @@
 #include "app/cli/command.h"
 #include "core/runtime/env_info.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 

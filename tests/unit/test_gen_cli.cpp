@@ -15,6 +15,7 @@
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
 #include "tests/gen_fixtures.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 namespace fs = std::filesystem;

@@ -18,6 +18,7 @@
 #include "core/util/error.h"
 #include "tests/gen_fixtures.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 using Json = nlohmann::json;

@@ -18,6 +18,7 @@
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 #include "tests/gen_fixtures.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 namespace fs = std::filesystem;

@@ -14,6 +14,7 @@
 #include "core/io/safetensors.h"
 #include "tests/gen_fixtures.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 using Json = nlohmann::json;
