@@ -8,13 +8,14 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
+#include <ctime>
 #include <set>
 
 #include "core/data/demo_world.h"
 #include "core/demo/pipeline.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 namespace fs = std::filesystem;
@@ -207,27 +208,15 @@ void write_case(const Case& c, const fs::path& path) {
   test::write_file(path, w.dump(2));
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// CPU seconds this process has used: the in-process refusals are judged by the CPU they
+// take, not the wall clock, which on a shared 2-core machine varies with the load.
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
-// How long `genlens --version` takes here (the best of two): loading LibTorch alone is about
-// half a second on the 2-core CI machine, more when it is busy.
-double bare_start_seconds() {
-  double best = 1e9;
-  for (int i = 0; i < 2; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    test::run_genlens("--version");
-    best = std::min(best, seconds_since(t0));
-  }
-  return best;
-}
-
-// A refusal "within a second": under 1 s; on a machine so busy that starting genlens at all
-// takes more than half of that, at most half a second more than starting it.
-// Wall time on a shared 2-core machine (ctest -j2 runs a demo build beside this) varies
-// with the load more than the check itself costs; the hang the issue reported never ends.
-bool within_a_second(double sec, double bare) { return sec < 1.0 || sec < 3.0 * bare + 1.0; }
+// The CLI refusals run under a CPU-time limit instead of a wall-clock bound: starting genlens
+// (loading LibTorch) takes about half a CPU second, a refusal adds next to nothing, while the
+// work a bad world used to start (a demo build, or a loop) runs far past the limit and is
+// killed by SIGXCPU, which fails the exit-code check.
+const std::string kCpuLimit = "ulimit -t 5; ";
 
 // Every file under `dir` with its size and modification time: what "nothing written" compares.
 std::set<std::string> listing(const fs::path& dir) {
@@ -262,7 +251,7 @@ TEST_CASE("world schema: every malformed world file is refused with the file and
     const fs::path p = tmp.path / std::to_string(i) / "w.json";
     write_case(c, p);
     std::string message;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = cpu_seconds();
     try {
       demo::generate_world(p);
       FAIL_CHECK("accepted: " << c.what);
@@ -273,9 +262,9 @@ TEST_CASE("world schema: every malformed world file is refused with the file and
       FAIL_CHECK("not a genlens::Error: " << e.what());
       continue;
     }
-    const double sec = seconds_since(t0);
+    const double cpu = cpu_seconds() - t0;
     CAPTURE(message);
-    CHECK(sec < 1.0);
+    CHECK(cpu < 1.0);
     CHECK(message.rfind(p.string() + ": ", 0) == 0);  // the file first, as given
     for (auto& want : c.expect) {
       CAPTURE(want);
@@ -291,8 +280,6 @@ TEST_CASE("world schema: genlens demo refuses a bad world at once and writes not
   // The issue's two examples, a huge number, an unknown key, a key twice, deep nesting.
   const std::set<std::string> picked = {"count.train negative (used to hang)", "harmful is a string", "count.train 10^12",
                                         "a misspelt key in a category", "a key twice in one object", "nested 100 deep"};
-  const double bare = bare_start_seconds();
-  INFO("genlens --version takes " << bare << " s here");
   int ran = 0;
   for (auto& c : all) {
     if (!picked.count(c.what)) continue;
@@ -307,16 +294,12 @@ TEST_CASE("world schema: genlens demo refuses a bad world at once and writes not
     const auto before = listing(ws);
     for (const char* extra : {"", " --force"}) {
       CAPTURE(extra);
-      const auto t0 = std::chrono::steady_clock::now();
       // 1 GiB of address space (LibTorch alone maps a good part of it): the refusal allocates
       // nothing of note.
-      auto r = test::run_command("ulimit -v 1048576; " + test::shell_quote(GENLENS_CLI_PATH) + " demo --quick --world " +
+      auto r = test::run_command(kCpuLimit + "ulimit -v 1048576; " + test::shell_quote(GENLENS_CLI_PATH) + " demo --quick --world " +
                                  test::shell_quote(world.string()) + " --out " + test::shell_quote(ws.string()) + extra);
-      const double sec = seconds_since(t0);
       INFO(r.output);
-      CAPTURE(sec);
       CHECK(r.exit_code == 1);
-      CHECK(within_a_second(sec, bare));
       CHECK(r.output.find(world.string() + ": ") != std::string::npos);
       CHECK(r.output.find(c.expect.front()) != std::string::npos);
       CHECK(r.output.find("internal error") == std::string::npos);
@@ -365,16 +348,11 @@ TEST_CASE("world schema: shortfalls are listed, and --strict refuses them before
 
   // --strict: exit 1 at once, naming the shortfall, nothing written.
   const fs::path ws = tmp.path / "ws";
-  const double bare = bare_start_seconds();
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = test::run_genlens("demo --quick --strict --world " + test::shell_quote(shipped("world-kitchen.json").string()) +
-                             " --out " + test::shell_quote(ws.string()));
-  const double sec = seconds_since(t0);
+  auto r = test::run_command(kCpuLimit + test::shell_quote(GENLENS_CLI_PATH) + " demo --quick --strict --world " +
+                             test::shell_quote(shipped("world-kitchen.json").string()) + " --out " +
+                             test::shell_quote(ws.string()));
   INFO(r.output);
-  CAPTURE(sec);
-  CAPTURE(bare);
   CHECK(r.exit_code == 1);
-  CHECK(within_a_second(sec, bare));
   CHECK(r.output.find("--strict") != std::string::npos);
   CHECK(r.output.find("categories[5] (first_aid): 3 held-out queries of the 14 asked") != std::string::npos);
   CHECK_FALSE(fs::exists(ws));
