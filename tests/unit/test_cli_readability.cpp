@@ -2,6 +2,7 @@
 // piece, `neighbors` prints one readable block per mode, the bench names its shape as
 // given, and errors say what is wrong and what to do.
 #include <doctest/doctest.h>
+#include <dlfcn.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/bench_harness.h"
@@ -11,6 +12,7 @@
 #include "core/text/readable_piece.h"
 #include "core/text/spm.h"
 #include "core/text/tokenizer.h"
+#include "core/util/error.h"
 #include "tests/gen_fixtures.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_util.h"
