@@ -11,6 +11,7 @@
 #include "core/io/jsonl.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 namespace fs = std::filesystem;
@@ -162,7 +163,6 @@ TEST_CASE("demo --quick: the same direction on a second, differently written wor
 #include "core/model/generate.h"
 #include "core/model/pretrain.h"
 #include "core/runtime/job.h"
-#include "genlens_paths.h"
 
 TEST_CASE("pretrain: a tiny Llama learns prompt -> answer with loss on the answer only, and reloads") {
   test::TempDir tmp("pretrain");
