@@ -1,6 +1,9 @@
 // `genlens decode`: text decoded back from a query's embedding (its soft prompts S
 // alone, the path the reconstruction loss trains) next to the LLM's own answer, and
-// with --query-b the interpolation (1-t)·S_a + t·S_b for --steps values of t.
+// with --query-b the interpolation (1-t)·S_a + t·S_b for --steps values of t. --expr
+// decodes from a sum of queries' states ("A" - "B" + "C", core/analysis/embedding_expr.h)
+// and --vector from a saved state (--save-states writes one); with --corpus each decoded
+// point also lists its nearest corpus texts in the generative space.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +14,10 @@
 #include "app/cli/progress.h"
 #include "app/cli/text_table.h"
 #include "core/analysis/decode.h"
+#include "core/analysis/embedding_expr.h"
+#include "core/analysis/neighbors.h"
+#include "core/data/responses.h"
+#include "core/io/npy.h"
 #include "core/analysis/result_json.h"
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
@@ -20,7 +27,8 @@ namespace genlens::cli {
 namespace {
 
 struct Opts {
-  std::string model, adapter, query_b, chat_template;
+  std::string model, adapter, query_b, chat_template, expr, vector, save_states, corpus, field = "text";
+  int64_t top_k = 5;
   std::vector<std::string> queries;
   int64_t steps = 5;
   analysis::DecodeOptions d;
@@ -32,7 +40,22 @@ RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--adapter", o->adapter, "Adapter checkpoint or training run directory")->required();
-  sub.add_option("--query", o->queries, "Query text (repeat for several, decoded as one batch)")->required();
+  sub.add_option("--query", o->queries, "Query text (repeat for several, decoded as one batch)");
+  sub.add_option("--expr", o->expr,
+                 "Decode from a sum of compression states instead: terms \"TEXT\" or 'TEXT' (a query) or row:N "
+                 "(0-based, of --corpus), each with an optional NUMBER* coefficient, joined by + and -; e.g. "
+                 "\"'a cat' - 'cat' + 'dog'\"");
+  sub.add_option("--vector", o->vector,
+                 "Decode from saved compression states: .npy [n_compression, H] or [B, n_compression, H] "
+                 "(as --save-states writes)");
+  sub.add_option("--save-states", o->save_states,
+                 "With --query: write the queries' compression states (soft prompts) as .npy [B, n_compression, H]");
+  sub.add_option("--corpus", o->corpus,
+                 "Texts JSONL: the rows of --expr row:N, and the nearest corpus texts of each decoded point "
+                 "(generative space)");
+  sub.add_option("--field", o->field, "JSONL field holding the corpus text")->capture_default_str();
+  sub.add_option("--top-k", o->top_k, "Nearest corpus texts shown per decoded point (with --corpus)")
+      ->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--query-b", o->query_b, "Second query: decode the interpolation between --query and it");
   sub.add_option("--steps", o->steps, "Values of t in [0, 1] for the interpolation")->capture_default_str();
   sub.add_option("--instruction", o->d.instruction, "Text put before each query (as for `encode`)");
@@ -49,6 +72,16 @@ RunFn setup(CLI::App& sub) {
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
     const bool quiet = quiet_requested(sub, o->quiet) || o->json;
+    const int sources = (!o->queries.empty()) + (!o->expr.empty()) + (!o->vector.empty());
+    if (sources != 1)
+      fail("decode: give one of --query, --expr, --vector (found {})", sources == 0 ? "none" : "several");
+    if (o->queries.empty() && !o->query_b.empty()) fail("--query-b interpolates from --query; it needs --query");
+    if (o->queries.empty() && !o->save_states.empty()) fail("--save-states writes the states of --query; it needs --query");
+    const bool from_point = o->queries.empty();  // --expr or --vector
+    std::vector<analysis::ExprTerm> terms;
+    if (!o->expr.empty()) terms = analysis::parse_embedding_expr(o->expr);
+    std::vector<std::string> corpus;
+    if (!o->corpus.empty()) corpus = data::read_texts(o->corpus, o->field);
     if (!o->query_b.empty() && o->queries.size() != 1)
       fail("--query-b interpolates between one --query and it; found {} --query", o->queries.size());
     if (!o->query_b.empty() && o->steps < 2) fail("--steps: expected >= 2, found {}", o->steps);
@@ -59,19 +92,41 @@ RunFn setup(CLI::App& sub) {
     {
       auto all = o->queries;
       if (!o->query_b.empty()) all.push_back(o->query_b);
+      for (const auto& t : terms)
+        if (!t.is_row) all.push_back(t.text);
       warn_cuts("decode", gen::count_query_cuts(*tok, all, o->d.instruction, o->d.max_length),
                 quiet_requested(sub, o->quiet), "query");
     }
     text::ChatTemplate chat;
-    o->d.model_answer = !o->no_answer && o->query_b.empty();
+    o->d.model_answer = !o->no_answer && o->query_b.empty() && !from_point;
     if (o->d.model_answer) {
       chat = text::load_chat_template(o->model, o->chat_template);
       o->d.chat = &chat;
     }
     std::vector<analysis::DecodeResult> results;
     analysis::InterpolationResult interp;
+    std::vector<analysis::NeighborList> neighbors;  // per result, with --corpus
     runtime::Job job("decode", [&](runtime::JobContext& ctx) {
-      if (o->query_b.empty()) {
+      const auto& ad = adapter->adapter;
+      torch::Tensor S;  // the decoded points' states, for --save-states and the neighbours
+      if (from_point) {
+        S = o->vector.empty() ? analysis::expr_soft_prompts(*lm, ad, *tok, terms, corpus, o->corpus, o->d)
+                              : analysis::load_soft_prompts(o->vector, ad);
+        ctx.set_stage("decode", S.size(0), "points");
+        torch::NoGradGuard ng;
+        auto texts = analysis::decode_soft_prompts(*lm, tok.get(), S, o->d);
+        for (size_t i = 0; i < texts.size(); ++i) {
+          analysis::DecodeResult r;
+          r.query = !o->expr.empty() ? o->expr
+                                     : texts.size() == 1 ? "vector:" + o->vector
+                                                         : fmt::format("vector:{}[{}]", o->vector, i);
+          r.from_embedding = std::move(texts[i]);
+          results.push_back(std::move(r));
+        }
+        ctx.set_done(S.size(0));
+      } else if (o->query_b.empty()) {
+        if (!o->save_states.empty() || !corpus.empty()) S = analysis::query_soft_prompts(*lm, ad, *tok, o->queries, o->d);
+        if (!o->save_states.empty()) io::save_npy(o->save_states, S);
         ctx.set_stage("decode", static_cast<int64_t>(o->queries.size()), "queries");
         results = analysis::decode_queries(*lm, adapter->adapter, *tok, o->queries, o->d);
         ctx.set_done(static_cast<int64_t>(o->queries.size()));
@@ -79,6 +134,20 @@ RunFn setup(CLI::App& sub) {
         ctx.set_stage("interpolate", o->steps, "steps");
         interp = analysis::interpolate(*lm, adapter->adapter, *tok, o->queries[0], o->query_b, o->steps, o->d);
         ctx.set_done(o->steps);
+      }
+      if (!corpus.empty() && S.defined()) {
+        // Corpus rows are embedded with the queries' instruction and length, so row:N's own
+        // state finds row N at cosine 1.
+        analysis::NeighborsOptions no;
+        no.top_k = o->top_k;
+        no.instruction = no.corpus_instruction = o->d.instruction;
+        no.max_length = o->d.max_length;
+        auto E = analysis::embedding_of_soft_prompts(ad, S).contiguous();
+        for (int64_t i = 0; i < E.size(0); ++i) {
+          std::vector<float> e(E[i].data_ptr<float>(), E[i].data_ptr<float>() + E.size(1));
+          neighbors.push_back(analysis::neighbors_of_embedding(ctx, *lm, &ad, *tok, o->model, adapter->dir, corpus,
+                                                               o->corpus, e, "generative", no));
+        }
       }
     });
     int rc = run_job_cli(job, quiet);
@@ -90,7 +159,15 @@ RunFn setup(CLI::App& sub) {
       nlohmann::json j;
       if (o->query_b.empty()) {
         j["results"] = nlohmann::json::array();
-        for (const auto& r : results) j["results"].push_back(analysis::to_json(r));
+        for (size_t i = 0; i < results.size(); ++i) {
+          auto r = analysis::to_json(results[i]);
+          if (i < neighbors.size()) {
+            r["neighbors"] = nlohmann::json::array();
+            for (const auto& h : neighbors[i].hits)
+              r["neighbors"].push_back({{"index", h.index}, {"similarity", h.similarity}, {"text", h.text}});
+          }
+          j["results"].push_back(std::move(r));
+        }
       } else {
         j["interpolation"] = analysis::to_json(interp);
       }
@@ -104,6 +181,12 @@ RunFn setup(CLI::App& sub) {
         fmt::print("query:          {}\n", one_line(r.query));
         fmt::print("from embedding: {}{}\n", one_line(r.from_embedding.text), ending(r.from_embedding));
         if (r.has_model_answer) fmt::print("model's answer: {}{}\n", one_line(r.model_answer.text), ending(r.model_answer));
+        if (i < neighbors.size()) {
+          fmt::print("nearest corpus texts (generative space{}):\n",
+                     neighbors[i].from_cache ? ", corpus embeddings from the cache" : "");
+          for (const auto& h : neighbors[i].hits)
+            fmt::print("  {:>6.3f}  row {:<5}  {}\n", h.similarity, h.index, fit(one_line(h.text), 80));
+        }
       }
     } else {
       fmt::print("a: {}\nb: {}\n\n", one_line(interp.query_a), one_line(interp.query_b));

@@ -56,6 +56,8 @@ Tensor soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter,
   return gen::encode_queries(lm, adapter, model::left_pad(rows, 0, lm.device())).soft_prompts;
 }
 
+}  // namespace
+
 // Greedy/sampled decoding from [S] alone: no BOS, no chat template (the training path).
 std::vector<DecodedText> decode_soft_prompts(const model::DecoderLM& lm, const text::Tokenizer* tok, const Tensor& S,
                                              const DecodeOptions& opt) {
@@ -66,6 +68,8 @@ std::vector<DecodedText> decode_soft_prompts(const model::DecoderLM& lm, const t
   for (const auto& ids : out) res.push_back(decoded(tok, ids, opt.max_new_tokens));
   return res;
 }
+
+namespace {
 
 std::vector<std::vector<int32_t>> query_rows(const text::Tokenizer& tok, const std::vector<std::string>& queries,
                                              const DecodeOptions& opt) {
@@ -133,6 +137,12 @@ std::vector<DecodeResult> decode_queries(const model::DecoderLM& lm, const gen::
     }
   }
   return res;
+}
+
+Tensor query_soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                          const std::vector<std::string>& queries, const DecodeOptions& opt) {
+  torch::NoGradGuard ng;
+  return soft_prompts(lm, adapter, query_rows(tok, queries, opt));
 }
 
 InterpolationResult interpolate(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,

@@ -4,6 +4,8 @@
 // Next to it the LLM's own answer to the query (chat template, as `generate`), and the
 // interpolation (1-t)*S_a + t*S_b between two queries.
 #pragma once
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,6 +58,15 @@ std::vector<DecodedText> decode_query_ids(const model::DecoderLM& lm, const gen:
 std::vector<InterpolationStep> interpolate_ids(const model::DecoderLM& lm, const gen::Adapter& adapter,
                                                const text::Tokenizer* tok, const std::vector<int32_t>& a,
                                                const std::vector<int32_t>& b, int64_t steps, const DecodeOptions& opt);
+
+// Decoding from soft prompts S [B, n_c, H] given as they are (any point of the compression
+// state space: embedding arithmetic, a saved state), the rows as one batch; `tok` may be null.
+std::vector<DecodedText> decode_soft_prompts(const model::DecoderLM& lm, const text::Tokenizer* tok,
+                                             const torch::Tensor& S, const DecodeOptions& opt);
+// The soft prompts S [B, n_c, H] float32 that decode_queries decodes (instruction + query,
+// cut to max_length), the queries as one batch.
+torch::Tensor query_soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                                 const std::vector<std::string>& queries, const DecodeOptions& opt);
 
 // The EOS ids decoding stops at: the model config's, the tokenizer's, and `extra`.
 std::vector<int64_t> stop_ids(const model::DecoderLM& lm, const text::Tokenizer* tok,

@@ -51,4 +51,13 @@ NeighborsResult find_neighbors(runtime::JobContext& ctx, const model::DecoderLM&
                                const std::filesystem::path& corpus_path, const std::string& query,
                                const NeighborsOptions& opt);
 
+// Neighbours of a point given by its embedding in `mode`'s space (generative, mean or last),
+// e.g. the generative embedding of a compression state that no text produced; the corpus
+// embeddings are found as find_neighbors finds them (the same cache).
+NeighborList neighbors_of_embedding(runtime::JobContext& ctx, const model::DecoderLM& lm, const gen::Adapter* adapter,
+                                    const text::Tokenizer& tok, const std::filesystem::path& model_dir,
+                                    const std::filesystem::path& adapter_dir, const std::vector<std::string>& corpus,
+                                    const std::filesystem::path& corpus_path, const std::vector<float>& embedding,
+                                    const std::string& mode, const NeighborsOptions& opt);
+
 }  // namespace genlens::analysis
