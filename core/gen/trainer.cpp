@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <variant>
 
 #include "core/dist/gradients.h"
 #include "core/dist/group.h"
@@ -183,29 +184,21 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
            "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
            want.n_compression, want.teacher_dim);
     auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
-    auto mismatch = [&](const char* what, auto a, auto b) {
-      if (a != b)
-        fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
-             a, b);
-    };
-    mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
-    mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
-    mismatch("--seed", prev.seed, s_.settings.seed);
-    mismatch("--teacher", prev.teacher, s_.settings.teacher);
-    // Everything else that changes what a step computes must match too (the schedule --
-    // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
-    mismatch("--beta1", prev.beta1, s_.settings.beta1);
-    mismatch("--beta2", prev.beta2, s_.settings.beta2);
-    mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
-    mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
-    mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
-    mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
-    mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
-    mismatch("--thought", prev.n_thought, s_.settings.n_thought);
-    mismatch("--compression", prev.n_compression, s_.settings.n_compression);
-    mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
-    mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
-    mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
+    // Everything that changes what a step computes must match (the schedule -- steps, lr,
+    // warm-up -- may change on purpose, to extend a run; that is logged below).
+    for (const auto& f : kTrainSettingFields) {
+      if (f.on_resume != OnResume::MustMatch) continue;
+      std::visit(
+          [&](auto member) {
+            const auto& was = prev.*member;
+            const auto& is = s_.settings.*member;
+            if (was == is) return;
+            auto shown = [&](const auto& v) { return f.quoted ? fmt::format("\"{}\"", v) : fmt::format("{}", v); };
+            fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(),
+                 f.name, shown(was), shown(is));
+          },
+          f.member);
+    }
     auto data = st.value("data", json::object());
     if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
       fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
