@@ -4,8 +4,8 @@
 // checkpoint exactly (settings not given on the command line come from the run).
 #include <fmt/format.h>
 
-#include <functional>
 #include <optional>
+#include <variant>
 
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
@@ -32,53 +32,17 @@ struct Opts {
   DeviceArgs dev;
 };
 
-// option name -> copies that setting from the run being resumed
-using Copy = std::function<void(gen::TrainSettings&, const gen::TrainSettings&)>;
-#define GENLENS_COPY(field) [](gen::TrainSettings& d, const gen::TrainSettings& s) { d.field = s.field; }
-
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   auto& s = o->s;
-  auto copies = std::make_shared<std::vector<std::pair<std::string, Copy>>>();
-  auto opt = [&](const std::string& name, auto& field, const std::string& help, Copy copy) {
-    sub.add_option(name, field, help)->capture_default_str();
-    copies->emplace_back(name, std::move(copy));
-  };
   add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--data", o->data, "Responses JSONL: {\"id\", \"question\", \"answer\"} per line")->required();
   sub.add_option("--out", o->out, "Run directory (checkpoint-<step>/, metrics.jsonl)")->required();
-  opt("--teacher", s.teacher,
-      "mean-pool (the frozen LLM over the answer), npy:PATH ([N, D], row-aligned) or "
-      "llm2vec:BASE+MNTP_LORA[+SIMCSE_LORA] (the paper's teacher; directories or Hugging Face cache ids "
-      "ORG/NAME[@REV]); computed once, cached as OUT/teacher.npy",
-      GENLENS_COPY(teacher));
+  // Every setting of the run that has an option (core/gen/train_settings.h's table).
+  for (const auto& f : gen::kTrainSettingFields)
+    if (f.is_option())
+      std::visit([&](auto member) { sub.add_option(f.name, s.*member, f.help)->capture_default_str(); }, f.member);
   resolve_teacher_ids(sub.get_option("--teacher"), s.teacher);  // llm2vec:ORG/NAME+... from the HF cache
-  opt("--steps", s.steps, "Optimizer steps", GENLENS_COPY(steps));
-  opt("--batch-size", s.batch_size, "Rows per micro-batch", GENLENS_COPY(batch_size));
-  opt("--grad-accum", s.grad_accum, "Micro-batches per optimizer step", GENLENS_COPY(grad_accum));
-  opt("--lr", s.lr, "Peak learning rate (AdamW)", GENLENS_COPY(lr));
-  opt("--warmup", s.warmup_steps, "Linear warm-up steps, then linear decay to 0", GENLENS_COPY(warmup_steps));
-  opt("--weight-decay", s.weight_decay, "AdamW decoupled weight decay", GENLENS_COPY(weight_decay));
-  opt("--beta1", s.beta1, "AdamW beta1", GENLENS_COPY(beta1));
-  opt("--beta2", s.beta2, "AdamW beta2", GENLENS_COPY(beta2));
-  opt("--max-grad-norm", s.max_grad_norm, "Gradient clipping (<= 0: off)", GENLENS_COPY(max_grad_norm));
-  opt("--recon-weight", s.recon_weight, "Weight of the reconstruction loss (may be 0)", GENLENS_COPY(recon_weight));
-  opt("--align-weight", s.align_weight, "Weight of the alignment loss (may be 0)", GENLENS_COPY(align_weight));
-  opt("--thought", s.n_thought, "Thought tokens", GENLENS_COPY(n_thought));
-  opt("--compression", s.n_compression, "Compression tokens (the embedding is read from these)",
-      GENLENS_COPY(n_compression));
-  opt("--query-max-length", s.query_max_length, "Most query tokens (special tokens come on top)",
-      GENLENS_COPY(query_max_length));
-  opt("--response-max-length", s.response_max_length, "Most response tokens incl. EOS",
-      GENLENS_COPY(response_max_length));
-  opt("--instruction", s.instruction, "Text put before every training question", GENLENS_COPY(instruction));
-  opt("--seed", s.seed, "Seed of the init and the data order", GENLENS_COPY(seed));
-  opt("--save-every", s.save_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)",
-      GENLENS_COPY(save_every));
-  opt("--keep", s.keep, "Keep the newest K checkpoints (<= 0: all)", GENLENS_COPY(keep));
-  opt("--teacher-batch", s.teacher_batch, "Batch size of the teacher's forward passes", GENLENS_COPY(teacher_batch));
-  opt("--special-init-std", s.special_init_std, "Std of the special tokens' init (<= 0: the embedding matrix's)",
-      GENLENS_COPY(special_init_std));
   sub.add_flag("--skip-empty,!--keep-empty", o->skip_empty,
                "Drop rows whose answer is empty (default; their teacher target would be a zero vector); "
                "--keep-empty trains on them too");
@@ -92,7 +56,7 @@ RunFn setup(CLI::App& sub) {
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
 
-  return [o, copies, &sub]() -> int {
+  return [o, &sub]() -> int {
     // Under a multi-process launch: rendezvous first (so a missing rank shows at once);
     // rank 0 prints progress and owns the run directory, the others compute quietly.
     dist::Group* group = dist::process_group(o->dev.resolve_device());
@@ -105,8 +69,10 @@ RunFn setup(CLI::App& sub) {
         auto path = cps.back().second / "trainer_state.json";
         const auto st = gen::read_trainer_state(path);  // type-checked: errors name the file and field
         auto prev = gen::TrainSettings::from_json(st.value("settings", nlohmann::json::object()), path.string());
-        for (auto& [name, copy] : *copies)
-          if (sub.count(name) == 0) copy(settings, prev);
+        // Settings not given on this command line continue the run's.
+        for (const auto& f : gen::kTrainSettingFields)
+          if (f.is_option() && sub.count(f.name) == 0)
+            std::visit([&](auto member) { settings.*member = prev.*member; }, f.member);
       }
     }
     settings.validate();

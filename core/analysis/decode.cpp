@@ -5,11 +5,11 @@
 #include <algorithm>
 
 #include "core/analysis/lens.h"
-#include "core/data/responses.h"
 #include "core/gen/adapter.h"
 #include "core/model/decoder_lm.h"
 #include "core/model/generate.h"
 #include "core/text/chat_template.h"
+#include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -127,7 +127,7 @@ std::vector<DecodeResult> decode_queries(const model::DecoderLM& lm, const gen::
     torch::NoGradGuard ng;
     std::vector<std::vector<int64_t>> prompts;
     for (const auto& q : queries) {
-      auto ids = data::prompt_ids(tok, *opt.chat, q, /*max_input_length=*/1024);
+      auto ids = text::prompt_ids(tok, *opt.chat, q, /*max_input_length=*/1024);
       prompts.emplace_back(ids.begin(), ids.end());
     }
     auto out = model::generate_from_ids(lm, prompts, generate_options(lm, &tok, opt));

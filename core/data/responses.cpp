@@ -7,12 +7,12 @@
 #include <numeric>
 #include <set>
 
-#include "core/gen/checkpoint.h"
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/model/generate.h"
 #include "core/text/unicode.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 
 namespace genlens::data {
 
@@ -88,27 +88,6 @@ std::vector<std::string> read_texts(const fs::path& path, const std::string& fie
   // An empty input would give an empty .npy that silently replaces an earlier result.
   if (out.empty()) fail("{}: no rows (the file is empty or holds only blank lines)", path.string());
   return out;
-}
-
-std::vector<int32_t> prompt_ids(const text::Tokenizer& tok, const text::ChatTemplate& chat,
-                                const std::string& question, int64_t max_input_length) {
-  auto ids = tok.encode(chat.render_user_turn(question), /*add_special=*/false);
-  if (max_input_length <= 0 || static_cast<int64_t>(ids.size()) <= max_input_length) return ids;
-  // Too long: cut the question, never the template around it (the generation prompt
-  // must stay at the end).
-  const int64_t overhead = static_cast<int64_t>(tok.encode(chat.render_user_turn(""), false).size());
-  int64_t budget = std::max<int64_t>(0, max_input_length - overhead);
-  const auto q = tok.encode(question, false);
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    std::vector<text::TokenId> cut(q.begin(), q.begin() + std::min<int64_t>(budget, static_cast<int64_t>(q.size())));
-    ids = tok.encode(chat.render_user_turn(tok.decode(cut, false)), false);
-    const int64_t over = static_cast<int64_t>(ids.size()) - max_input_length;
-    if (over <= 0) return ids;
-    budget = std::max<int64_t>(0, budget - over);  // re-tokenization merged differently
-  }
-  // Last resort: keep the end (the generation prompt).
-  ids.erase(ids.begin(), ids.begin() + (static_cast<int64_t>(ids.size()) - max_input_length));
-  return ids;
 }
 
 int32_t target_eos_id(const text::Tokenizer& tok, const model::DecoderLM& lm) {
@@ -196,7 +175,7 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
       // Sampling seed per batch from its first id: the same rows sample the same way
       // whatever was done before (batch composition can change after a resume).
       const auto& first = queries[pending[start]].id;
-      go.seed = gen::fnv1a64(first.data(), first.size(), gs.seed * 0x9E3779B97F4A7C15ull + 1);
+      go.seed = util::fnv1a64(first.data(), first.size(), gs.seed * 0x9E3779B97F4A7C15ull + 1);
       auto gen_ids = model::generate_from_ids(lm, batch, go);
       for (size_t k = start; k < end; ++k) {
         const auto& q = queries[pending[k]];

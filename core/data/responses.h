@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "core/gen/adapter.h"
-#include "core/gen/trainer.h"
+#include "core/gen/train_settings.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
+#include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
 
 namespace genlens::io {
@@ -77,10 +77,9 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
                                   const std::filesystem::path& input, const std::filesystem::path& output,
                                   const GenerateSettings& settings);
 
-// The prompt token ids of one question (chat template rendered, then tokenized without
-// adding special tokens again, as HF's apply_chat_template(tokenize=True) does).
-std::vector<int32_t> prompt_ids(const text::Tokenizer& tok, const text::ChatTemplate& chat,
-                                const std::string& question, int64_t max_input_length);
+// The prompts generate_responses() gives the model (core/text/prompt.h); named here too
+// for callers that build prompts next to the training data.
+using text::prompt_ids;
 
 // The EOS id appended to reconstruction targets: the tokenizer's eos (Qwen3 instruct:
 // <|im_end|>, which ends every generated answer), else config.json's first eos id.

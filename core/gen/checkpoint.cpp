@@ -9,22 +9,12 @@
 #include "core/io/json_check.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 
 namespace genlens::gen {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
-  auto p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
 
 std::string dtype_name(torch::ScalarType t) {
   switch (t) {
@@ -56,13 +46,13 @@ BaseModelIdentity BaseModelIdentity::of(const model::DecoderLM& lm, const fs::pa
       c.vocab_size, c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.num_attention_heads,
       c.num_key_value_heads, c.head_dim, c.rms_norm_eps, c.rope_theta, c.rope_scaling.type, c.rope_scaling.factor,
       c.tie_word_embeddings ? 1 : 0, c.attention_bias ? 1 : 0, c.qk_norm ? 1 : 0);
-  id.config_hash = hex64(fnv1a64(arch.data(), arch.size()));
+  id.config_hash = util::hex64(util::fnv1a64(arch.data(), arch.size()));
 
   // Weights fingerprint: a few rows of tensors every family has, rounded to bf16.
   uint64_t h = 14695981039346656037ull;
   auto mix = [&](const torch::Tensor& t) {
     auto v = t.detach().to(torch::kCPU).to(torch::kBFloat16).to(torch::kFloat32).contiguous();
-    h = fnv1a64(v.data_ptr<float>(), static_cast<size_t>(v.numel()) * sizeof(float), h);
+    h = util::fnv1a64(v.data_ptr<float>(), static_cast<size_t>(v.numel()) * sizeof(float), h);
   };
   const std::string last = "model.layers." + std::to_string(c.num_hidden_layers - 1) + ".mlp.down_proj.weight";
   for (auto& [name, t] : lm.named_parameters()) {
@@ -75,7 +65,7 @@ BaseModelIdentity BaseModelIdentity::of(const model::DecoderLM& lm, const fs::pa
       mix(t);
     }
   }
-  id.weights_fingerprint = hex64(h);
+  id.weights_fingerprint = util::hex64(h);
   return id;
 }
 

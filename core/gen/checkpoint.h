@@ -19,6 +19,7 @@
 #include "core/gen/adapter.h"
 #include "core/gen/adapter_meta.h"
 #include "core/model/decoder_lm.h"
+#include "core/util/hash.h"
 
 namespace genlens::gen {
 
@@ -63,7 +64,9 @@ void prune_checkpoints(const std::filesystem::path& run_dir, int64_t keep);
 std::string checkpoint_dir_name(int64_t step);  // "checkpoint-120" (as HF Trainer names them)
 
 std::string dtype_name(torch::ScalarType t);  // "float32", "bfloat16", "float16"
-std::string hex64(uint64_t v);
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 14695981039346656037ull);
+// The fingerprint hash (core/util/hash.h), also reachable as gen:: for the callers that
+// hash next to reading checkpoints.
+using util::fnv1a64;
+using util::hex64;
 
 }  // namespace genlens::gen

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <numeric>
 
-#include "core/data/responses.h"
 #include "core/model/generate.h"
 #include "core/text/chat_template.h"
+#include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
 #include "core/text/unicode.h"
 #include "core/util/error.h"
@@ -138,7 +138,7 @@ std::vector<std::string> hyde_answers(const model::DecoderLM& lm, const text::To
     const size_t end = std::min(texts.size(), start + bs);
     std::vector<std::vector<int64_t>> prompts;
     for (size_t i = start; i < end; ++i) {
-      auto ids = data::prompt_ids(tok, *chat, instruction + texts[i], opt.max_length > 0 ? opt.max_length : 1024);
+      auto ids = text::prompt_ids(tok, *chat, instruction + texts[i], opt.max_length > 0 ? opt.max_length : 1024);
       prompts.emplace_back(ids.begin(), ids.end());
     }
     auto out = model::generate_from_ids(lm, prompts, g);

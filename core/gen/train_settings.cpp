@@ -4,75 +4,51 @@
 
 #include <algorithm>
 #include <cmath>
+#include <variant>
 
-#include "core/gen/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 
 namespace genlens::gen {
 
 using nlohmann::json;
 
 json TrainSettings::to_json() const {
-  return json{{"steps", steps},
-              {"batch_size", batch_size},
-              {"grad_accum", grad_accum},
-              {"lr", lr},
-              {"betas", {beta1, beta2}},
-              {"adam_eps", adam_eps},
-              {"weight_decay", weight_decay},
-              {"warmup_steps", warmup_steps},
-              {"lr_schedule", "linear"},
-              {"max_grad_norm", max_grad_norm},
-              {"recon_weight", recon_weight},
-              {"align_weight", align_weight},
-              {"n_thought", n_thought},
-              {"n_compression", n_compression},
-              {"query_max_length", query_max_length},
-              {"response_max_length", response_max_length},
-              {"seed", seed},
-              {"save_every", save_every},
-              {"keep", keep},
-              {"special_init_std", special_init_std},
-              {"teacher_batch", teacher_batch},
-              {"teacher", teacher},
-              {"instruction", instruction}};
+  json j = json::object();
+  for (const auto& f : kTrainSettingFields)
+    std::visit(
+        [&](auto member) {
+          if (f.slot < 0)
+            j[f.key] = this->*member;
+          else
+            j[f.key][static_cast<size_t>(f.slot)] = this->*member;
+        },
+        f.member);
+  j["lr_schedule"] = "linear";  // for readers of the file; the only schedule genlens has
+  return j;
 }
 
 TrainSettings TrainSettings::from_json(const json& j, const std::string& source) {
   TrainSettings s;
-  auto get = [&](const char* key, auto& dst) {
-    if (!j.contains(key)) return;
-    try {
-      dst = j.at(key).get<std::decay_t<decltype(dst)>>();
-    } catch (const json::exception&) {
-      fail("{}: training setting \"{}\": unexpected value {}", source, key, j.at(key).dump());
-    }
-  };
-  get("steps", s.steps);
-  get("batch_size", s.batch_size);
-  get("grad_accum", s.grad_accum);
-  get("lr", s.lr);
-  if (j.contains("betas") && j.at("betas").is_array() && j.at("betas").size() == 2) {
-    s.beta1 = j.at("betas")[0].get<double>();
-    s.beta2 = j.at("betas")[1].get<double>();
-  }
-  get("adam_eps", s.adam_eps);
-  get("weight_decay", s.weight_decay);
-  get("warmup_steps", s.warmup_steps);
-  get("max_grad_norm", s.max_grad_norm);
-  get("recon_weight", s.recon_weight);
-  get("align_weight", s.align_weight);
-  get("n_thought", s.n_thought);
-  get("n_compression", s.n_compression);
-  get("query_max_length", s.query_max_length);
-  get("response_max_length", s.response_max_length);
-  get("seed", s.seed);
-  get("save_every", s.save_every);
-  get("keep", s.keep);
-  get("special_init_std", s.special_init_std);
-  get("teacher_batch", s.teacher_batch);
-  get("teacher", s.teacher);
-  get("instruction", s.instruction);
+  for (const auto& f : kTrainSettingFields)
+    std::visit(
+        [&](auto member) {
+          using Value = std::decay_t<decltype(s.*member)>;
+          if (f.slot >= 0) {
+            // An array of another length is skipped like a missing key (the default stays).
+            auto it = j.find(f.key);
+            if (it != j.end() && it->is_array() && it->size() == static_cast<size_t>(f.slots))
+              s.*member = (*it)[static_cast<size_t>(f.slot)].template get<Value>();
+            return;
+          }
+          if (!j.contains(f.key)) return;
+          try {
+            s.*member = j.at(f.key).template get<Value>();
+          } catch (const json::exception&) {
+            fail("{}: training setting \"{}\": unexpected value {}", source, f.key, j.at(f.key).dump());
+          }
+        },
+        f.member);
   return s;
 }
 
@@ -101,7 +77,7 @@ void TrainSettings::validate() const {
 std::vector<std::string> TrainSettings::warnings() const {
   std::vector<std::string> out;
   if (warmup_steps > 0 && warmup_steps >= steps) {
-    // The schedule (adamw.h linear_schedule) rises as k / warmup: at the last step it is at
+    // The schedule (optim/adamw.h linear_schedule) rises as k / warmup: at the last step it is at
     // (steps - 1) / warmup of --lr and never decays.
     const double peak = static_cast<double>(steps - 1) / static_cast<double>(warmup_steps);
     out.push_back(fmt::format("--warmup {} is not shorter than --steps {}: the learning rate only rises, to {:.0f}% of "
@@ -115,12 +91,12 @@ std::string TrainData::fingerprint() const {
   uint64_t h = 14695981039346656037ull;
   for (size_t i = 0; i < query.size(); ++i) {
     int64_t nq = static_cast<int64_t>(query[i].size()), nt = static_cast<int64_t>(target[i].size());
-    h = fnv1a64(&nq, sizeof nq, h);
-    h = fnv1a64(query[i].data(), query[i].size() * sizeof(int32_t), h);
-    h = fnv1a64(&nt, sizeof nt, h);
-    h = fnv1a64(target[i].data(), target[i].size() * sizeof(int32_t), h);
+    h = util::fnv1a64(&nq, sizeof nq, h);
+    h = util::fnv1a64(query[i].data(), query[i].size() * sizeof(int32_t), h);
+    h = util::fnv1a64(&nt, sizeof nt, h);
+    h = util::fnv1a64(target[i].data(), target[i].size() * sizeof(int32_t), h);
   }
-  return hex64(h);
+  return util::hex64(h);
 }
 
 }  // namespace genlens::gen

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <variant>
 
+#include "core/dist/gradients.h"
 #include "core/dist/group.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
@@ -100,7 +102,7 @@ json Trainer::trainer_state(int64_t step) const {
                 {"lr", s_.settings.lr},
                 {"warmup_steps", s_.settings.warmup_steps},
                 {"total_steps", s_.settings.steps},
-                {"next_lr", s_.settings.lr * linear_schedule(step, s_.settings.warmup_steps, s_.settings.steps)}}},
+                {"next_lr", s_.settings.lr * optim::linear_schedule(step, s_.settings.warmup_steps, s_.settings.steps)}}},
               {"rng",
                {{"data_order", "permutation(seed, epoch), Fisher-Yates over mt19937_64"},
                 {"seed", s_.settings.seed},
@@ -182,29 +184,21 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
            "and teacher dim {}", dir.string(), have.n_thought, have.n_compression, have.teacher_dim, want.n_thought,
            want.n_compression, want.teacher_dim);
     auto prev = TrainSettings::from_json(st.value("settings", json::object()), state_path.string());
-    auto mismatch = [&](const char* what, auto a, auto b) {
-      if (a != b)
-        fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(), what,
-             a, b);
-    };
-    mismatch("--batch-size", prev.batch_size, s_.settings.batch_size);
-    mismatch("--grad-accum", prev.grad_accum, s_.settings.grad_accum);
-    mismatch("--seed", prev.seed, s_.settings.seed);
-    mismatch("--teacher", prev.teacher, s_.settings.teacher);
-    // Everything else that changes what a step computes must match too (the schedule --
-    // steps, lr, warm-up -- may change on purpose, to extend a run; that is logged below).
-    mismatch("--beta1", prev.beta1, s_.settings.beta1);
-    mismatch("--beta2", prev.beta2, s_.settings.beta2);
-    mismatch("AdamW eps", prev.adam_eps, s_.settings.adam_eps);
-    mismatch("--weight-decay", prev.weight_decay, s_.settings.weight_decay);
-    mismatch("--max-grad-norm", prev.max_grad_norm, s_.settings.max_grad_norm);
-    mismatch("--recon-weight", prev.recon_weight, s_.settings.recon_weight);
-    mismatch("--align-weight", prev.align_weight, s_.settings.align_weight);
-    mismatch("--thought", prev.n_thought, s_.settings.n_thought);
-    mismatch("--compression", prev.n_compression, s_.settings.n_compression);
-    mismatch("--query-max-length", prev.query_max_length, s_.settings.query_max_length);
-    mismatch("--response-max-length", prev.response_max_length, s_.settings.response_max_length);
-    mismatch("--instruction", fmt::format("\"{}\"", prev.instruction), fmt::format("\"{}\"", s_.settings.instruction));
+    // Everything that changes what a step computes must match (the schedule -- steps, lr,
+    // warm-up -- may change on purpose, to extend a run; that is logged below).
+    for (const auto& f : kTrainSettingFields) {
+      if (f.on_resume != OnResume::MustMatch) continue;
+      std::visit(
+          [&](auto member) {
+            const auto& was = prev.*member;
+            const auto& is = s_.settings.*member;
+            if (was == is) return;
+            auto shown = [&](const auto& v) { return f.quoted ? fmt::format("\"{}\"", v) : fmt::format("{}", v); };
+            fail("{}: cannot resume with a different {} (the run used {}, this command {})", state_path.string(),
+                 f.name, shown(was), shown(is));
+          },
+          f.member);
+    }
     auto data = st.value("data", json::object());
     if (data.value("n_rows", int64_t{-1}) != s_.data.size() || data.value("fingerprint", std::string()) != data_fingerprint_)
       fail("{}: cannot resume on different training data (the run had {} rows, fingerprint {}; the data given has "
@@ -234,136 +228,159 @@ bool Trainer::try_resume(runtime::JobContext& ctx) {
   }
 }
 
+namespace {
+
+// One step's statistics, each rank's partial sums. Slots summed on the device:
+enum StepStat : int64_t {
+  kReconLoss,       // recon loss of every micro-batch (on this rank, weighed by its token share)
+  kAlignLoss,       // align loss of every micro-batch (weighed by this rank's row share)
+  kCosMatched,      // cosine of student row i with teacher row i, summed over rows
+  kCosUnmatched,    // cosine of student row i with teacher row j != i, summed over pairs
+  kUnmatchedPairs,  // how many pairs kCosUnmatched holds
+  kStudentNorm,     // L2 norm of each student embedding, summed over rows
+  kTeacherNorm,     // L2 norm of each teacher target, summed over rows
+  kRows,            // rows this rank trained on
+  kTokens,          // positions through the LLM (both passes)
+  kGradNorm,        // adapter gradient norm before clipping (the same on every rank)
+  kStopVotes,       // ranks asked to stop (Ctrl-C) at this step
+  kNumStepStats
+};
+
+}  // namespace
+
+// Kept on the device (float64) so the step never waits for them: read once, after the
+// optimizer step, and summed across ranks there. The counts of the host-side slots are
+// known from the batches themselves and added at that read.
+struct Trainer::StepStats {
+  torch::Tensor sums;
+  double rows = 0, tokens = 0, unmatched_pairs = 0;
+  explicit StepStats(torch::Device device)
+      : sums(torch::zeros({kNumStepStats}, torch::TensorOptions().dtype(torch::kFloat64).device(device))) {}
+  void add(StepStat i, const Tensor& v) { sums[i] += v.detach().to(torch::kFloat64).sum(); }
+};
+
+// This rank's rows of one global micro-batch.
+struct Trainer::MicroBatch {
+  std::vector<int64_t> rows;
+  std::vector<TokenRow> queries, targets;
+  // The global batch's target-token count: the recon loss is a mean over all its target
+  // tokens (as one process computes it), so each rank weighs its own token mean by its
+  // share of the tokens. Every rank has the data, so no collective is needed for this.
+  int64_t global_target_tokens = 0;
+};
+
 runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
   const auto& S = s_.settings;
-  const auto& lm = *s_.lm;
   const int rank = s_.group ? s_.group->rank() : 0, world = s_.group ? s_.group->size() : 1;
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : adapter_.parameters()) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
-  // Per-rank partial sums, kept on the device (float64) so the step never waits for it:
-  // they are read once, after the optimizer step, and summed across ranks there.
-  enum Stat { kRecon, kAlign, kCosM, kCosU, kNU, kSNorm, kTNorm, kRows, kTokens, kGradNorm, kStop, kStats };
-  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(lm.device());
-  Tensor stats = torch::zeros({kStats}, f64);
-  auto add = [&](Stat i, const Tensor& v) { stats[i] += v.detach().to(torch::kFloat64).sum(); };
-  double n_tokens = 0, n_rows = 0, n_u = 0;  // known on the host from the batch itself
+  StepStats stats(s_.lm->device());
   // This rank's slice of every global micro-batch: rows [g0 + begin, g0 + end).
   const dist::Slice mine = dist::slice_of(S.batch_size, rank, world);
   for (int64_t micro = 0; micro < S.grad_accum; ++micro) {
     const int64_t g0 = ((step - 1) * S.grad_accum + micro) * S.batch_size;
-    std::vector<int64_t> rows;
-    std::vector<TokenRow> queries, targets;
-    // The global batch's target-token count: the recon loss is a mean over all its target
-    // tokens (as one process computes it), so each rank weighs its own token mean by its
-    // share of the tokens. Every rank has the data, so no collective is needed for this.
-    int64_t global_target_tokens = 0;
-    for (int64_t j = 0; j < S.batch_size; ++j) {
-      int64_t r = row_at(g0 + j);
-      global_target_tokens += static_cast<int64_t>(s_.data.target[static_cast<size_t>(r)].size());
-      if (j < mine.begin || j >= mine.end) continue;
-      rows.push_back(r);
-      queries.push_back(s_.data.query[static_cast<size_t>(r)]);
-      targets.push_back(s_.data.target[static_cast<size_t>(r)]);
-    }
-    auto qb = left_pad(queries, S.query_max_length, lm.device());
-    auto enc = encode_queries(lm, adapter_, qb, recompute_);
-    Tensor teacher = s_.teacher->get(rows).to(lm.device(), /*non_blocking=*/true);
-    Tensor loss = torch::zeros({}, enc.embedding.options());
-    int64_t n_target = 0;
-    if (S.recon_weight > 0) {
-      Tensor rl = recon_loss(lm, enc.soft_prompts, targets, &n_target, recompute_);
-      // world 1: the share is exactly 1 and nothing changes numerically.
-      const double share = world == 1 ? 1.0
-                                       : static_cast<double>(n_target) /
-                                             static_cast<double>(std::max<int64_t>(1, global_target_tokens));
-      if (world > 1) rl = rl * share;
-      loss = loss + S.recon_weight * rl;
-      add(kRecon, rl);
-    }
-    // The align loss is a mean over rows x dims: weigh by this rank's share of the rows.
-    Tensor al = align_loss(enc.embedding, teacher);
-    if (world > 1) al = al * (static_cast<double>(mine.size()) / static_cast<double>(S.batch_size));
-    if (S.align_weight > 0) loss = loss + S.align_weight * al;
-    add(kAlign, al);
-    (loss / static_cast<double>(S.grad_accum)).backward();
-
-    {
-      torch::NoGradGuard ng;
-      auto e = enc.embedding.detach();
-      auto en = torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1));
-      auto tn = torch::nn::functional::normalize(teacher, torch::nn::functional::NormalizeFuncOptions().dim(1));
-      auto cos = en.matmul(tn.t());  // [B, B] (this rank's rows: across ranks, pairs within a slice only)
-      const int64_t B = cos.size(0);
-      auto diag_sum = cos.diagonal().sum();
-      add(kCosM, diag_sum);
-      if (B > 1) {
-        add(kCosU, cos.sum() - diag_sum);
-        n_u += static_cast<double>(B * (B - 1));
-      }
-      add(kSNorm, e.norm(2, 1).sum());
-      add(kTNorm, teacher.norm(2, 1).sum());
-      n_rows += static_cast<double>(B);
-    }
-    // Positions through the LLM: query text + special tokens (encoder pass), soft
-    // prompts + targets (decoder pass).
-    const auto B = static_cast<int64_t>(rows.size());
-    n_tokens += static_cast<double>(qb.n_tokens + B * (S.n_thought + S.n_compression));
-    if (S.recon_weight > 0) n_tokens += static_cast<double>(B * S.n_compression + n_target);
+    micro_batch_backward(take_micro_batch(g0, mine), mine.size(), stats);
   }
+  if (s_.group)
+    dist::sum_gradients(*s_.group, adapter_.parameters(), fmt::format("adapter gradients of step {}", step));
+  clip_gradients(stats);
+  const double lr = S.lr * optim::linear_schedule(step - 1, S.warmup_steps, S.steps);
+  opt_->step(lr);
+  const Tensor totals = step_totals(stats, step, stop_requested);
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return metric_row(step, lr, totals, dt);
+}
 
-  if (s_.group) {
-    // Sum the gradients across ranks: flattened into buckets of at most 64M float32 values
-    // (one all-reduce for any adapter up to that size; 13M parameters for a 4B model).
-    torch::NoGradGuard ng;
-    const int64_t cap = int64_t{64} << 20;
-    auto params = adapter_.parameters();
-    for (size_t i = 0; i < params.size();) {
-      std::vector<Tensor> bucket;
-      int64_t n = 0;
-      size_t j = i;
-      for (; j < params.size() && (bucket.empty() || n + params[j].numel() <= cap); ++j) {
-        if (!params[j].grad().defined()) params[j].mutable_grad() = torch::zeros_like(params[j]);
-        bucket.push_back(params[j].grad().reshape({-1}));
-        n += params[j].numel();
-      }
-      Tensor flat = torch::cat(bucket);
-      s_.group->all_reduce_sum(flat, fmt::format("adapter gradients of step {}", step));
-      int64_t off = 0;
-      for (size_t k = i; k < j; ++k) {
-        const int64_t m = params[k].numel();
-        params[k].mutable_grad().copy_(flat.slice(0, off, off + m).view_as(params[k]));
-        off += m;
-      }
-      i = j;
-    }
+Trainer::MicroBatch Trainer::take_micro_batch(int64_t g0, const dist::Slice& mine) {
+  MicroBatch mb;
+  for (int64_t j = 0; j < s_.settings.batch_size; ++j) {
+    int64_t r = row_at(g0 + j);
+    mb.global_target_tokens += static_cast<int64_t>(s_.data.target[static_cast<size_t>(r)].size());
+    if (j < mine.begin || j >= mine.end) continue;
+    mb.rows.push_back(r);
+    mb.queries.push_back(s_.data.query[static_cast<size_t>(r)]);
+    mb.targets.push_back(s_.data.target[static_cast<size_t>(r)]);
   }
+  return mb;
+}
 
+// Student-teacher cosine similarities and norms of one micro-batch (this rank's rows:
+// across ranks, the unmatched pairs are pairs within a slice only).
+void Trainer::record_similarity(const Tensor& embedding, const Tensor& teacher, StepStats& stats) {
+  namespace F = torch::nn::functional;
+  torch::NoGradGuard ng;
+  auto e = embedding.detach();
+  auto en = F::normalize(e, F::NormalizeFuncOptions().dim(1));
+  auto tn = F::normalize(teacher, F::NormalizeFuncOptions().dim(1));
+  auto cos = en.matmul(tn.t());  // [B, B]
+  const int64_t B = cos.size(0);
+  auto diag_sum = cos.diagonal().sum();
+  stats.add(kCosMatched, diag_sum);
+  if (B > 1) {
+    stats.add(kCosUnmatched, cos.sum() - diag_sum);
+    stats.unmatched_pairs += static_cast<double>(B * (B - 1));
+  }
+  stats.add(kStudentNorm, e.norm(2, 1).sum());
+  stats.add(kTeacherNorm, teacher.norm(2, 1).sum());
+  stats.rows += static_cast<double>(B);
+}
+
+void Trainer::micro_batch_backward(const MicroBatch& mb, int64_t slice_rows, StepStats& stats) {
+  const auto& S = s_.settings;
+  const auto& lm = *s_.lm;
+  const int world = s_.group ? s_.group->size() : 1;
+  auto qb = left_pad(mb.queries, S.query_max_length, lm.device());
+  auto enc = encode_queries(lm, adapter_, qb, recompute_);
+  Tensor teacher = s_.teacher->get(mb.rows).to(lm.device(), /*non_blocking=*/true);
+  Tensor loss = torch::zeros({}, enc.embedding.options());
+  int64_t n_target = 0;
+  if (S.recon_weight > 0) {
+    Tensor rl = recon_loss(lm, enc.soft_prompts, mb.targets, &n_target, recompute_);
+    // This rank's share of the global batch's target tokens (world 1: nothing changes).
+    if (world > 1)
+      rl = rl * (static_cast<double>(n_target) / static_cast<double>(std::max<int64_t>(1, mb.global_target_tokens)));
+    loss = loss + S.recon_weight * rl;
+    stats.add(kReconLoss, rl);
+  }
+  // The align loss is a mean over rows x dims: weigh by this rank's share of the rows.
+  Tensor al = align_loss(enc.embedding, teacher);
+  if (world > 1) al = al * (static_cast<double>(slice_rows) / static_cast<double>(S.batch_size));
+  if (S.align_weight > 0) loss = loss + S.align_weight * al;
+  stats.add(kAlignLoss, al);
+  (loss / static_cast<double>(S.grad_accum)).backward();
+  record_similarity(enc.embedding, teacher, stats);
+  // Positions through the LLM: query text + special tokens (encoder pass), soft
+  // prompts + targets (decoder pass).
+  const auto B = static_cast<int64_t>(mb.rows.size());
+  stats.tokens += static_cast<double>(qb.n_tokens + B * (S.n_thought + S.n_compression));
+  if (S.recon_weight > 0) stats.tokens += static_cast<double>(B * S.n_compression + n_target);
+}
+
+void Trainer::clip_gradients(StepStats& stats) {
   // Gradient norm over the adapter (before clipping), clipping as torch's clip_grad_norm_
   // (coefficient max_norm / (norm + 1e-6), applied when below 1), on the device.
-  {
-    torch::NoGradGuard ng;
-    Tensor sq = torch::zeros({}, f64);
+  torch::NoGradGuard ng;
+  Tensor sq = torch::zeros({}, stats.sums.options());
+  for (auto& p : adapter_.parameters())
+    if (p.grad().defined()) sq = sq + p.grad().to(torch::kFloat64).pow(2).sum();
+  Tensor norm = sq.sqrt();
+  stats.sums[kGradNorm] += norm;
+  if (s_.settings.max_grad_norm > 0) {
+    Tensor coef = (s_.settings.max_grad_norm / (norm + 1e-6)).clamp_max(1.0);
     for (auto& p : adapter_.parameters())
-      if (p.grad().defined()) sq = sq + p.grad().to(torch::kFloat64).pow(2).sum();
-    Tensor norm = sq.sqrt();
-    stats[kGradNorm] += norm;
-    if (S.max_grad_norm > 0) {
-      Tensor coef = (S.max_grad_norm / (norm + 1e-6)).clamp_max(1.0);
-      for (auto& p : adapter_.parameters())
-        if (p.grad().defined()) p.mutable_grad().mul_(coef);
-    }
+      if (p.grad().defined()) p.mutable_grad().mul_(coef);
   }
-  const double lr = S.lr * linear_schedule(step - 1, S.warmup_steps, S.steps);
-  opt_->step(lr);
+}
 
+Tensor Trainer::step_totals(StepStats& stats, int64_t step, bool* stop_requested) {
   // The one read of the step: its statistics (this also waits for the device).
-  if (stop_requested && *stop_requested) stats[kStop] += 1.0;
-  Tensor host = stats.to(torch::kCPU);
-  host[kRows] += n_rows;
-  host[kTokens] += n_tokens;
-  host[kNU] += n_u;
+  if (stop_requested && *stop_requested) stats.sums[kStopVotes] += 1.0;
+  Tensor host = stats.sums.to(torch::kCPU);
+  host[kRows] += stats.rows;
+  host[kTokens] += stats.tokens;
+  host[kUnmatchedPairs] += stats.unmatched_pairs;
   if (s_.group) {
     // The step's statistics, and whether any rank was asked to stop (Ctrl-C): every rank
     // then stops after this same step, so rank 0's checkpoint is one all ranks finished.
@@ -372,16 +389,18 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
     s_.group->all_reduce_sum(host, fmt::format("statistics of step {}", step));
     host[kGradNorm].fill_(gn);
   }
-  auto st = host.accessor<double, 1>();
-  if (stop_requested) *stop_requested = st[kStop] > 0;
-  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (stop_requested) *stop_requested = host.accessor<double, 1>()[kStopVotes] > 0;
+  return host;
+}
 
+runtime::MetricRow Trainer::metric_row(int64_t step, double lr, const Tensor& totals, double dt) const {
+  const auto& S = s_.settings;
+  auto st = totals.accessor<double, 1>();
   const double A = static_cast<double>(S.grad_accum);
-  n_rows = st[kRows];
-  n_tokens = st[kTokens];
+  const double n_rows = st[kRows], n_tokens = st[kTokens];
   runtime::MetricRow row;
   row.step = step;
-  double recon = S.recon_weight > 0 ? st[kRecon] / A : std::nan(""), align = st[kAlign] / A;
+  double recon = S.recon_weight > 0 ? st[kReconLoss] / A : std::nan(""), align = st[kAlignLoss] / A;
   double total = (S.recon_weight > 0 ? S.recon_weight * recon : 0.0) + S.align_weight * align;
   row.values = {{"loss", total},
                 {"recon_loss", recon},
@@ -390,10 +409,10 @@ runtime::MetricRow Trainer::train_step(int64_t step, bool* stop_requested) {
                 {"grad_norm", st[kGradNorm]},
                 {"samples_per_s", n_rows / dt},
                 {"tokens_per_s", n_tokens / dt},
-                {"cos_matched", st[kCosM] / n_rows},
-                {"cos_unmatched", st[kNU] > 0 ? st[kCosU] / st[kNU] : std::nan("")},
-                {"student_norm", st[kSNorm] / n_rows},
-                {"teacher_norm", st[kTNorm] / n_rows},
+                {"cos_matched", st[kCosMatched] / n_rows},
+                {"cos_unmatched", st[kUnmatchedPairs] > 0 ? st[kCosUnmatched] / st[kUnmatchedPairs] : std::nan("")},
+                {"student_norm", st[kStudentNorm] / n_rows},
+                {"teacher_norm", st[kTeacherNorm] / n_rows},
                 {"epoch", static_cast<double>(step * S.batch_size * S.grad_accum) / static_cast<double>(s_.data.size())},
                 {"step_s", dt}};
   return row;
@@ -442,7 +461,7 @@ void Trainer::run(runtime::JobContext& ctx) {
       ctx.log(fmt::format("removed {} (left by an interrupted checkpoint write)", e.path().string()));
     }
   }
-  opt_ = std::make_unique<AdamW>(adapter_.named_parameters(), S.beta1, S.beta2, S.adam_eps, S.weight_decay);
+  opt_ = std::make_unique<optim::AdamW>(adapter_.named_parameters(), S.beta1, S.beta2, S.adam_eps, S.weight_decay);
   if (!try_resume(ctx)) {
     adapter_.init_random(*s_.lm, S.seed, S.special_init_std);
     step_ = start_step_ = 0;

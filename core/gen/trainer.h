@@ -1,9 +1,9 @@
 // The LLM2Vec-Gen trainer (DESIGN.md §1): only the special tokens and the two heads
 // learn; the LLM stays frozen (requires_grad=false, bit-identical after training).
 // The step loop: seeded shuffling, gradient accumulation and clipping, the optimizer
-// (adamw.h) on the linear warm-up/decay schedule, checkpoints every N steps (keep last
-// K), exact resume. Its settings are train_settings.h. Runs inside a runtime::Job (progress, cancel, metrics events) and logs
-// every step to OUT/metrics.jsonl.
+// (core/optim/adamw.h) on the linear warm-up/decay schedule, checkpoints every N steps
+// (keep last K), exact resume. Its settings are train_settings.h. Runs inside a
+// runtime::Job (progress, cancel, metrics events) and logs every step to OUT/metrics.jsonl.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -15,16 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "core/gen/adamw.h"
 #include "core/gen/adapter.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/train_settings.h"
 #include "core/model/decoder_lm.h"
+#include "core/optim/adamw.h"
 #include "core/runtime/job.h"
 #include "core/teach/teacher.h"
 
 namespace genlens::dist {
 class Group;
+struct Slice;
 }
 
 namespace genlens::gen {
@@ -68,7 +69,17 @@ class Trainer {
   std::filesystem::path last_checkpoint() const { return last_checkpoint_; }
 
  private:
+  // One optimizer step: every micro-batch's forward and backward, the gradient sum over
+  // ranks, clipping, the AdamW step, then the step's one read of its statistics.
   runtime::MetricRow train_step(int64_t step, bool* stop_requested);
+  struct StepStats;   // one step's running statistics (trainer.cpp)
+  struct MicroBatch;  // this rank's rows of one global micro-batch (trainer.cpp)
+  MicroBatch take_micro_batch(int64_t first_row, const dist::Slice& mine);
+  void micro_batch_backward(const MicroBatch& mb, int64_t slice_rows, StepStats& stats);
+  static void record_similarity(const torch::Tensor& embedding, const torch::Tensor& teacher, StepStats& stats);
+  void clip_gradients(StepStats& stats);
+  torch::Tensor step_totals(StepStats& stats, int64_t step, bool* stop_requested);
+  runtime::MetricRow metric_row(int64_t step, double lr, const torch::Tensor& totals, double seconds) const;
   void sync_initial_state();
   bool is_root() const;
   void save(int64_t step);        // collective when distributed; rank 0 writes
@@ -81,7 +92,7 @@ class Trainer {
   TrainerSetup s_;
   bool recompute_ = false;  // s_.recompute resolved for the model's device
   Adapter adapter_;
-  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<optim::AdamW> opt_;
   BaseModelIdentity base_;
   std::string data_fingerprint_;  // TrainData::fingerprint(), computed once
   int64_t step_ = 0, start_step_ = 0;

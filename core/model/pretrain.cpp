@@ -4,8 +4,8 @@
 #include <numeric>
 #include <random>
 
-#include "core/gen/trainer.h"
 #include "core/io/safetensors.h"
+#include "core/optim/adamw.h"
 #include "core/util/error.h"
 
 namespace genlens::model {
@@ -22,7 +22,7 @@ PretrainResult pretrain_lm(runtime::JobContext& ctx, const DecoderLM& lm, const 
       fail("pretrain: parameter '{}' is frozen; load the model with DecoderLM::load_trainable", name);
     params.emplace_back(name, t);
   }
-  gen::AdamW opt(params, 0.9, 0.95, 1e-8, s.weight_decay);
+  optim::AdamW opt(params, 0.9, 0.95, 1e-8, s.weight_decay);
   std::mt19937_64 rng(s.seed);
   std::vector<size_t> order(data.size());
   std::iota(order.begin(), order.end(), 0);
@@ -80,7 +80,7 @@ PretrainResult pretrain_lm(runtime::JobContext& ctx, const DecoderLM& lm, const 
       for (auto& [n, p] : params) ps.push_back(p);
       torch::nn::utils::clip_grad_norm_(ps, s.max_grad_norm);
     }
-    opt.step(s.lr * gen::linear_schedule(step, s.warmup_steps, s.steps));
+    opt.step(s.lr * optim::linear_schedule(step, s.warmup_steps, s.steps));
     const double l = loss.item<double>();
     losses.push_back(l);
     res.tokens += at.size(0);

@@ -1,6 +1,6 @@
 // Full-parameter causal-LM training of a DecoderLM loaded with load_trainable(): the
 // small, reusable pretraining trainer the demo world uses to grow its tiny chat LM.
-// AdamW (gen::AdamW, torch.optim.AdamW semantics) with linear warm-up and decay,
+// AdamW (optim::AdamW, torch.optim.AdamW semantics) with linear warm-up and decay,
 // gradient clipping, seeded shuffling; next-token cross-entropy on the positions a
 // sequence marks as targets. Compute runs in the model's dtype; weights stay float32
 // masters, so a bf16 compute path only needs autocast-style casts at the matmuls.

@@ -1,4 +1,4 @@
-#include "core/gen/adamw.h"
+#include "core/optim/adamw.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/util/error.h"
 
-namespace genlens::gen {
+namespace genlens::optim {
 
 using torch::Tensor;
 
@@ -68,4 +68,4 @@ void AdamW::load_state(const std::map<std::string, Tensor>& tensors, int64_t ste
   t_ = steps_taken;
 }
 
-}  // namespace genlens::gen
+}  // namespace genlens::optim
