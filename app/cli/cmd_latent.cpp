@@ -32,7 +32,9 @@ RunFn setup_index(CLI::App& sub) {
   add_model_option(sub, "--model", o->model, "Base model directory (HF layout, with tokenizer)")->required();
   sub.add_option("--corpus", o->corpus, "Corpus JSONL (e.g. the training responses)")->required();
   sub.add_option("--out", o->out, "Index directory (rerun the same command to resume a stopped build)")->required();
-  sub.add_option("--field", o->spec.field, "Text field (falls back to \"text\", then \"question\")")->capture_default_str();
+  sub.add_option("--field", o->spec.field,
+                 "Text field (the default falls back to \"text\", then \"question\"; a named field must be in every row)")
+      ->capture_default_str();
   sub.add_option("--layers", o->layers,
                  "LLM layers to index: a:b or a,b,c (default: 1,2,4,8,16,24,L-2,L-1 where they exist)");
   sub.add_option("--max-per-token", o->spec.max_per_token, "Most contexts per token id")->capture_default_str();

@@ -40,7 +40,7 @@ namespace genlens::analysis {
 
 struct LatentIndexSpec {
   std::filesystem::path corpus;        // JSONL
-  std::string field = "answer";        // text field (falls back to "text", then "question")
+  std::string field = "answer";        // text field; only this default falls back to "text", then "question"
   std::filesystem::path out;           // index directory
   std::vector<int64_t> layers;         // empty: default_index_layers(L)
   int64_t max_per_token = 50;

@@ -56,40 +56,6 @@ size_t drop_empty_answers(std::vector<ResponseRow>& rows) {
   return before - rows.size();
 }
 
-TextReader::TextReader(const fs::path& path, std::string field)
-    : reader_(std::make_unique<io::JsonlReader>(path)), field_(std::move(field)) {}
-TextReader::~TextReader() = default;
-
-bool TextReader::next(std::string& text) {
-  io::Json row;
-  if (!reader_->next(row)) return false;
-  auto& r = *reader_;
-  auto t = r.get_string_opt(row, field_);
-  // Only the default field falls back (responses.jsonl rows have "question"); a field
-  // the user named must be there, or the wrong text would be embedded silently.
-  const bool fallback = field_ == "text";
-  if (!t && fallback) t = r.get_string_opt(row, "question");
-  if (!t) {
-    std::string keys;
-    if (row.is_object())
-      for (auto& [k, v] : row.items()) keys += (keys.empty() ? "" : ", ") + ("\"" + k + "\"");
-    fail("{}: no string field \"{}\"{} in this row (its fields: {})", r.where(), field_,
-         fallback ? " (or \"question\")" : "", keys.empty() ? "none" : keys);
-  }
-  text = std::move(*t);
-  return true;
-}
-
-std::vector<std::string> read_texts(const fs::path& path, const std::string& field) {
-  TextReader r(path, field);
-  std::vector<std::string> out;
-  std::string t;
-  while (r.next(t)) out.push_back(std::move(t));
-  // An empty input would give an empty .npy that silently replaces an earlier result.
-  if (out.empty()) fail("{}: no rows (the file is empty or holds only blank lines)", path.string());
-  return out;
-}
-
 int32_t target_eos_id(const text::Tokenizer& tok, const model::DecoderLM& lm) {
   if (auto e = tok.eos_id()) return *e;
   if (!lm.config().eos_token_ids.empty()) return static_cast<int32_t>(lm.config().eos_token_ids.front());

@@ -9,16 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "core/data/corpus.h"  // read_texts / TextReader: the encode and neighbours commands reach them through this header
 #include "core/gen/train_settings.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
-
-namespace genlens::io {
-class JsonlReader;
-}
 
 namespace genlens::data {
 
@@ -36,20 +33,6 @@ std::vector<ResponseRow> read_responses(const std::filesystem::path& path);
 // generations): their mean-pool teacher target would be a zero vector and their
 // reconstruction target a lone EOS. Returns how many were removed.
 size_t drop_empty_answers(std::vector<ResponseRow>& rows);
-// Texts to encode: each row's `field`. Only the default "text" falls back to "question"
-// (a responses.jsonl); a field the user named must be in every row (genlens::Error).
-std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field = "text");
-// The same, one text at a time (inputs larger than memory).
-class TextReader {
- public:
-  TextReader(const std::filesystem::path& path, std::string field = "text");
-  ~TextReader();
-  bool next(std::string& text);  // false at the end; errors as read_texts
- private:
-  std::unique_ptr<io::JsonlReader> reader_;
-  std::string field_;
-};
-
 struct GenerateSettings {
   int max_new_tokens = 500;      // reference: 500
   int64_t max_input_length = 1024;  // prompt tokens (reference: 1024); longer questions are cut

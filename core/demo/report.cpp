@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/demo/pipeline.h"
+#include "core/text/unicode.h"
 
 namespace genlens::demo {
 
@@ -40,12 +41,8 @@ std::string pretty_metric(const std::string& m) {
   return m;
 }
 
-std::string clip(std::string s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n - 3;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-  return s.substr(0, cut) + "...";
-}
+// At most `n` bytes (a report column): the text, or its head and "...".
+std::string clip(const std::string& s, size_t n) { return s.size() <= n ? s : text::unicode::clip_head(s, n - 3); }
 
 // `text` from column 11 (the report's second column), words wrapped at `width`, later lines
 // indented by `indent`.

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/analysis/ann_index.h"
+#include "core/analysis/latent_index_state.h"
 #include "core/analysis/latent_lens.h"
 #include "core/runtime/job.h"
 #include "core/text/tokenizer.h"
@@ -179,6 +180,52 @@ TEST_CASE("latent index: a stopped build resumes to the same index") {
   // Another corpus into the same directory is refused, not mixed in.
   spec.max_per_token = 2;
   CHECK_THROWS_WITH_AS(build(*lm, *tok, dir, spec), doctest::Contains("other settings"), genlens::Error);
+}
+
+TEST_CASE("latent index: the corpus field rule, the hnsw layer filter, index.json through its struct") {
+  auto dir = test::tiny_qwen3_text_model();
+  auto lm = model::DecoderLM::load(dir);
+  auto tok = text::load_tokenizer(dir);
+  test::TempDir tmp("latent-field");
+  // A plain corpus ("text" only): the default field ("answer") falls back to it.
+  std::string rows;
+  for (const auto& t : corpus_texts()) rows += nlohmann::json{{"text", t}}.dump() + "\n";
+  test::write_file(tmp / "plain.jsonl", rows);
+  analysis::LatentIndexSpec spec;
+  spec.corpus = tmp / "plain.jsonl";
+  spec.out = tmp / "index";
+  spec.max_per_token = 3;
+  auto info = build(*lm, *tok, dir, spec);
+  CHECK(info.n_rows == static_cast<int64_t>(corpus_texts().size()));
+  // A field the user named is never replaced by another: a row without it is an error
+  // naming file:line and the field, and nothing is built.
+  spec.field = "body";
+  spec.out = tmp / "named";
+  CHECK_THROWS_WITH_AS(build(*lm, *tok, dir, spec), doctest::Contains("plain.jsonl:1: no string field \"body\""),
+                       genlens::Error);
+  CHECK_FALSE(fs::exists(tmp / "named" / "index.json"));
+
+  // The hnsw layer filter: every hit on the asked layer, a stored vector first with cosine 1.
+  auto index = analysis::LatentIndex::open(tmp / "index");
+  int checked = 0;
+  for (int64_t e = 0; e < index->size(); e += 5) {
+    const int64_t layer = index->hit(e, 0).layer;
+    auto hits = index->search(index->vector(e), 1, 4, layer, analysis::SearchKind::Hnsw);
+    REQUIRE(!hits[0].empty());
+    CHECK(hits[0][0].first == e);
+    for (auto& [h, sim] : hits[0]) CHECK(index->hit(h, sim).layer == layer);
+    ++checked;
+  }
+  CHECK(checked > 3);
+
+  // index.json reads into LatentIndexState and writes back to the same JSON; a field of the
+  // wrong type is an error naming the file and the field.
+  auto j = nlohmann::json::parse(test::read_file(tmp / "index" / "index.json"));
+  CHECK(analysis::LatentIndexState::from_json(j, "index.json").to_json() == j);
+  CHECK(analysis::LatentIndexState::from_json(j, "index.json").to_json().dump(1) == j.dump(1));
+  j["shards"][0]["n"] = "many";
+  CHECK_THROWS_WITH_AS(analysis::LatentIndexState::from_json(j, "index.json"),
+                       doctest::Contains("index.json: shards[0].n: expected a whole number"), genlens::Error);
 }
 
 TEST_CASE("ann index: hnswlib recall@10 >= 0.95 against exact search on 100k clustered unit vectors") {
