@@ -1,4 +1,4 @@
-// Regression tests for the defects issue 13 lists: each bad input is refused at once
+// Hardening: each bad input below is refused at once
 // with a message naming the file / flag / field, and nothing already written is lost.
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +18,7 @@
 #include "core/util/error.h"
 #include "tests/gen_fixtures.h"
 #include "tests/test_util.h"
+#include "genlens_paths.h"
 
 using namespace genlens;
 using Json = nlohmann::json;
