@@ -1,6 +1,5 @@
 #include "core/analysis/latent_lens.h"
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "core/analysis/layer_state.h"
@@ -8,7 +7,6 @@
 #include "core/gen/adapter.h"
 #include "core/gen/checkpoint.h"
 #include "core/model/decoder_lm.h"
-#include "core/text/readable_piece.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -38,29 +36,12 @@ LatentLensResult latent_lens(const model::DecoderLM& lm, const gen::Adapter* ada
   torch::NoGradGuard ng;
   auto qs = query_states(lm, adapter, ids);
   const auto& out = qs.out;
-  const int64_t n_thought = qs.n_thought, n_comp = qs.n_compression;
   LatentLensResult res;
   res.query = query;
   res.encoder_layer = layer;
   res.index_layer = opt.index_layer;
-  std::vector<LensPosition> positions;
-  const int64_t first = adapter ? T + (opt.compression_only ? n_thought : 0) : 0;
-  for (int64_t i = first; i < T + n_thought + n_comp; ++i) {
-    LensPosition p;
-    p.index = i;
-    if (i < T) {
-      p.kind = PositionKind::Ordinary;
-      p.token_id = ids[static_cast<size_t>(i)];
-      p.label = text::readable_piece(tok, p.token_id);
-    } else if (i < T + n_thought) {
-      p.kind = PositionKind::Thought;
-      p.label = fmt::format("T{}", i - T);
-    } else {
-      p.kind = PositionKind::Compression;
-      p.label = fmt::format("C{}", i - T - n_thought);
-    }
-    positions.push_back(std::move(p));
-  }
+  const int64_t first = adapter ? T + (opt.compression_only ? qs.n_thought : 0) : 0;
+  const std::vector<LensPosition> positions = query_positions(tok, ids, qs, first);
   const int64_t P = static_cast<int64_t>(positions.size());
   auto states = layer_state(lm, out, layer)[0].narrow(0, first, P).to(torch::kFloat32).cpu().contiguous();
   std::vector<float> q(states.data_ptr<float>(), states.data_ptr<float>() + states.numel());

@@ -8,10 +8,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/analysis/lens_types.h"
 #include "core/model/decoder_lm.h"
 
 namespace genlens::gen {
 class Adapter;
+}
+namespace genlens::text {
+class Tokenizer;
 }
 
 namespace genlens::analysis {
@@ -29,5 +33,11 @@ struct QueryStates {
   int64_t n_thought = 0, n_compression = 0;
 };
 QueryStates query_states(const model::DecoderLM& lm, const gen::Adapter* adapter, const std::vector<int32_t>& ids);
+
+// The positions `first` .. end of that input, labelled as the lenses show them: an
+// ordinary token by its readable piece, thought tokens "T0", "T1", ..., compression
+// tokens "C0", "C1", ... (defined in lens.cpp).
+std::vector<LensPosition> query_positions(const text::Tokenizer& tok, const std::vector<int32_t>& ids,
+                                          const QueryStates& states, int64_t first);
 
 }  // namespace genlens::analysis

@@ -282,22 +282,7 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
   const int64_t n_thought = qs.n_thought, n_comp = qs.n_compression;
   // Positions shown: ordinary tokens (no adapter, or asked for), then thought, compression.
   const int64_t first = (adapter && !opt.include_ordinary) ? T : 0;
-  for (int64_t i = first; i < T + n_thought + n_comp; ++i) {
-    LensPosition p;
-    p.index = i;
-    if (i < T) {
-      p.kind = PositionKind::Ordinary;
-      p.token_id = ids[static_cast<size_t>(i)];
-      p.label = text::readable_piece(tok, p.token_id);
-    } else if (i < T + n_thought) {
-      p.kind = PositionKind::Thought;
-      p.label = fmt::format("T{}", i - T);
-    } else {
-      p.kind = PositionKind::Compression;
-      p.label = fmt::format("C{}", i - T - n_thought);
-    }
-    res.positions.push_back(std::move(p));
-  }
+  res.positions = query_positions(tok, ids, qs, first);
   const int64_t P = static_cast<int64_t>(res.positions.size());
   // Every (layer, position) cell asked for, plus the summary rows (the compression
   // positions at the last layer; the ordinary ones without an adapter), in one pass.
@@ -393,6 +378,29 @@ QueryStates query_states(const model::DecoderLM& lm, const gen::Adapter* adapter
     qs.out = lm.forward(lm.embed(t), torch::ones({1, T}, torch::kLong).to(lm.device()), fo);
   }
   return qs;
+}
+
+std::vector<LensPosition> query_positions(const text::Tokenizer& tok, const std::vector<int32_t>& ids,
+                                          const QueryStates& states, int64_t first) {
+  const int64_t T = static_cast<int64_t>(ids.size()), n_thought = states.n_thought;
+  std::vector<LensPosition> positions;
+  for (int64_t i = first; i < T + n_thought + states.n_compression; ++i) {
+    LensPosition p;
+    p.index = i;
+    if (i < T) {
+      p.kind = PositionKind::Ordinary;
+      p.token_id = ids[static_cast<size_t>(i)];
+      p.label = text::readable_piece(tok, p.token_id);
+    } else if (i < T + n_thought) {
+      p.kind = PositionKind::Thought;
+      p.label = fmt::format("T{}", i - T);
+    } else {
+      p.kind = PositionKind::Compression;
+      p.label = fmt::format("C{}", i - T - n_thought);
+    }
+    positions.push_back(std::move(p));
+  }
+  return positions;
 }
 
 }  // namespace genlens::analysis

@@ -60,8 +60,8 @@ struct WeightedWord {
 // by weight, heaviest first (ties: alphabetical).
 std::vector<std::vector<WeightedWord>> class_tfidf(const std::vector<RegionTerms>& regions, int top_n);
 
-// The rule the studio used before c-TF-IDF, kept to measure against: a word's share of
-// its region minus its mean share in the other regions (counts are taken as shares).
+// A simpler rule for comparison with c-TF-IDF: a word's share of its region minus its
+// mean share in the other regions (counts are taken as shares).
 // Dominated by the few words every region's lens ranks first.
 std::vector<std::vector<WeightedWord>> share_contrast(const std::vector<RegionTerms>& regions, int top_n);
 
@@ -78,7 +78,7 @@ struct RegionLabelOptions {
   int lens_members = 40;       // members whose lens is read, nearest the region's centre first
   std::string instruction;     // put before every text (as the map's embeddings were made)
   RegionLabelRule rule = RegionLabelRule::ClassTfIdf;
-  // ShareContrast reproduces the old pipeline: the summary of the 6 most central members.
+  // ShareContrast reads the lens summary of only this many members, the most central.
   int contrast_members = 6;
 };
 

@@ -1,4 +1,4 @@
-// The demo world (issue 10): a small, seeded universe where many lexically different
+// The demo world: a small, seeded universe where many lexically different
 // queries share one kind of response -- the input-output gap made concrete -- described
 // by a world file (assets/demo/world.json; schema in README "The demo world").
 //

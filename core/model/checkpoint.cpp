@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/io/atomic_file.h"
+#include "core/model/decoder_weights.h"
 #include "core/util/error.h"
 
 namespace genlens::model {
@@ -14,36 +15,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
-  const int64_t H = c.hidden_size, I = c.intermediate_size, hd = c.head_dim;
-  const int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
-  std::vector<ParamSpec> s;
-  s.push_back({"model.embed_tokens.weight", {c.vocab_size, H}, ParamSpec::kWeight});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    s.push_back({p + "input_layernorm.weight", {H}, ParamSpec::kNorm});
-    s.push_back({p + "self_attn.q_proj.weight", {q, H}, ParamSpec::kWeight});
-    if (c.attention_bias) s.push_back({p + "self_attn.q_proj.bias", {q}, ParamSpec::kBias});
-    s.push_back({p + "self_attn.k_proj.weight", {kv, H}, ParamSpec::kWeight});
-    if (c.attention_bias) s.push_back({p + "self_attn.k_proj.bias", {kv}, ParamSpec::kBias});
-    s.push_back({p + "self_attn.v_proj.weight", {kv, H}, ParamSpec::kWeight});
-    if (c.attention_bias) s.push_back({p + "self_attn.v_proj.bias", {kv}, ParamSpec::kBias});
-    s.push_back({p + "self_attn.o_proj.weight", {H, q}, ParamSpec::kWeight});
-    if (c.o_proj_bias) s.push_back({p + "self_attn.o_proj.bias", {H}, ParamSpec::kBias});
-    if (c.qk_norm) {
-      s.push_back({p + "self_attn.q_norm.weight", {hd}, ParamSpec::kNorm});
-      s.push_back({p + "self_attn.k_norm.weight", {hd}, ParamSpec::kNorm});
-    }
-    s.push_back({p + "post_attention_layernorm.weight", {H}, ParamSpec::kNorm});
-    s.push_back({p + "mlp.gate_proj.weight", {I, H}, ParamSpec::kWeight});
-    if (c.mlp_bias) s.push_back({p + "mlp.gate_proj.bias", {I}, ParamSpec::kBias});
-    s.push_back({p + "mlp.up_proj.weight", {I, H}, ParamSpec::kWeight});
-    if (c.mlp_bias) s.push_back({p + "mlp.up_proj.bias", {I}, ParamSpec::kBias});
-    s.push_back({p + "mlp.down_proj.weight", {H, I}, ParamSpec::kWeight});
-    if (c.mlp_bias) s.push_back({p + "mlp.down_proj.bias", {H}, ParamSpec::kBias});
-  }
-  s.push_back({"model.norm.weight", {H}, ParamSpec::kNorm});
-  if (!c.tie_word_embeddings) s.push_back({"lm_head.weight", {c.vocab_size, H}, ParamSpec::kWeight});
-  return s;
+  std::vector<ParamSpec> specs;
+  for_each_weight(c, nullptr, [&](const ParamSpec& s, torch::Tensor*) { specs.push_back(s); });
+  return specs;
 }
 
 WeightFiles open_weight_files(const fs::path& dir) {

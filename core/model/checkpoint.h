@@ -23,7 +23,8 @@ struct ParamSpec {
 };
 
 // Every tensor the config implies, in a fixed canonical order (embeddings, layers in
-// order, final norm, LM head unless tied).
+// order, final norm, LM head unless tied); the names and shapes come from the table in
+// decoder_weights.cpp, which the loader reads too.
 std::vector<ParamSpec> parameter_specs(const ModelConfig& cfg);
 
 // The weight files of a model directory: model.safetensors, or the shards listed in

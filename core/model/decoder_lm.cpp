@@ -1,5 +1,5 @@
-// DecoderLM: loading an HF directory and the forward pass (Llama / Qwen2 / Qwen3 /
-// Mistral), written from the published architecture:
+// DecoderLM's forward pass (Llama / Qwen2 / Qwen3 / Mistral), written from the published
+// architecture (loading: load_weights.cpp; the KV cache: kv_cache.cpp):
 //   h = embed(ids) | inputs_embeds
 //   per layer: h += o_proj(attn(rope(q), rope(k), v)) of RMSNorm(h)
 //              h += down(silu(gate(x)) * up(x)),  x = RMSNorm(h)
@@ -10,74 +10,18 @@
 // softmax in fp32; GQA head h reads kv head h / (heads / kv_heads).
 #include "core/model/decoder_lm.h"
 
-#include <dlfcn.h>
-
 #include <cmath>
 
-#include "core/model/checkpoint.h"
+#include "core/model/decoder_weights.h"
 #include "core/model/kv_cache.h"
 #include "core/util/error.h"
 
 namespace genlens::model {
 
-namespace fs = std::filesystem;
 namespace F = torch::nn::functional;
 using torch::Tensor;
 
-// ---------------------------------------------------------------- KV cache
-
-void KVCache::clear() {
-  k_.clear();
-  v_.clear();
-  length_ = 0;
-  batch_ = -1;
-}
-
-std::pair<Tensor, Tensor> KVCache::append(int64_t layer, const Tensor& k, const Tensor& v) {
-  if (batch_ >= 0 && k.size(0) != batch_)
-    fail("KV cache: batch size {} does not match the cached batch size {}", k.size(0), batch_);
-  if (static_cast<int64_t>(k_.size()) <= layer) {
-    k_.resize(layer + 1);
-    v_.resize(layer + 1);
-  }
-  const int64_t T = k.size(2), need = length_ + T;
-  Tensor& kb = k_[layer];
-  Tensor& vb = v_[layer];
-  if (torch::GradMode::is_enabled() && (k.requires_grad() || v.requires_grad())) {
-    // Keep the autograd graph: concatenate (no in-place writes into shared buffers).
-    kb = length_ > 0 ? torch::cat({kb.narrow(2, 0, length_), k}, 2) : k;
-    vb = length_ > 0 ? torch::cat({vb.narrow(2, 0, length_), v}, 2) : v;
-    return {kb, vb};
-  }
-  torch::NoGradGuard ng;
-  if (!kb.defined() || kb.size(2) < need) {
-    int64_t cap = std::max<int64_t>(need, kb.defined() ? 2 * kb.size(2) : std::max(need + 64, reserve_));
-    auto nk = torch::empty({k.size(0), k.size(1), cap, k.size(3)}, k.options());
-    auto nv = torch::empty({v.size(0), v.size(1), cap, v.size(3)}, v.options());
-    if (kb.defined() && length_ > 0) {
-      nk.narrow(2, 0, length_).copy_(kb.narrow(2, 0, length_));
-      nv.narrow(2, 0, length_).copy_(vb.narrow(2, 0, length_));
-    }
-    kb = nk;
-    vb = nv;
-  }
-  kb.narrow(2, length_, T).copy_(k);
-  vb.narrow(2, length_, T).copy_(v);
-  return {kb.narrow(2, 0, need), vb.narrow(2, 0, need)};
-}
-
-void KVCache::commit(int64_t n) {
-  if (!k_.empty()) batch_ = k_[0].size(0);
-  length_ += n;
-}
-
-// ---------------------------------------------------------------- weights
-
 namespace {
-
-struct Layer {
-  Tensor ln1, wq, bq, wk, bk, wv, bv, wo, bo, qn, kn, ln2, wg, bg, wu, bu, wd, bd;
-};
 
 Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
   auto h = x.to(torch::kFloat32);
@@ -93,6 +37,8 @@ Tensor rotate_half(const Tensor& x) {
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
 }
+
+}  // namespace
 
 // inv_freq exactly as HF computes it (float32), with llama3 / linear scaling.
 Tensor rope_inv_freq(const ModelConfig& c) {
@@ -115,153 +61,8 @@ Tensor rope_inv_freq(const ModelConfig& c) {
   return inv;
 }
 
-const char* st_dtype_expected = "F32, BF16 or F16";
-
-}  // namespace
-
-struct DecoderLM::Impl {
-  ModelConfig cfg;
-  torch::Device device{torch::kCPU};
-  torch::ScalarType dtype = torch::kFloat32;
-  Tensor embed, norm, head, inv_freq;
-  std::vector<Layer> layers;
-  std::vector<std::pair<std::string, Tensor>> named;
-};
-
 DecoderLM::DecoderLM(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DecoderLM::~DecoderLM() = default;
-
-std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
-                                           const WeightEdit& edit) {
-  return load_impl(dir, device, dtype, /*trainable=*/false, edit);
-}
-
-std::shared_ptr<DecoderLM> DecoderLM::load_trainable(const fs::path& dir, torch::Device device) {
-  return load_impl(dir, device, torch::kFloat32, /*trainable=*/true, {});
-}
-
-std::shared_ptr<DecoderLM> DecoderLM::load_impl(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
-                                                bool trainable, const WeightEdit& edit) {
-  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
-    fail("DecoderLM::load: dtype must be float32, bfloat16 or float16, found {}", c10::toString(dtype));
-  torch::NoGradGuard ng;
-  auto impl = std::make_unique<Impl>();
-  impl->cfg = ModelConfig::from_dir(dir);
-  impl->device = device;
-  impl->dtype = dtype;
-  const auto& cfg = impl->cfg;
-  WeightFiles wf = open_weight_files(dir);
-  // The layer count decides how much is built below: check it against the weights first
-  // (a config.json from another model, or a corrupted number, fails here at once).
-  int64_t layers_in_weights = 0;
-  for (auto& [name, file] : wf.by_name) {
-    static const std::string prefix = "model.layers.";
-    if (name.rfind(prefix, 0) != 0) continue;
-    const auto end = name.find('.', prefix.size());
-    try {
-      layers_in_weights = std::max<int64_t>(layers_in_weights, std::stoll(name.substr(prefix.size(), end - prefix.size())) + 1);
-    } catch (const std::exception&) {
-      fail("'{}': tensor name '{}' has no layer number after 'model.layers.'", file->path().string(), name);
-    }
-  }
-  if (layers_in_weights != cfg.num_hidden_layers)
-    fail("'{}': config.json field 'num_hidden_layers' is {}, but the weights hold {} layers; does config.json belong "
-         "to these weights?", dir.string(), cfg.num_hidden_layers, layers_in_weights);
-  auto specs = parameter_specs(cfg);
-
-  // Validate everything before converting anything.
-  std::map<std::string, const ParamSpec*> wanted;
-  for (auto& s : specs) {
-    wanted[s.name] = &s;
-    auto it = wf.by_name.find(s.name);
-    if (it == wf.by_name.end())
-      fail("'{}': tensor '{}' is missing from the checkpoint (config.json: model_type {}, {} layers{}{})",
-           dir.string(), s.name, cfg.model_type, cfg.num_hidden_layers,
-           cfg.attention_bias ? ", attention bias" : "", cfg.qk_norm ? ", q/k norm" : "");
-    const auto& info = it->second->info(s.name);
-    if (info.dtype != "F32" && info.dtype != "BF16" && info.dtype != "F16")
-      fail("'{}': tensor '{}' has dtype {}, expected {}", it->second->path().string(), s.name, info.dtype,
-           st_dtype_expected);
-    if (info.shape != s.shape)
-      fail("'{}': tensor '{}' has shape {}, but config.json implies {}", it->second->path().string(), s.name,
-           fmt::format("[{}]", fmt::join(info.shape, ", ")), fmt::format("[{}]", fmt::join(s.shape, ", ")));
-  }
-  for (auto& [name, file] : wf.by_name) {
-    if (wanted.count(name)) continue;
-    if (name.size() >= 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;
-    if (name == "lm_head.weight" && cfg.tie_word_embeddings) continue;  // tied: the embedding is used
-    fail("'{}': unexpected tensor '{}' (config.json: model_type {}, {} layers, tie_word_embeddings={}); "
-         "does config.json belong to these weights?", file->path().string(), name, cfg.model_type,
-         cfg.num_hidden_layers, cfg.tie_word_embeddings);
-  }
-
-  std::map<std::string, Tensor> t;
-  for (auto& s : specs) {
-    auto& file = wf.by_name.at(s.name);
-    Tensor view = file->get(s.name);
-    if (edit) {
-      Tensor edited = edit(s.name, view);
-      if (edited.defined()) {
-        if (edited.sizes() != view.sizes())
-          fail("'{}': the edit of tensor '{}' changed its shape from [{}] to [{}]", dir.string(), s.name,
-               fmt::join(view.sizes(), ", "), fmt::join(edited.sizes(), ", "));
-        view = edited;
-      }
-    }
-    Tensor x;
-    if (view.scalar_type() == dtype && device.is_cpu() && !trainable) {
-      x = view;  // zero-copy: the mmap'ed bytes themselves (read-only)
-    } else {
-      // Convert in slices of rows, dropping each slice's file pages once copied, so
-      // the peak stays near one copy of the converted weights even for the embedding.
-      x = torch::empty(view.sizes(), torch::TensorOptions().dtype(dtype).device(device));
-      const int64_t rows = view.dim() > 0 ? view.size(0) : 1;
-      const uint64_t row_bytes = rows > 0 ? view.nbytes() / rows : 0;
-      const int64_t chunk = std::max<int64_t>(1, (32ll << 20) / std::max<int64_t>(1, row_bytes));
-      if (view.dim() == 0 || rows == 0) {
-        x.copy_(view);
-      } else {
-        for (int64_t r = 0; r < rows; r += chunk) {
-          const int64_t n = std::min(chunk, rows - r);
-          x.narrow(0, r, n).copy_(view.narrow(0, r, n));
-          file->release(s.name, r * row_bytes, (r + n) * row_bytes);
-        }
-      }
-    }
-    x.requires_grad_(trainable);
-    t[s.name] = x;
-    impl->named.emplace_back(s.name, x);
-  }
-  auto opt = [&](const std::string& n) { return t.count(n) ? t.at(n) : Tensor(); };
-  impl->embed = t.at("model.embed_tokens.weight");
-  impl->norm = t.at("model.norm.weight");
-  impl->head = cfg.tie_word_embeddings ? impl->embed : t.at("lm_head.weight");
-  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    Layer L;
-    L.ln1 = t.at(p + "input_layernorm.weight");
-    L.wq = t.at(p + "self_attn.q_proj.weight");
-    L.wk = t.at(p + "self_attn.k_proj.weight");
-    L.wv = t.at(p + "self_attn.v_proj.weight");
-    L.wo = t.at(p + "self_attn.o_proj.weight");
-    L.bq = opt(p + "self_attn.q_proj.bias");
-    L.bk = opt(p + "self_attn.k_proj.bias");
-    L.bv = opt(p + "self_attn.v_proj.bias");
-    L.bo = opt(p + "self_attn.o_proj.bias");
-    L.qn = opt(p + "self_attn.q_norm.weight");
-    L.kn = opt(p + "self_attn.k_norm.weight");
-    L.ln2 = t.at(p + "post_attention_layernorm.weight");
-    L.wg = t.at(p + "mlp.gate_proj.weight");
-    L.wu = t.at(p + "mlp.up_proj.weight");
-    L.wd = t.at(p + "mlp.down_proj.weight");
-    L.bg = opt(p + "mlp.gate_proj.bias");
-    L.bu = opt(p + "mlp.up_proj.bias");
-    L.bd = opt(p + "mlp.down_proj.bias");
-    impl->layers.push_back(std::move(L));
-  }
-  impl->inv_freq = rope_inv_freq(cfg).to(device);
-  return std::make_shared<DecoderLM>(std::move(impl));
-}
 
 const ModelConfig& DecoderLM::config() const { return impl_->cfg; }
 torch::Device DecoderLM::device() const { return impl_->device; }
@@ -334,7 +135,7 @@ Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const AttnInput
 static Tensor layer_forward(const DecoderLM::Impl& m, size_t l, const Tensor& h_in, const AttnInputs& a,
                             KVCache* cache) {
   const auto& c = m.cfg;
-  const Layer& L = m.layers[l];
+  const LayerWeights& L = m.layers[l];
   const int64_t B = h_in.size(0), T = h_in.size(1);
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
   const double eps = c.rms_norm_eps;
@@ -470,52 +271,6 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
   if (opt.cache) opt.cache->commit(T);
   out.last_hidden = rms_norm(h, impl_->norm, c.rms_norm_eps);
   return out;
-}
-
-}  // namespace genlens::model
-
-namespace genlens::model {
-
-torch::ScalarType parse_dtype(const std::string& n) {
-  if (n == "f32" || n == "float32" || n == "fp32") return torch::kFloat32;
-  if (n == "bf16" || n == "bfloat16") return torch::kBFloat16;
-  if (n == "f16" || n == "float16" || n == "fp16") return torch::kFloat16;
-  fail("dtype '{}' is not supported (expected f32, bf16 or f16)", n);
-}
-
-namespace {
-// Whether this process's LibTorch was built with CUDA, GPU or not: a CPU-only build's
-// "cuda" error says so instead of "not available".
-bool libtorch_has_cuda() {
-  // LibTorch's CUDA half is its own library, loaded with the process when the build has it.
-  for (const char* lib : {"libtorch_cuda.so", "libc10_cuda.so"})
-    if (void* h = ::dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
-      ::dlclose(h);
-      return true;
-    }
-  return false;
-}
-}  // namespace
-
-torch::Device parse_device(const std::string& n) {
-  if (n == "cpu") return torch::kCPU;
-  if (n.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      if (!libtorch_has_cuda())
-        fail("device '{}' was asked for, but this genlens is built with a CPU-only LibTorch: use --device cpu, or "
-             "build against a CUDA LibTorch (README: Building for CUDA)",
-             n);
-      fail("device '{}' was asked for, but CUDA is not available: this LibTorch has CUDA support, yet no GPU is "
-           "visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)",
-           n);
-    }
-    try {
-      return torch::Device(n);
-    } catch (const std::exception&) {
-      fail("device '{}' is not a valid device (expected cpu, cuda or cuda:N)", n);
-    }
-  }
-  fail("device '{}' is not supported (expected cpu, cuda or cuda:N)", n);
 }
 
 }  // namespace genlens::model

@@ -1,22 +1,80 @@
-// Proves each layer links and runs: a core tensor op, and CLI parsing.
+// Proves each layer links and runs: the checkpoint layout the loader reads, the
+// environment probe, and CLI parsing.
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
 #include "app/cli/command.h"
+#include "core/model/checkpoint.h"
+#include "core/model/decoder_lm.h"
 #include "core/runtime/env_info.h"
 #include "tests/test_util.h"
 #include "genlens_paths.h"
 
 using namespace genlens;
 
-TEST_CASE("core: LibTorch matmul matches a hand-computed product") {
-  auto a = torch::tensor({{1.0f, 2.0f}, {3.0f, 4.0f}});
-  auto b = torch::tensor({{5.0f, 6.0f}, {7.0f, 8.0f}});
-  auto c = torch::mm(a, b);
-  CHECK(c[0][0].item<float>() == 19.0f);
-  CHECK(c[0][1].item<float>() == 22.0f);
-  CHECK(c[1][0].item<float>() == 43.0f);
-  CHECK(c[1][1].item<float>() == 50.0f);
+namespace {
+using Layout = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+Layout layout_of(const model::ModelConfig& c) {
+  Layout out;
+  for (auto& s : model::parameter_specs(c)) out.emplace_back(s.name, s.shape);
+  return out;
+}
+// Sizes chosen so no two differ by accident: a swapped axis or size shows.
+model::ModelConfig small_config() {
+  model::ModelConfig c;
+  c.model_type = "qwen2";
+  c.vocab_size = 11;
+  c.hidden_size = 8;
+  c.intermediate_size = 5;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 6;  // q: 24 rows, k and v: 12
+  return c;
+}
+}  // namespace
+
+TEST_CASE("core: the checkpoint layout lists HF names in order with the shapes the config implies") {
+  auto c = small_config();
+  c.attention_bias = true;
+  const std::string l0 = "model.layers.0.";
+  const Layout want{{"model.embed_tokens.weight", {11, 8}},
+                    {l0 + "input_layernorm.weight", {8}},
+                    {l0 + "self_attn.q_proj.weight", {24, 8}},
+                    {l0 + "self_attn.q_proj.bias", {24}},
+                    {l0 + "self_attn.k_proj.weight", {12, 8}},
+                    {l0 + "self_attn.k_proj.bias", {12}},
+                    {l0 + "self_attn.v_proj.weight", {12, 8}},
+                    {l0 + "self_attn.v_proj.bias", {12}},
+                    {l0 + "self_attn.o_proj.weight", {8, 24}},
+                    {l0 + "post_attention_layernorm.weight", {8}},
+                    {l0 + "mlp.gate_proj.weight", {5, 8}},
+                    {l0 + "mlp.up_proj.weight", {5, 8}},
+                    {l0 + "mlp.down_proj.weight", {8, 5}},
+                    {"model.norm.weight", {8}},
+                    {"lm_head.weight", {11, 8}}};
+  CHECK(layout_of(c) == want);
+
+  // Qwen3's q/k norms come after o_proj; tied embeddings have no LM head of their own.
+  c = small_config();
+  c.model_type = "qwen3";
+  c.qk_norm = true;
+  c.tie_word_embeddings = true;
+  const auto tied = layout_of(c);
+  REQUIRE(tied.size() == 13);
+  CHECK(tied[6] == Layout::value_type{l0 + "self_attn.q_norm.weight", {6}});
+  CHECK(tied[7] == Layout::value_type{l0 + "self_attn.k_norm.weight", {6}});
+  CHECK(tied.back().first == "model.norm.weight");
+
+  // The loader fills the fields from the same table: every tensor once, in this order,
+  // and a tied head is the embedding itself.
+  test::TempDir dir("layout");
+  model::write_random_checkpoint(c, dir.path / "m", {});
+  auto lm = model::DecoderLM::load(dir.path / "m");
+  Layout loaded;
+  for (auto& [name, t] : lm->named_parameters()) loaded.emplace_back(name, t.sizes().vec());
+  CHECK(loaded == tied);
+  CHECK(lm->lm_head_weight().data_ptr() == lm->named_parameters().front().second.data_ptr());
 }
 
 TEST_CASE("core: environment probe finds an optimized BLAS and the CPU") {

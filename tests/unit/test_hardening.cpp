@@ -1,4 +1,4 @@
-// Regression tests for the defects issue 13 lists: each bad input is refused at once
+// Hardening: each bad input below is refused at once
 // with a message naming the file / flag / field, and nothing already written is lost.
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
