@@ -77,7 +77,6 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
                                         ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
   if ((ImGui::Button("Inspect", ImVec2(font * 5, 0)) || enter) && st.query[0]) out.run = true;
-  if (out.run && !s.presets.empty()) out.instruction = s.presets[size_t(st.preset)].instruction;
   if (!s.query_shown.empty()) ImGui::TextDisabled("showing: %s", s.query_shown.c_str());
 
   const float avail = ImGui::GetContentRegionAvail().x;

@@ -2,8 +2,8 @@
 // LLM's own answer, the text decoded from the soft prompts, the logit-lens heatmap
 // (layers x special tokens; hover for top-k, click to pin), latent-lens hits for the
 // pinned cell, nearest neighbours (generative vs input-centric) and the interpolation
-// walk between two queries. Each part has its own Status: parts whose core function
-// has not landed say so instead of showing anything made up.
+// walk between two queries. Each part has its own Status: a part that cannot be
+// computed (no adapter, no index) says why instead of showing anything made up.
 #pragma once
 #include <string>
 #include <utility>
@@ -68,7 +68,6 @@ struct InspectorIntents {
   bool run = false;        // inspect state.query with the chosen preset
   bool walk = false;       // interpolate query -> walk_to
   bool pin_changed = false;
-  std::string instruction;  // the preset's instruction when run
 };
 
 InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state);

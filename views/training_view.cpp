@@ -10,6 +10,23 @@
 
 namespace genlens::views {
 
+const char* to_string(RunState s) {
+  switch (s) {
+    case RunState::Idle: return "idle";
+    case RunState::Starting: return "starting";
+    case RunState::Running: return "running";
+    case RunState::Pausing: return "pausing";
+    case RunState::Paused: return "paused";
+    case RunState::Stopping: return "stopping";
+    case RunState::Stopped: return "stopped";
+    case RunState::Done: return "done";
+    case RunState::Failed: return "failed";
+    case RunState::Following: return "following";
+    case RunState::Finished: return "finished";
+  }
+  return "?";
+}
+
 std::vector<PlotSeries> pick_series(const std::vector<PlotSeries>& all, const std::vector<std::string>& names) {
   std::vector<PlotSeries> out;
   for (size_t k = 0; k < names.size(); ++k)
@@ -61,8 +78,9 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
     st.loss_plot.log_y = true;
     st.init = true;
   }
-  const bool paused = s.state == "paused" || s.state == "pausing";
-  const bool active = s.state == "starting" || s.state == "running" || s.state == "stopping" || paused;
+  const bool paused = s.state == RunState::Paused || s.state == RunState::Pausing;
+  const bool active =
+      s.state == RunState::Starting || s.state == RunState::Running || s.state == RunState::Stopping || paused;
 
   // Left column: the form and the run's files.
   ImGui::BeginChild("form", ImVec2(font * 22, 0), true);
@@ -107,7 +125,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("Continues a stopped run from its last checkpoint (same settings).");
   ImGui::SameLine();
-  ImGui::BeginDisabled(!(active && s.own_run) || s.state == "stopping");
+  ImGui::BeginDisabled(!(active && s.own_run) || s.state == RunState::Stopping);
   if (ImGui::Button(paused ? "Continue" : "Pause", ImVec2(bw, 0))) (paused ? out.unpause : out.pause) = true;
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip(paused ? "Picks the run up exactly where it was frozen."
@@ -148,11 +166,11 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
   } else {
     ImGui::Text("%s", display_path(s.run_dir).c_str());
     ImGui::SameLine();
-    ImVec4 col = s.state == "failed" ? ImVec4(1, 0.45f, 0.4f, 1)
+    ImVec4 col = s.state == RunState::Failed ? ImVec4(1, 0.45f, 0.4f, 1)
                  : paused            ? ImVec4(1, 0.8f, 0.35f, 1)
-                 : active || s.state == "following" ? ImVec4(0.55f, 0.8f, 1, 1)
+                 : active || s.state == RunState::Following ? ImVec4(0.55f, 0.8f, 1, 1)
                                                     : ImVec4(0.6f, 0.9f, 0.6f, 1);
-    ImGui::TextColored(col, "%s%s%s", s.state.c_str(), s.stage.empty() ? "" : " · ", s.stage.c_str());
+    ImGui::TextColored(col, "%s%s%s", to_string(s.state), s.stage.empty() ? "" : " · ", s.stage.c_str());
     float frac = s.total_steps > 0 ? float(double(s.step) / double(s.total_steps)) : 0.0f;
     auto detail = fmt::format("step {} / {}{}", s.step, s.total_steps,
                               paused ? std::string(" · paused")
@@ -160,7 +178,7 @@ TrainingIntents draw_training_view(const TrainingSnapshot& s, TrainingState& st)
                                   ? std::string(" · finished")
                               : s.rate > 0 ? fmt::format(" · {:.2f} steps/s · ETA {}", s.rate, eta_text(s.eta_s))
                                            : std::string());
-    const bool finished = s.state == "finished" || s.state == "done";
+    const bool finished = s.state == RunState::Finished || s.state == RunState::Done;
     if (finished) ImGui::PushStyleColor(ImGuiCol_PlotHistogram, ImVec4(0.30f, 0.62f, 0.36f, 1));
     ImGui::ProgressBar(std::clamp(frac, 0.0f, 1.0f), ImVec2(-1, 0), detail.c_str());
     if (finished) ImGui::PopStyleColor();

@@ -20,9 +20,16 @@ struct ProbeFrame {
   std::string decoded;                  // greedy text from the soft prompts
 };
 
+// Where the tab's run stands. Started here: Starting until its first step is logged,
+// then Running; Pausing until its process is frozen (Paused); Stopping until it saved a
+// checkpoint (Stopped); Done or Failed. A run followed from its directory is Following
+// until it reached its planned steps (Finished).
+enum class RunState { Idle, Starting, Running, Pausing, Paused, Stopping, Stopped, Done, Failed, Following, Finished };
+const char* to_string(RunState s);  // "idle", "starting", ... as shown next to the run
+
 struct TrainingSnapshot {
   std::string run_dir;
-  std::string state = "idle";  // idle, starting, running, pausing, paused, stopping, stopped, done, failed, following
+  RunState state = RunState::Idle;
   std::string stage;           // e.g. "tokenize", "train"
   std::string error;
   bool own_run = false;        // started here (can be stopped) vs followed

@@ -143,7 +143,7 @@ WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& s, WorkspaceState&
       if (j.fraction >= 0) ImGui::ProgressBar(j.fraction, ImVec2(-1, 0), j.detail.c_str());
       else if (!j.detail.empty()) ImGui::TextDisabled("%s", j.detail.c_str());
       ImGui::TableNextColumn();
-      if (j.can_cancel && ImGui::SmallButton("Cancel")) out.cancel_jobs.push_back(int(i));
+      if (j.can_cancel && ImGui::SmallButton("Cancel")) out.cancel_jobs.push_back(j.id);
       if (!j.error.empty()) {
         ImGui::TableNextRow();
         ImGui::TableSetColumnIndex(2);

@@ -8,6 +8,7 @@
 namespace genlens::views {
 
 struct JobRow {
+  int id = 0;                               // the job host's id (what Cancel names)
   std::string name, state, stage, detail;  // detail: "120/500 steps · 3.1/s · ETA 2m"
   float fraction = -1;                      // -1 = unknown
   std::string error;
@@ -46,7 +47,7 @@ struct WorkspaceState {
 
 struct WorkspaceIntents {
   std::vector<OpenRequest> open;
-  std::vector<int> cancel_jobs;  // indices into snapshot.jobs
+  std::vector<int> cancel_jobs;  // ids of the jobs to cancel (JobRow::id)
   bool use_offered_adapter = false, dismiss_offer = false;
 };
 

@@ -1,7 +1,7 @@
 // Core interpretability results (core/analysis/lens_types.h, plain data) turned into the
 // inspector's snapshot. Kept apart from the jobs so it is testable without a model: the
-// lens, decode and latent-lens jobs publish these results once issue 8's implementation
-// is merged (the headers are; the functions are not yet).
+// lens, decode and latent-lens jobs publish these results and the inspector copies them
+// in with these functions.
 #pragma once
 #include "core/analysis/lens_types.h"
 #include "views/inspector_view.h"

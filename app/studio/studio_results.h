@@ -1,14 +1,15 @@
 // What the studio's analysis jobs publish while they run (worker thread writes under
 // the mutex, the UI thread copies out when `version` moved). Private to app/studio.
 #pragma once
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "app/studio/studio_app.h"
 #include "core/analysis/lens_types.h"
 #include "core/analysis/projection.h"
+#include "views/widgets/token_strip.h"
 
 namespace genlens::studio {
 
@@ -21,7 +22,7 @@ struct Part {
   bool done() const { return value.has_value() || !problem.empty(); }
 };
 
-struct StudioApp::QueryResults {
+struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
   std::string query, instruction;
@@ -57,20 +58,9 @@ struct MapFit {
   analysis::UmapModel umap;
 };
 
-struct StudioApp::MapFits {
+struct MapFits {
   MapFit generative, input;
   std::string instruction;  // the corpus was encoded with it; queries are too
-};
-
-struct StudioApp::ProjectResults {
-  std::string method;
-  analysis::LayoutFeed gen_feed, input_feed;  // UMAP frames while the SGD runs
-  analysis::Points gen_emb, input_emb;
-  analysis::Points gen_layout, input_layout;
-  std::shared_ptr<MapFits> fits = std::make_shared<MapFits>();
-  bool has_generative = false;
-  std::string generative_problem;  // why there is no generative map
-  std::string source;              // "encoded here" / "maps/emb-*.npy"
 };
 
 }  // namespace genlens::studio

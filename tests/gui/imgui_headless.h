@@ -29,4 +29,42 @@ struct HeadlessImGui {
 
 inline int total_vertices(const ImDrawData* d) { return d ? d->TotalVtxCount : 0; }
 
+// One frame with the mouse at `mouse` (left button held when `down`), `draw` inside a
+// window that covers the display.
+template <class F>
+ImDrawData* frame_with_mouse(HeadlessImGui& gui, ImVec2 mouse, bool down, F&& draw) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.MousePos = mouse;
+  io.MouseDown[0] = down;
+  gui.begin_frame();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(io.DisplaySize);
+  ImGui::Begin("view", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove);
+  draw();
+  ImGui::End();
+  return gui.end_frame();
+}
+
+// A click as a person makes one: the button pressed in one frame, released in the next.
+template <class F>
+void click_at(HeadlessImGui& gui, ImVec2 at, F&& draw) {
+  frame_with_mouse(gui, at, true, draw);
+  frame_with_mouse(gui, at, false, draw);
+}
+
+// Clicks the points of a grid over `area` (x0, y0, x1, y1 in display pixels), row by
+// row, until `hit()` -- read after each click -- says the click did what the test looks
+// for. Returns the point, or (-1, -1) when no click did. Views are found by what a click
+// does, not by where they happen to draw a button.
+template <class F, class H>
+ImVec2 click_until(HeadlessImGui& gui, F&& draw, H&& hit, ImVec4 area, float step = 8) {
+  frame_with_mouse(gui, ImVec2(-1, -1), false, draw);  // a first frame lays the window out
+  for (float y = area.y + step / 2; y < area.w; y += step)
+    for (float x = area.x + step / 2; x < area.z; x += step) {
+      click_at(gui, ImVec2(x, y), draw);
+      if (hit()) return ImVec2(x, y);
+    }
+  return ImVec2(-1, -1);
+}
+
 }  // namespace genlens::test

@@ -1,4 +1,4 @@
-// What a newcomer tripped on (issue 24), in the headless ImGui context and the views'
+// What a newcomer tripped on, in the headless ImGui context and the views'
 // pure helpers: axis ticks that read "-0", map labels that overlap, the cosine matrix of a
 // selection (label order, groups, label means), text cut without an ellipsis, paths that
 // show a build machine's home.

@@ -1,4 +1,4 @@
-// The studio binary on what a newcomer tripped on (issue 24), driven by --script under
+// The studio binary on what a newcomer tripped on, driven by --script under
 // Xvfb (no model needed): following a finished run and a live one, errors shown where the
 // person looks (a corpus with a bad line, an empty corpus, a workspace that does not
 // exist), the training form's warm-up warning, paths under $HOME shown with ~; and,

@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "tests/gui/imgui_headless.h"
 #include "views/compare_view.h"
@@ -148,7 +151,7 @@ TEST_CASE("compare: the producer's gain wins, lower-is-better metrics flip the f
 TEST_CASE("training: curves from metrics rows, series picked by name in a fixed order") {
   views::TrainingSnapshot s;
   s.run_dir = "/runs/a";
-  s.state = "running";
+  s.state = views::RunState::Running;
   s.own_run = true;
   s.step = 40, s.total_steps = 100, s.rate = 2.0, s.eta_s = 30;
   for (const char* k : {"loss", "recon_loss", "align_loss", "lr", "grad_norm", "samples_per_s", "cos_matched"}) {
@@ -167,29 +170,72 @@ TEST_CASE("training: curves from metrics rows, series picked by name in a fixed 
 
   test::HeadlessImGui gui(1400, 900);
   views::TrainingState st;
-  views::TrainingIntents in;
-  auto* d = two_frames(gui, [&] { in = views::draw_training_view(s, st); });
+  auto* d = two_frames(gui, [&] { views::draw_training_view(s, st); });
   CHECK(test::total_vertices(d) > 3000);
-  CHECK_FALSE(in.start);
   CHECK(st.loss_plot.log_y);  // losses default to a log axis
+  CHECK(std::string(views::to_string(views::RunState::Following)) == "following");
 }
 
-TEST_CASE("workspace: open fields, recent items, jobs with progress and errors") {
+TEST_CASE("training: Start runs a filled-in form, and is disabled while a run goes on, whose Stop stops it") {
+  views::TrainingSnapshot s;
+  views::TrainingState st;
+  std::snprintf(st.form.model, sizeof st.form.model, "/models/tiny");
+  std::snprintf(st.form.data, sizeof st.form.data, "/data/responses.jsonl");
+  std::snprintf(st.form.out, sizeof st.form.out, "/runs/b");
+  test::HeadlessImGui gui(900, 700);
+  views::TrainingIntents in;
+  auto draw = [&] { in = views::draw_training_view(s, st); };
+  const ImVec4 form(0, 0, 400, 700);  // the form's column, on the left
+  const ImVec2 start = test::click_until(gui, draw, [&] { return in.start; }, form);
+  REQUIRE(start.x >= 0);
+  CHECK_FALSE(in.stop);
+  s.state = views::RunState::Running;
+  s.own_run = true;
+  s.run_dir = "/runs/b";
+  test::click_at(gui, start, draw);
+  CHECK_FALSE(in.start);  // the same click on a running run does nothing
+  const ImVec2 stop = test::click_until(gui, draw, [&] { return in.stop; }, form);
+  REQUIRE(stop.x >= 0);
+  CHECK(stop.y == start.y);  // on the same row, after Start
+  CHECK(stop.x > start.x);
+  s.state = views::RunState::Stopping;
+  test::click_at(gui, stop, draw);
+  CHECK_FALSE(in.stop);  // asked once already
+}
+
+TEST_CASE("workspace: jobs with progress and errors, each Cancel names its job by id") {
   views::WorkspaceSnapshot s;
   s.model_dir = "/models/tiny";
   s.model_summary = "qwen3 · 2 layers · hidden 64 · vocab 151936";
   s.recent = {"model: /models/tiny", "run: /runs/a"};
   s.device = "cpu", s.dtype = "f32", s.threads = 2, s.memory_mb = 512;
-  s.jobs = {{"train", "running", "train", "12/100 steps", 0.12f, "", true},
-            {"encode", "failed", "", "", -1, "texts.jsonl:3: field \"text\": missing", false}};
+  views::JobRow train;
+  train.id = 7, train.name = "train", train.state = "running", train.stage = "train";
+  train.detail = "12/100 steps", train.fraction = 0.12f, train.can_cancel = true;
+  views::JobRow encode;
+  encode.id = 3, encode.name = "encode", encode.state = "failed";
+  encode.error = "texts.jsonl:3: field \"text\": missing";
+  s.jobs = {train, encode};
   test::HeadlessImGui gui(1000, 800);
   views::WorkspaceState st;
-  auto* d = two_frames(gui, [&] { views::draw_workspace_view(s, st); });
-  CHECK(test::total_vertices(d) > 1000);
+  views::WorkspaceIntents in;
+  auto draw = [&] { in = views::draw_workspace_view(s, st); };
+  const int with_error = test::total_vertices(two_frames(gui, draw));
+  // The running job's Cancel (the failed one has none) names the job, not its row.
+  const ImVec2 cancel =
+      test::click_until(gui, draw, [&] { return !in.cancel_jobs.empty(); }, ImVec4(0, 0, 1000, 800), 6);
+  REQUIRE(cancel.x >= 0);
+  CHECK(in.cancel_jobs == std::vector<int>{7});
+  s.jobs[0].can_cancel = false;  // finished
+  test::click_at(gui, cancel, draw);
+  CHECK(in.cancel_jobs.empty());
+  // The failed job's error is drawn under its row.
+  s.jobs[1].error.clear();
+  CHECK(test::total_vertices(two_frames(gui, draw)) < with_error);
   CHECK(std::string(views::to_string(views::OpenKind::Run)) == "run");
 }
 
-TEST_CASE("demo build: stages with ticks, the running stage's bar, and Continue after a failure") {
+TEST_CASE("demo build: stages with ticks, the running stage's bar, Cancel, and Continue after a failure") {
   views::DemoBuildSnapshot s;
   s.workspace = "/root/.cache/genlens/demo";
   s.variant = "quick";
@@ -203,10 +249,20 @@ TEST_CASE("demo build: stages with ticks, the running stage's bar, and Continue 
   s.detail = "lm: pretraining 0.52M parameters  120/300 steps";
   s.elapsed_s = 14;
   test::HeadlessImGui gui(1000, 800);
-  auto* d = two_frames(gui, [&] { CHECK_FALSE(views::draw_demo_build_view(s).retry); });
-  const auto running = test::total_vertices(d);
-  CHECK(running > 500);
+  views::DemoBuildIntents in;
+  auto draw = [&] { in = views::draw_demo_build_view(s); };
+  CHECK(test::total_vertices(two_frames(gui, draw)) > 500);
+  const ImVec4 all(0, 0, 1000, 800);
+  // While it builds: Cancel, and nothing to continue.
+  const ImVec2 cancel = test::click_until(gui, draw, [&] { return in.cancel || in.retry; }, all);
+  REQUIRE(cancel.x >= 0);
+  CHECK(in.cancel);
+  CHECK_FALSE(in.retry);
+  // After a failure: Continue, and nothing to cancel.
   s.error = "lm: out of memory";
-  d = two_frames(gui, [&] { CHECK_FALSE(views::draw_demo_build_view(s).cancel); });
-  CHECK(test::total_vertices(d) > 500);
+  CHECK(test::total_vertices(two_frames(gui, draw)) > 500);
+  const ImVec2 cont = test::click_until(gui, draw, [&] { return in.cancel || in.retry; }, all);
+  REQUIRE(cont.x >= 0);
+  CHECK(in.retry);
+  CHECK_FALSE(in.cancel);
 }

@@ -1,0 +1,254 @@
+#include "app/studio/inspector_controller.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "app/studio/lens_snapshot.h"
+#include "genlens_paths.h"
+
+namespace genlens::studio {
+
+namespace fs = std::filesystem;
+using views::Status;
+
+namespace {
+
+std::vector<views::Preset> load_presets() {
+  std::vector<views::Preset> out;
+  std::ifstream f(fs::path(GENLENS_ASSETS_DIR) / "presets" / "instructions.json");
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  if (j.is_object() && j.contains("presets"))
+    for (auto& p : j["presets"]) out.push_back({p.value("name", ""), p.value("instruction", "")});
+  if (out.empty()) out.push_back({"none", ""});
+  return out;
+}
+
+}  // namespace
+
+InspectorController::InspectorController(StudioContext& cx) : cx_(cx) {
+  insp_.presets = load_presets();
+  insp_.tokens_status = {Status::Idle, "Open a model (Workspace tab), then type a query."};
+  insp_.answer_status = {Status::Idle, "—"};
+  insp_.decoded_status = insp_.lens_status = insp_.neighbours_status = {Status::Idle, "—"};
+  insp_.latent_status = {Status::Idle, "Click a lens cell to pin it."};
+  insp_.walk_status = {Status::Idle, "Type a second query and press Walk."};
+}
+
+std::string InspectorController::instruction() const {
+  if (insp_.presets.empty()) return "";
+  return insp_.presets[size_t(std::clamp(insp_state_.preset, 0, int(insp_.presets.size()) - 1))].instruction;
+}
+
+void InspectorController::inspect(const std::string& query, MapController& map) {
+  std::snprintf(insp_state_.query, sizeof insp_state_.query, "%s", query.c_str());
+  if (cx_.open.model.empty()) {
+    insp_.tokens_status = {Status::Failed, "No model is open: open one in the Workspace tab first."};
+    return;
+  }
+  const std::string instruction = this->instruction();
+  auto res = std::make_shared<QueryResults>();
+  res->query = query;
+  res->instruction = instruction;
+  query_seen_ = 0;
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter, corpus = cx_.open.corpus;
+  const auto texts = std::make_shared<std::vector<std::string>>(cx_.corpus.texts);
+  // The layouts the query job places it on (none yet: the map places it when they are in).
+  const auto fits = map.query_inspected(query);
+  CoreSession* core = &cx_.core;
+  query_.start(cx_.jobs, "query", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    ctx.set_stage("tokens");
+    res->publish(res->tokens, token_chips(*m, instruction + query));
+    {
+      ctx.set_stage("logit lens");
+      auto lk = core->compute();
+      ctx.check_cancel();
+      res->publish(res->lens, run_lens(*m, query, instruction, {}));
+    }
+    if (has_adapter(*m)) {
+      ctx.set_stage("decode");
+      auto lk = core->compute();
+      ctx.check_cancel();
+      res->publish(res->decode, run_decode(*m, query, instruction, 48));
+    } else {
+      res->problem(res->decode, "Open an adapter (a checkpoint or a run) to decode from the soft prompts.");
+    }
+    // The query on the maps, in the spaces they were fitted on.
+    if (fits) place_on_maps(ctx, *core, *m, *fits, query, "place on the ", *res);
+    if (!texts->empty()) {
+      ctx.set_stage("neighbours");
+      auto lk = core->compute();
+      std::vector<std::string> modes = {"mean"};
+      if (has_adapter(*m)) modes.insert(modes.begin(), "generative");
+      res->publish(res->neighbors, run_neighbors(ctx, *m, *texts, corpus, query, instruction, modes, 8));
+    } else {
+      res->problem(res->neighbors, "Open a corpus (Workspace tab) to see the nearest texts.");
+    }
+  });
+  insp_.query_shown = query;
+  insp_.tokens.clear();
+  insp_.answer.clear();
+  insp_.decoded.clear();
+  insp_.lens.clear();
+  insp_.neighbours_generative.clear();
+  insp_.neighbours_input.clear();
+  insp_.latent.clear();
+  insp_state_.heat.pinned_row = insp_state_.heat.pinned_col = -1;
+  latent_pin_.clear();
+  insp_.tokens_status = {Status::Running, "loading the model…"};
+  insp_.lens_status = insp_.answer_status = insp_.decoded_status = insp_.neighbours_status = {Status::Running, "waiting…"};
+  cx_.log("inspect: " + query);
+}
+
+void InspectorController::walk(const std::string& to) {
+  std::snprintf(insp_state_.walk_to, sizeof insp_state_.walk_to, "%s", to.c_str());
+  const std::string from = insp_state_.query;
+  if (cx_.open.model.empty() || from.empty() || to.empty()) {
+    insp_.walk_status = {Status::Failed, "Type a query above and a second query to walk to."};
+    return;
+  }
+  const std::string instruction = query_.result() ? query_.result()->instruction : "";
+  auto res = std::make_shared<QueryResults>();
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter;
+  CoreSession* core = &cx_.core;
+  walk_.start(cx_.jobs, "walk", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    ctx.set_stage("interpolate", 5, "steps");
+    auto lk = core->compute();
+    res->publish(res->walk, run_walk(*m, from, to, instruction, 5, 32));
+    ctx.set_done(5);
+  });
+  insp_.walk.clear();
+  insp_.walk_status = {Status::Running, "decoding 5 points between the two queries…"};
+  cx_.log(fmt::format("walk: {} -> {}", from, to));
+}
+
+void InspectorController::pin_lens_cell(int row, int col) {
+  insp_state_.heat.pinned_row = row;
+  insp_state_.heat.pinned_col = col;
+  start_latent();
+}
+
+void InspectorController::start_latent() {
+  const auto& h = insp_state_.heat;
+  const auto* q = query_.result();
+  if (h.pinned_row < 0 || h.pinned_col < 0 || !q) return;
+  const std::string key = fmt::format("{}/{}", h.pinned_row, h.pinned_col);
+  if (key == latent_pin_) return;
+  latent_pin_ = key;
+  insp_.latent.clear();
+  if (cx_.open.latent_index.empty()) {
+    insp_.latent_status = {Status::Unavailable,
+                           "No latent index in this workspace (build one: genlens latent-index --model M --corpus "
+                           "responses.jsonl --out WORKSPACE/latent)."};
+    return;
+  }
+  if (size_t(h.pinned_row) >= insp_.lens_layers.size() || size_t(h.pinned_col) >= insp_.lens_positions.size()) return;
+  const int64_t layer = std::stoll(insp_.lens_layers[size_t(h.pinned_row)].substr(1));  // "L3"
+  const std::string label = insp_.lens_positions[size_t(h.pinned_col)];
+  auto res = std::make_shared<QueryResults>();
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter, index = cx_.open.latent_index,
+                    query = q->query, instruction = q->instruction;
+  CoreSession* core = &cx_.core;
+  latent_.start(cx_.jobs, "latent", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    ctx.set_stage("latent lens");
+    auto lk = core->compute();
+    auto r = run_latent(*m, index, query, instruction, layer, 8);
+    for (auto& p : r.positions)
+      if (p.position.label == label) return res->publish(res->latent, p);
+    res->problem(res->latent, fmt::format("position {} is not one the latent lens searches", label));
+  });
+  insp_.latent_status = {Status::Running, fmt::format("searching the index for {} at layer {}…", label, layer)};
+}
+
+void InspectorController::poll(MapController& map) {
+  poll_query(map);
+  if (auto* w = walk_.result(); w && walk_.waiting()) {
+    auto snap = walk_.poll(cx_.jobs);
+    if (snap && snap->finished()) {
+      std::lock_guard<std::mutex> lk(w->mu);
+      if (w->walk.value) fill_walk(*w->walk.value, insp_);
+      else insp_.walk_status = {Status::Failed, job_error(*snap)};
+    }
+  }
+  if (auto* l = latent_.result(); l && latent_.waiting()) {
+    auto snap = latent_.poll(cx_.jobs);
+    if (snap && snap->finished()) {
+      std::lock_guard<std::mutex> lk(l->mu);
+      if (l->latent.value) fill_latent(*l->latent.value, insp_);
+      else insp_.latent_status = {Status::Failed, l->latent.problem.empty() ? job_error(*snap) : l->latent.problem};
+    }
+  }
+}
+
+void InspectorController::poll_query(MapController& map) {
+  auto* q = query_.result();
+  if (!q) return;
+  auto polled = query_.poll(cx_.jobs);
+  if (!polled) return;
+  const auto& snap = *polled;
+  {
+    std::lock_guard<std::mutex> lk(q->mu);
+    auto& r = *q;
+    if (r.version != query_seen_) {
+      query_seen_ = r.version;
+      if (r.tokens.value) insp_.tokens = *r.tokens.value, insp_.tokens_status = Status::ready();
+      if (r.lens.value) {
+        fill_lens(*r.lens.value, insp_);
+        insp_.lens_title = r.lens.value->positions.empty() || r.lens.value->positions.front().kind ==
+                                                                    analysis::PositionKind::Ordinary
+                               ? "the query's own tokens (no adapter open)"
+                               : "thought (T) and compression (C) tokens";
+      }
+      if (r.decode.value) {
+        fill_decode(*r.decode.value, insp_);
+        if (!r.decode.value->has_model_answer) insp_.answer_status = {Status::Unavailable, "the model has no chat template"};
+      } else if (!r.decode.problem.empty()) {
+        insp_.decoded_status = insp_.answer_status = {Status::Unavailable, r.decode.problem};
+      }
+      if (r.neighbors.value) {
+        const auto& c = cx_.corpus;
+        insp_.neighbours_generative.clear();
+        insp_.neighbours_input.clear();
+        for (auto& list : r.neighbors.value->per_mode) {
+          auto& dst = list.mode == "generative" ? insp_.neighbours_generative : insp_.neighbours_input;
+          for (auto& h : list.hits) {
+            std::string label;
+            if (size_t(h.index) < c.labels.size() && c.labels[size_t(h.index)] >= 0)
+              label = c.label_names[size_t(c.labels[size_t(h.index)])];
+            dst.push_back({h.text, label, float(h.similarity)});
+          }
+        }
+        insp_.neighbours_status = Status::ready();
+      } else if (!r.neighbors.problem.empty()) {
+        insp_.neighbours_status = {Status::Unavailable, r.neighbors.problem};
+      }
+      map.mark_query(r);
+    }
+  }
+  if (snap.finished()) {
+    // Parts the job never reached: say why (its error, or cancelled by a newer query).
+    const std::string why = snap.state == runtime::JobState::Done ? "" : job_error(snap);
+    auto fail_pending = [&](Status& s) {
+      if (s.kind == Status::Running) s = why.empty() ? Status{Status::Idle, "—"} : Status{Status::Failed, why};
+    };
+    fail_pending(insp_.tokens_status);
+    fail_pending(insp_.lens_status);
+    fail_pending(insp_.answer_status);
+    fail_pending(insp_.decoded_status);
+    fail_pending(insp_.neighbours_status);
+    if (!why.empty() && why != "cancelled") cx_.log("query: " + why);
+  } else {
+    // Show the stage the job is in on the parts still waiting.
+    for (auto* s : {&insp_.tokens_status, &insp_.lens_status, &insp_.answer_status, &insp_.decoded_status,
+                    &insp_.neighbours_status})
+      if (s->kind == Status::Running) s->text = snap.stage + "…";
+  }
+}
+
+}  // namespace genlens::studio

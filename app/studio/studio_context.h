@@ -1,0 +1,40 @@
+// What the studio's feature controllers share: the job host their jobs run on, the
+// loaded model, what is open (paths), the open corpus's rows, and the log strip.
+#pragma once
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/studio/core_bridge.h"
+#include "app/studio/job_host.h"
+
+namespace genlens::studio {
+
+// Absolute, normalised paths; "" = not open.
+struct OpenParts {
+  std::string workspace, model, adapter, run, corpus;
+  // Parts of the open workspace (open_workspace_parts).
+  std::string tasks_dir, latent_index, maps_dir, eval_results;
+};
+
+struct CorpusRows {
+  std::vector<std::string> texts;
+  std::vector<int> labels;               // index into label_names, -1 = no label
+  std::vector<std::string> label_names;  // in order of first appearance
+  std::string error;                     // the corpus could not be read (file:line: why)
+  bool loading = false;                  // its rows are still being read
+};
+
+struct StudioContext {
+  StudioContext(std::string cli, std::function<void(const std::string&)> log_line)
+      : cli_path(std::move(cli)), log(std::move(log_line)) {}
+  JobHost jobs;
+  CoreSession core;  // the loaded model, shared by the jobs
+  OpenParts open;
+  CorpusRows corpus;
+  std::string cli_path;  // the `genlens` executable that runs training
+  std::function<void(const std::string&)> log;
+};
+
+}  // namespace genlens::studio
