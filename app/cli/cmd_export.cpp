@@ -1,5 +1,5 @@
 // `genlens export llm2vec-gen --model BASE --adapter CKPT --out DIR`: a genlens adapter in
-// the official LLM2Vec-Gen layout (DESIGN.md §5), so the official Python code's
+// the official LLM2Vec-Gen layout (docs/ARCHITECTURE.md §7.4), so the official Python code's
 // EncoderDecoderModel.from_pretrained(DIR) loads it and evaluates there.
 #include <fmt/format.h>
 

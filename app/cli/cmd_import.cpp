@@ -1,5 +1,5 @@
 // `genlens import llm2vec-gen --checkpoint DIR --model BASE --out ADAPTER`: an official
-// LLM2Vec-Gen checkpoint (DESIGN.md §5) -> a genlens adapter directory, so every genlens
+// LLM2Vec-Gen checkpoint (docs/ARCHITECTURE.md §7.3) -> a genlens adapter directory, so every genlens
 // command (encode, lens, decode, studio) works on it.
 #include <fmt/format.h>
 

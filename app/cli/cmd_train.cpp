@@ -1,6 +1,6 @@
 // `genlens train`: trains the LLM2Vec-Gen adapter (special tokens + heads) on a frozen
 // model from responses JSONL. Checkpoints go to OUT/checkpoint-<step>/ (adapter format
-// of DESIGN.md §3), metrics to OUT/metrics.jsonl. `--resume` continues the newest
+// of docs/ARCHITECTURE.md §6.3), metrics to OUT/metrics.jsonl. `--resume` continues the newest
 // checkpoint exactly (settings not given on the command line come from the run).
 #include <fmt/format.h>
 

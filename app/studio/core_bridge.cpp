@@ -25,6 +25,7 @@
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
+#include "core/text/unicode.h"
 #include "core/util/error.h"
 
 namespace genlens::studio {
@@ -32,18 +33,6 @@ namespace genlens::studio {
 namespace fs = std::filesystem;
 
 namespace {
-bool valid_utf8(const std::string& s) {
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
 analysis::Points points_of(const torch::Tensor& t_in) {
   auto t = t_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   analysis::Points p;
@@ -117,7 +106,7 @@ std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::strin
     // The input bytes the token covers (what a person typed); added tokens show their
     // piece; part of a character split across tokens shows its bytes ("<E8 9C>").
     c.piece = c.end > c.begin ? text.substr(size_t(c.begin), size_t(c.end - c.begin)) : m.tok->id_to_piece(enc.ids[i]);
-    if (!valid_utf8(c.piece)) {
+    if (!text::unicode::is_valid_utf8(c.piece)) {
       std::string hex = "<";
       for (unsigned char b : c.piece) hex += fmt::format("{}{:02X}", hex.size() > 1 ? " " : "", b);
       c.piece = hex + ">";

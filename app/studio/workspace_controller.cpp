@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "core/data/corpus.h"
 #include "core/model/hf_cache.h"
 #include "core/runtime/env_info.h"
 #include "core/util/error.h"
@@ -33,24 +34,18 @@ std::string model_summary(const fs::path& dir) {
                      j.value("num_hidden_layers", 0), j.value("hidden_size", 0), j.value("vocab_size", 0));
 }
 
-// LEAD (merge): the studio's corpus JSONL parsing, kept in this one function; swap the
-// call for the core reader (core/data/corpus.h) when it lands. Rows: one JSON object a
-// line with "text" (or "question") and an optional "label"; blank lines are skipped.
+// The corpus of a map: the core's reader (one rule for every command: "text", else
+// "question"), with each row's optional "label".
 void read_corpus_jsonl(const std::string& p, runtime::JobContext& ctx, std::vector<std::string>& texts,
                        std::vector<std::string>& labels) {
   ctx.set_stage("read", 0, "rows");
-  std::ifstream f(p);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(f, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object()) fail("{}:{}: not a JSON object", p, n);
-    std::string text = j.contains("text") ? j.value("text", "") : j.value("question", "");
-    if (text.empty()) fail("{}:{}: field \"text\" (or \"question\"): missing or empty", p, n);
-    texts.push_back(text);
-    labels.push_back(j.contains("label") ? (j["label"].is_string() ? j["label"].get<std::string>() : j["label"].dump()) : "");
+  data::TextReader reader(p);
+  std::string text;
+  while (reader.next(text)) {
+    texts.push_back(std::move(text));
+    const auto& row = reader.row();
+    const auto label = row.find("label");
+    labels.push_back(label == row.end() ? "" : label->is_string() ? label->get<std::string>() : label->dump());
     ctx.advance();
   }
 }

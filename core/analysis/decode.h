@@ -1,4 +1,4 @@
-// Decoding an embedding back to text (DESIGN.md §1, §5): the soft prompts S = recon(C)
+// Decoding an embedding back to text (docs/ARCHITECTURE.md §2, §7): the soft prompts S = recon(C)
 // of a query are the whole decoder input (no BOS, no chat template), greedy or sampled
 // with a KV cache, stopping at any EOS id -- the path the reconstruction loss trains.
 // Next to it the LLM's own answer to the query (chat template, as `generate`), and the

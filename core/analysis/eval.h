@@ -39,7 +39,7 @@ std::string to_string(TaskType t);
 std::string main_metric(TaskType t);  // spearman, v_measure, accuracy, ndcg_at_10, harmful_at_5
 bool lower_is_better(const std::string& metric);  // the harmful_* metrics
 
-// The paper's instructions (DESIGN.md §1) used when task.json gives none.
+// The paper's instructions (docs/ARCHITECTURE.md §2) used when task.json gives none.
 struct TaskInstructions {
   std::string query, passage;  // sts / clustering / classification use `query` for every text
 };

@@ -1,4 +1,4 @@
-// The latent-lens index (DESIGN.md §5, `latentlens`): per-token hidden states of the
+// The latent-lens index (docs/ARCHITECTURE.md §7.1, `latentlens`): per-token hidden states of the
 // frozen LLM over a corpus at chosen layers, L2-normalised, each with its token, corpus
 // row, position and a context snippet. At most `max_per_token` contexts per token id;
 // a token whose prefix (all ids up to and including it) was already indexed is dropped

@@ -16,7 +16,7 @@
 #include "core/analysis/latent_index_state.h"
 #include "core/analysis/layer_state.h"
 #include "core/data/corpus.h"
-#include "core/gen/checkpoint.h"
+#include "core/util/hash.h"
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/io/safetensors.h"
@@ -40,12 +40,12 @@ namespace {
 const data::TextField kDefaultField{"answer", {"text", "question"}};
 
 std::string hash_texts(const std::vector<std::string>& texts) {
-  uint64_t h = gen::fnv1a64("", 0);
+  uint64_t h = util::fnv1a64("", 0);
   for (const auto& t : texts) {
-    h = gen::fnv1a64(t.data(), t.size(), h);
-    h = gen::fnv1a64("\n", 1, h);
+    h = util::fnv1a64(t.data(), t.size(), h);
+    h = util::fnv1a64("\n", 1, h);
   }
-  return gen::hex64(h);
+  return util::hex64(h);
 }
 
 // The snippet stored with an entry: at most `chars` bytes of `text` before byte `end`.
@@ -62,9 +62,9 @@ struct Selector {
   std::unordered_map<int32_t, int64_t> per_token;
   std::vector<size_t> select(const text::Tokenizer& tok, const std::vector<int32_t>& ids) {
     std::vector<size_t> keep;
-    uint64_t h = gen::fnv1a64("", 0);
+    uint64_t h = util::fnv1a64("", 0);
     for (size_t j = 0; j < ids.size(); ++j) {
-      h = gen::fnv1a64(&ids[j], sizeof(int32_t), h);
+      h = util::fnv1a64(&ids[j], sizeof(int32_t), h);
       if (tok.is_special(ids[j])) continue;
       if (!prefixes.insert(h).second) continue;  // the same prefix gives the same states
       auto& n = per_token[ids[j]];

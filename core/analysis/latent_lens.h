@@ -1,4 +1,4 @@
-// The latent lens query (DESIGN.md §5): the special-token states of a query at one
+// The latent lens query (docs/ARCHITECTURE.md §7.1): the special-token states of a query at one
 // encoder layer, cosine top-k against a latent index (core/analysis/latent_index.h)
 // -> for each position the indexed tokens whose states are nearest, with their layer,
 // similarity and context. Without an adapter, the query's ordinary tokens are used.

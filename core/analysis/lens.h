@@ -1,4 +1,4 @@
-// The logit lens (DESIGN.md §1, §5): the hidden state of every layer (0 = embeddings
+// The logit lens (docs/ARCHITECTURE.md §2, §7): the hidden state of every layer (0 = embeddings
 // output ... L) at every position of interest, projected through the final RMSNorm and
 // the LM head, softmaxed. With an adapter the positions are the thought and compression
 // tokens of `instruction + query` (exactly as `encode` builds the input) and the soft

@@ -1,4 +1,4 @@
-// The trainable part of LLM2Vec-Gen (DESIGN.md §1), coded against the frozen DecoderLM:
+// The trainable part of LLM2Vec-Gen (docs/ARCHITECTURE.md §2), coded against the frozen DecoderLM:
 //   special tokens  [n_thought + n_compression, H]  appended after every query's embeddings
 //   recon_head      Linear(H -> H)  position-wise on the compression states C -> soft prompts S
 //   align_head      Linear(H -> D)  position-wise on S; embedding = mean over positions
@@ -36,7 +36,7 @@ class Adapter {
 
   const AdapterShape& shape() const { return shape_; }
   std::vector<torch::Tensor> parameters() const;
-  // DESIGN.md §3 names: special_tokens.weight, recon_head.weight/.bias, align_head.weight/.bias
+  // docs/ARCHITECTURE.md §6.3 names: special_tokens.weight, recon_head.weight/.bias, align_head.weight/.bias
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const;
   // Copies values in (shapes checked; `source` names the file in errors).
   void assign(const std::string& name, const torch::Tensor& value, const std::string& source);

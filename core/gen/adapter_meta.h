@@ -1,4 +1,4 @@
-// genlens.json, the adapter checkpoint's description (DESIGN.md §3): which base model,
+// genlens.json, the adapter checkpoint's description (docs/ARCHITECTURE.md §6.3): which base model,
 // how many special tokens, the teacher, the query settings of training. Parsed and
 // validated here without LibTorch, so a downloaded adapter's metadata can be fuzzed on
 // its own; every number that later sizes a tensor is bounded before it is used.

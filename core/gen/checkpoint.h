@@ -1,4 +1,4 @@
-// Adapter checkpoints (DESIGN.md §3): a directory written atomically with
+// Adapter checkpoints (docs/ARCHITECTURE.md §6.3): a directory written atomically with
 //   adapter.safetensors   special_tokens.weight [n_special, H], recon_head.weight/.bias,
 //                         align_head.weight/.bias (float32)
 //   genlens.json          base model identity, token counts, encoding mode, teacher kind

@@ -3,7 +3,7 @@
 // states over the text's tokens) and `last` (the last token's hidden state). Batched
 // longest first, each batch texts of one length (no padding, so an embedding does not
 // depend on the lengths of the texts beside it); output rows in input order. Query side as in
-// training (DESIGN.md §1): instruction + text, no chat template, cut to max_length tokens
+// training (docs/ARCHITECTURE.md §2): instruction + text, no chat template, cut to max_length tokens
 // (the one rule of core/gen/query_length.h: the adapter's training query length by default).
 #pragma once
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// One query length for every command and the studio (DESIGN.md §1). A query is the
+// One query length for every command and the studio (docs/ARCHITECTURE.md §2). A query is the
 // tokenized instruction + text (the tokenizer's own special tokens, e.g. BOS, included),
 // cut to its first max_length tokens -- exactly as training cut it (gen::left_pad). The
 // limit is the adapter's training query length (genlens.json "query.max_length") unless

@@ -1,4 +1,4 @@
-// The LLM2Vec-Gen trainer (DESIGN.md §1): only the special tokens and the two heads
+// The LLM2Vec-Gen trainer (docs/ARCHITECTURE.md §2): only the special tokens and the two heads
 // learn; the LLM stays frozen (requires_grad=false, bit-identical after training).
 // The step loop: seeded shuffling, gradient accumulation and clipping, the optimizer
 // (core/optim/adamw.h) on the linear warm-up/decay schedule, checkpoints every N steps

@@ -1,4 +1,4 @@
-// The official LLM2Vec-Gen release's checkpoint layout (DESIGN.md §5), in and out:
+// The official LLM2Vec-Gen release's checkpoint layout (docs/ARCHITECTURE.md §7.2), in and out:
 //
 //   encoder/adapter_config.json         PEFT TrainableTokens on embed_tokens (token_indices)
 //   encoder/adapter_model.safetensors   ...embed_tokens[.token_adapter].trainable_tokens_delta [N, H]

@@ -1,5 +1,5 @@
 // Model ids found in the local Hugging Face cache, offline: what transformers'
-// from_pretrained("org/name") reads with HF_HUB_OFFLINE=1 (DESIGN.md §3, "Hugging Face
+// from_pretrained("org/name") reads with HF_HUB_OFFLINE=1 (docs/ARCHITECTURE.md §6.2, "Hugging Face
 // cache"). genlens never downloads; a model that is not in the cache is an error that says
 // where it looked and how to fetch it.
 //

@@ -1,4 +1,4 @@
-// Long work is a Job (DESIGN.md §2): a function run on a worker thread that reports
+// Long work is a Job (docs/ARCHITECTURE.md §9): a function run on a worker thread that reports
 // progress (done/total, ETA), checks a cooperative cancel flag, and publishes an event
 // stream (log lines, metrics rows). Consumers -- the CLI progress bar, the studio's
 // panels -- poll plain snapshots (numbers, strings, vectors); no torch types cross here.

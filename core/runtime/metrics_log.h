@@ -1,4 +1,4 @@
-// metrics.jsonl (DESIGN.md §3): one JSON object per logged step, appended and flushed
+// metrics.jsonl (docs/ARCHITECTURE.md §6.4): one JSON object per logged step, appended and flushed
 // per line, so a crash loses at most the line being written and the studio can tail it.
 #pragma once
 #include <cstdint>

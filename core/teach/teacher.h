@@ -1,4 +1,4 @@
-// Teachers give the target embedding of each training row's response (DESIGN.md §1).
+// Teachers give the target embedding of each training row's response (docs/ARCHITECTURE.md §2).
 // Every teacher is computed once, before training, into a table of targets (one row per
 // training row); the trainer only reads that table, so no teacher forward pass sits on
 // the training step's critical path and core/gen does not reach back into this layer.

@@ -65,7 +65,7 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("gen: adapter shapes, init scale, DESIGN.md tensor names") {
+TEST_CASE("gen: adapter shapes, init scale, checkpoint tensor names") {
   auto lm = qwen3();
   gen::AdapterShape sh{10, 10, lm->config().hidden_size, 48};
   gen::Adapter a(sh, torch::kCPU);
@@ -283,7 +283,7 @@ TEST_CASE("gen: checkpoint round trip, corrupt or mismatched adapters are clear 
   auto meta_text = test::read_file(dir / "genlens.json");
   CHECK(meta_text.find("\"encoding_mode\": \"last_4_tokens\"") != std::string::npos);
   CHECK(meta_text.find("\"weights_fingerprint\"") != std::string::npos);
-  // Stored as float32 with the DESIGN.md names and shapes.
+  // Stored as float32 with the names and shapes of docs/ARCHITECTURE.md §6.3.
   auto st = io::SafetensorsFile::open(dir / "adapter.safetensors");
   CHECK(st->info("special_tokens.weight").shape == std::vector<int64_t>{8, lm->config().hidden_size});
   CHECK(st->info("special_tokens.weight").dtype == "F32");
