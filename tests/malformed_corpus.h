@@ -1,4 +1,4 @@
-// The malformed-input corpus (issue 13): each row is one bad input a person could hand
+// The malformed-input corpus: each row is one bad input a person could hand
 // genlens -- which file is broken and how (a mutation of a valid scratch copy), the
 // command line, the exit code, and what the message must say (the file and the field).
 // tests/unit/test_malformed_inputs.cpp runs every row through one driver, which also

@@ -1,5 +1,5 @@
 // Tolerances for the numerical tests, derived from a float64 reference instead of fixed
-// (issue 28). A test that compares two reduced-precision computations with each other
+// epsilons. A test that compares two reduced-precision computations with each other
 // (bf16 vs bf16 within 1%) passes or fails with the CPU's kernels; here every candidate
 // is judged against float64 computed from the same rounded inputs, and the tolerance is
 // the plain path's own error on those inputs times a small factor: "the candidate is no

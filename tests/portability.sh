@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/portability.sh: the numerical tests under every CPU kernel configuration this machine
-# can run, so results that depend on the CPU show up on one machine (issue 28). Run by hand
+# can run, so results that depend on the CPU show up on one machine. Run by hand
 # and before a release:
 #
 #   tests/portability.sh [BUILD_DIR] [--full]   (default: build; needs build/genlens_tests)

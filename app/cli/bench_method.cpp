@@ -156,7 +156,7 @@ void bench_generate(const Spec& s, const TempModel& m) {
 // The logit lens over every layer, as `genlens lens` and the studio's inspector compute
 // it (analysis::logit_lens_ids: thought and compression positions at every layer, one
 // batched LM-head pass, the dominant-word summary, the soft prompts' output and input
-// lens), one query at a time; beside it the baseline it replaced, one LM-head product
+// lens), one query at a time; beside it the plain baseline, one LM-head product
 // per layer over the compression positions.
 void bench_lens(const Spec& s, const TempModel& m) {
   const auto& lm = *m.lm;

@@ -28,12 +28,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Points take_rows(const Points& p, int64_t start, int64_t count) {
-  Points out{count, p.cols, {}};
-  out.data.assign(p.data.begin() + start * p.cols, p.data.begin() + (start + count) * p.cols);
-  return out;
-}
-
 Run search_run(const Points& q, const Points& c, const Task& t, int k,
                std::vector<std::vector<std::pair<int64_t, float>>>* hits_out = nullptr) {
   auto hits = top_k_cosine(q, c, k);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/gen/checkpoint.h"
+#include "core/util/hash.h"
 #include "core/gen/encoder.h"
 #include "core/io/atomic_file.h"
 #include "core/io/npy.h"
@@ -22,18 +23,18 @@ std::string corpus_cache_key(const model::DecoderLM& lm, const fs::path& model_d
   auto id = gen::BaseModelIdentity::of(lm, model_dir);
   std::string head = fmt::format("v1|{}|{}|{}|{}|{}|{}", id.config_hash, id.weights_fingerprint, mode, instruction,
                                  max_length, gen::dtype_name(lm.dtype()));
-  uint64_t h = gen::fnv1a64(head.data(), head.size());
+  uint64_t h = util::fnv1a64(head.data(), head.size());
   if (!adapter_dir.empty()) {
     // The adapter's weights themselves (a retrained checkpoint in the same place differs).
     auto bytes = io::read_file(adapter_dir / "adapter.safetensors");
-    h = gen::fnv1a64(bytes.data(), bytes.size(), h);
+    h = util::fnv1a64(bytes.data(), bytes.size(), h);
   }
   for (const auto& t : texts) {
     uint64_t n = t.size();
-    h = gen::fnv1a64(&n, sizeof n, h);
-    h = gen::fnv1a64(t.data(), t.size(), h);
+    h = util::fnv1a64(&n, sizeof n, h);
+    h = util::fnv1a64(t.data(), t.size(), h);
   }
-  return gen::hex64(h);
+  return util::hex64(h);
 }
 
 namespace {

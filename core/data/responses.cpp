@@ -115,7 +115,7 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
   std::vector<std::vector<int64_t>> prompts(queries.size());
   ctx.set_stage("tokenize", static_cast<int64_t>(pending.size()), "rows");
   for (size_t i : pending) {
-    auto ids = prompt_ids(tok, chat, queries[i].question, gs.max_input_length);
+    auto ids = text::prompt_ids(tok, chat, queries[i].question, gs.max_input_length);
     prompts[i].assign(ids.begin(), ids.end());
     ctx.advance();
   }

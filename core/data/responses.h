@@ -60,10 +60,6 @@ GenerateReport generate_responses(runtime::JobContext& ctx, const model::Decoder
                                   const std::filesystem::path& input, const std::filesystem::path& output,
                                   const GenerateSettings& settings);
 
-// The prompts generate_responses() gives the model (core/text/prompt.h); named here too
-// for callers that build prompts next to the training data.
-using text::prompt_ids;
-
 // The EOS id appended to reconstruction targets: the tokenizer's eos (Qwen3 instruct:
 // <|im_end|>, which ends every generated answer), else config.json's first eos id.
 int32_t target_eos_id(const text::Tokenizer& tok, const model::DecoderLM& lm);

@@ -64,9 +64,4 @@ void prune_checkpoints(const std::filesystem::path& run_dir, int64_t keep);
 std::string checkpoint_dir_name(int64_t step);  // "checkpoint-120" (as HF Trainer names them)
 
 std::string dtype_name(torch::ScalarType t);  // "float32", "bfloat16", "float16"
-// The fingerprint hash (core/util/hash.h), also reachable as gen:: for the callers that
-// hash next to reading checkpoints.
-using util::fnv1a64;
-using util::hex64;
-
 }  // namespace genlens::gen

@@ -65,7 +65,7 @@ void on_sigbus(int sig, siginfo_t* info, void* ctx) {
               "intact; rerun once the file is complete.\n");
     ::_exit(1);
   }
-  // Not ours: behave as before this handler existed.
+  // Not ours: hand the signal to the handler installed before this one (or the default action).
   if (g_previous.sa_flags & SA_SIGINFO) {
     if (g_previous.sa_sigaction) return g_previous.sa_sigaction(sig, info, ctx);
   } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN && g_previous.sa_handler) {

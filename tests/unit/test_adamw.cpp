@@ -1,11 +1,11 @@
-// The optimizer and schedule (core/gen/adamw.h) against LibTorch's own AdamW and the
+// The optimizer and schedule (core/optim/adamw.h) against LibTorch's own AdamW and the
 // formula of HF's get_linear_schedule_with_warmup, and its state through a save/load.
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
 #include <map>
 
-#include "core/gen/adamw.h"
+#include "core/optim/adamw.h"
 
 using namespace genlens;
 
@@ -23,7 +23,7 @@ TEST_CASE("adamw: matches torch::optim::AdamW step by step (weight decay, bias c
   auto w0 = torch::randn({4, 3});
   auto a = w0.clone().requires_grad_(true);
   auto b = w0.clone().requires_grad_(true);
-  gen::AdamW ours({{"w", a}}, 0.9, 0.98, 1e-8, 0.01);
+  optim::AdamW ours({{"w", a}}, 0.9, 0.98, 1e-8, 0.01);
   torch::optim::AdamW ref({b}, torch::optim::AdamWOptions(0.01).betas({0.9, 0.98}).eps(1e-8).weight_decay(0.01));
   for (int i = 0; i < 5; ++i) {
     auto x = torch::randn({3});
@@ -42,28 +42,28 @@ TEST_CASE("adamw: state saved and loaded continues exactly as the uninterrupted 
   std::vector<torch::Tensor> xs;
   for (int i = 0; i < 8; ++i) xs.push_back(torch::randn({2}));
   auto straight = w0.clone().requires_grad_(true);
-  gen::AdamW one({{"w", straight}}, 0.9, 0.999, 1e-8, 0.1);
+  optim::AdamW one({{"w", straight}}, 0.9, 0.999, 1e-8, 0.1);
   for (int i = 0; i < 8; ++i) {
     backward_on(straight, xs[size_t(i)]);
-    one.step(gen::linear_schedule(i, 2, 8) * 1e-2);
+    one.step(optim::linear_schedule(i, 2, 8) * 1e-2);
   }
   // Four steps, save, a fresh optimizer on the saved weights, four more.
   auto first = w0.clone().requires_grad_(true);
-  gen::AdamW two({{"w", first}}, 0.9, 0.999, 1e-8, 0.1);
+  optim::AdamW two({{"w", first}}, 0.9, 0.999, 1e-8, 0.1);
   for (int i = 0; i < 4; ++i) {
     backward_on(first, xs[size_t(i)]);
-    two.step(gen::linear_schedule(i, 2, 8) * 1e-2);
+    two.step(optim::linear_schedule(i, 2, 8) * 1e-2);
   }
   std::map<std::string, torch::Tensor> saved;
   for (auto& [n, t] : two.state_tensors()) saved[n] = t.clone();
   CHECK(saved.count("exp_avg.w") == 1);
   CHECK(saved.count("exp_avg_sq.w") == 1);
   auto second = first.detach().clone().requires_grad_(true);
-  gen::AdamW three({{"w", second}}, 0.9, 0.999, 1e-8, 0.1);
+  optim::AdamW three({{"w", second}}, 0.9, 0.999, 1e-8, 0.1);
   three.load_state(saved, two.steps_taken(), "test");
   for (int i = 4; i < 8; ++i) {
     backward_on(second, xs[size_t(i)]);
-    three.step(gen::linear_schedule(i, 2, 8) * 1e-2);
+    three.step(optim::linear_schedule(i, 2, 8) * 1e-2);
   }
   CHECK(torch::equal(second, straight));
   // A state of the wrong shape is an error naming the tensor.
@@ -72,10 +72,10 @@ TEST_CASE("adamw: state saved and loaded continues exactly as the uninterrupted 
 }
 
 TEST_CASE("adamw: HF linear schedule with warm-up") {
-  CHECK(gen::linear_schedule(0, 100, 5000) == 0.0);
-  CHECK(gen::linear_schedule(50, 100, 5000) == doctest::Approx(0.5));
-  CHECK(gen::linear_schedule(100, 100, 5000) == doctest::Approx(1.0));
-  CHECK(gen::linear_schedule(2550, 100, 5000) == doctest::Approx(0.5));
-  CHECK(gen::linear_schedule(5000, 100, 5000) == 0.0);
-  CHECK(gen::linear_schedule(3, 0, 10) == doctest::Approx(0.7));  // no warm-up
+  CHECK(optim::linear_schedule(0, 100, 5000) == 0.0);
+  CHECK(optim::linear_schedule(50, 100, 5000) == doctest::Approx(0.5));
+  CHECK(optim::linear_schedule(100, 100, 5000) == doctest::Approx(1.0));
+  CHECK(optim::linear_schedule(2550, 100, 5000) == doctest::Approx(0.5));
+  CHECK(optim::linear_schedule(5000, 100, 5000) == 0.0);
+  CHECK(optim::linear_schedule(3, 0, 10) == doctest::Approx(0.7));  // no warm-up
 }

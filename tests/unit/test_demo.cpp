@@ -1,4 +1,4 @@
-// The demo world (issue 10): the generator's split and task files, world-file errors,
+// The demo world: the generator's split and task files, world-file errors,
 // and the whole `genlens demo --quick` pipeline with the DIRECTION of its results
 // asserted, so a regression in the method shows in CI.
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// The demo's report and progress (issue 24, item 13): the next step opens the workspace
+// The demo's report and progress: the next step opens the workspace
 // that was built, each example is marked right or wrong, the one overall bar never moves
 // back, and a fresh build says nothing of resuming. Unit tests on the report and progress
 // functions, plus one in-process `--quick` build that checks them against the real
@@ -160,7 +160,7 @@ TEST_CASE("demo report: the overall bar never moves back through a build") {
   through(fresh, index("responses"), "generate", 2000);
   previous = "generate";
   begin("adapter", 2000);
-  // The regression of issue 24: "tokenize" at 100% read 97%, then "train" 0/300 read 44%.
+  // A regression this guards: "tokenize" at 100% read 97%, then "train" 0/300 read 44%.
   through(fresh, index("adapter"), "tokenize", 2000);
   through(fresh, index("adapter"), "teacher", 2000);
   through(fresh, index("adapter"), "train", 300);

@@ -11,6 +11,7 @@
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/data/responses.h"
+#include "core/text/prompt.h"
 #include "core/runtime/metrics_log.h"
 #include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
@@ -272,13 +273,13 @@ TEST_CASE("data: training rows tokenized as the method says (instruction + quest
   CHECK(t.data.ids == std::vector<std::string>{"1", "2"});
   // The generation prompt: Qwen3 without thinking, tokenized without extra specials.
   auto chat = text::load_chat_template(model);
-  auto p = data::prompt_ids(*tok, chat, "Hi there", 1024);
+  auto p = text::prompt_ids(*tok, chat, "Hi there", 1024);
   CHECK(tok->decode(p, false).find("<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n") !=
         std::string::npos);
   // Too long: the question is cut, the template around it stays.
   std::string big;
   for (int i = 0; i < 200; ++i) big += "word ";
-  auto pc = data::prompt_ids(*tok, chat, big, 40);
+  auto pc = text::prompt_ids(*tok, chat, big, 40);
   CHECK(pc.size() <= 40);
   CHECK(tok->decode(pc, false).find("<|im_start|>assistant\n") != std::string::npos);
 }

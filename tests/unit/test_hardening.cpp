@@ -58,7 +58,7 @@ TEST_CASE("hardening: an absurd or mismatched num_hidden_layers fails at once, n
   for (auto [value, expect] : {std::pair<int64_t, const char*>{1000000000, "more than genlens accepts"},
                                std::pair<int64_t, const char*>{3, "the weights hold 2 layers"}}) {
     auto model = model_with_config(tmp.path, "num_hidden_layers", value);
-    // Before the fix 10^9 layers ran for minutes. A CPU-time limit (not a wall-clock bound,
+    // 10^9 layers must be refused before any work, not run for minutes. A CPU-time limit (not a wall-clock bound,
     // which a loaded machine can exceed) stops such a run: SIGXCPU, not exit code 1.
     auto r = test::run_command("ulimit -t 30; exec " + test::shell_quote(GENLENS_CLI_PATH) + " forward --model " +
                                q(model) + " --ids 1,2,3");

@@ -1,4 +1,4 @@
-// SIGKILL at several moments of long commands (issue 13, "faults"): a killed `train` or
+// SIGKILL at several moments of long commands: a killed `train` or
 // `latent-index` loses at most the work since its last commit point, and rerunning the
 // same command finishes with exactly the result of a run that was never interrupted.
 // (`generate` has its loop in test_hardening.cpp, `encode` in test_dist.cpp.)

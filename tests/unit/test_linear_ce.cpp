@@ -4,13 +4,13 @@
 // same rounded inputs; the fused path may be at most kNoWorseFactor times as far from it as
 // the plain path on this machine, plus the result's own rounding (tests/numeric_ref.h).
 //
-// Why not "fused == plain within 1%" in bf16 (issue 28): the two paths are equally right
+// Why not "fused == plain within 1%" in bf16: the two paths are equally right
 // but round differently (the plain path scales by 1/N before the bf16 cast of dlogits, the
 // fused one after), and how far apart they land depends on the CPU. In LibTorch 1.13 the
 // gradient's product dlogits[N, V] @ W[V, H] (both row-major) goes, for bf16, to oneDNN
 // (float accumulation) on CPUs with AVX512BW/VL/DQ, but on an AVX2-only CPU (AMD EPYC) to
 // ATen's native gemm, which adds each of the V products into the bf16 output: the plain
-// gradient is 1.4% from float64 instead of 0.23%, and the two paths were 1.5% apart there
+// gradient is 1.4% from float64 instead of 0.23%, and the two paths are 1.5% apart there
 // (0.36% on AVX-512). GENLENS_TEST_MKLDNN=0 reproduces that machine's numbers exactly. The
 // forward product h @ W.t() is a float dot product on both. log_softmax runs on float32
 // logits (and in float internally for bf16 input); ATEN_CPU_CAPABILITY only changes its

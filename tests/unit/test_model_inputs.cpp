@@ -326,7 +326,7 @@ TEST_CASE("sharded load equals unsharded load") {
   CHECK(torch::equal(logits_of(*one, kIds), logits_of(*three, kIds)));
 }
 
-// bf16 is judged against float64 from the same rounded weights (issue 28), not against
+// bf16 is judged against float64 from the same rounded weights, not against
 // fp32 within a fixed 0.1: our bf16 forward may be at most kNoWorseFactor times as far from
 // it as an independent plain-torch bf16 forward of the same weights on this machine's
 // kernels (tests/reference/decoder_lm_ref.py --dtype bf16), plus one bf16 rounding

@@ -1,4 +1,4 @@
-// The world file's schema (issue 31): a table of malformed world files -- wrong types,
+// The world file's schema: a table of malformed world files -- wrong types,
 // numbers out of range (negative, huge), missing and unknown keys, empty lists, wrong
 // nesting, broken templates -- each one a mutation of the shipped default world. Every
 // row must be refused with a genlens::Error naming the file and the JSON path, within a
@@ -64,7 +64,7 @@ std::vector<Case> cases() {
        {"w.json: expected an object with \"slots\" and \"categories\", found an array of 2 items"}},
 
       // ------------------------------------------------------------ ranges: negative, zero, huge
-      {"count.train negative (used to hang)", {{Op::Set, "/categories/0/count", R"({"train": -5, "heldout": 3})"}},
+      {"count.train negative (must not hang)", {{Op::Set, "/categories/0/count", R"({"train": -5, "heldout": 3})"}},
        {kCat + ".count.train: expected a whole number from 1 to 2000, found -5"}},
       {"count.heldout zero", {{Op::Set, "/categories/0/count/heldout", "0"}},
        {kCat + ".count.heldout: expected a whole number from 1 to 200, found 0"}},
@@ -278,7 +278,7 @@ TEST_CASE("world schema: genlens demo refuses a bad world at once and writes not
   test::TempDir tmp("world-schema-cli");
   const auto all = cases();
   // The issue's two examples, a huge number, an unknown key, a key twice, deep nesting.
-  const std::set<std::string> picked = {"count.train negative (used to hang)", "harmful is a string", "count.train 10^12",
+  const std::set<std::string> picked = {"count.train negative (must not hang)", "harmful is a string", "count.train 10^12",
                                         "a misspelt key in a category", "a key twice in one object", "nested 100 deep"};
   int ran = 0;
   for (auto& c : all) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of issue 12, one JSON line per case (ours, with the Python peer
+# The GPU measurements, one JSON line per case (ours, with the Python peer
 # inside it: HF transformers where importable). Targets: encode >= 2x HF at batch 64 and
 # MFU >= 50% at batch 256 (Qwen3-0.6B); train step >= 1.5x HF at batch 32 x 512 query x
 # 500 response, fitting one H100 for Qwen3-0.6B and 4B; generation >= 1.5x HF generate.
