@@ -27,6 +27,7 @@
 #include "core/text/tokenizer.h"
 #include "core/text/unicode.h"
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 namespace genlens::analysis {
 
@@ -51,7 +52,7 @@ std::string hash_texts(const std::vector<std::string>& texts) {
 // The snippet stored with an entry: at most `chars` bytes of `text` before byte `end`.
 std::string context_before(const std::string& text, size_t end, int64_t chars) {
   const std::string_view before = std::string_view(text).substr(0, std::min(end, text.size()));
-  return text::unicode::clip_tail(before, static_cast<size_t>(chars), "…");
+  return util::clip_tail(before, static_cast<size_t>(chars), "…");
 }
 
 // Which tokens of a row enter the index: not special, prefix not seen before, token

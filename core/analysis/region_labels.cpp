@@ -10,6 +10,7 @@
 #include "core/analysis/map_regions.h"
 #include "core/runtime/job.h"
 #include "core/util/error.h"
+#include "core/text/unicode.h"
 
 namespace genlens::analysis {
 
@@ -37,11 +38,6 @@ std::string region_label_word(const std::string& text) {
 
 namespace {
 
-std::string lower(std::string w) {
-  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return w;
-}
-
 std::vector<WeightedWord> top_words(std::vector<WeightedWord> scored, int top_n) {
   std::sort(scored.begin(), scored.end(), [](const WeightedWord& a, const WeightedWord& b) {
     return a.weight != b.weight ? a.weight > b.weight : a.word < b.word;
@@ -50,7 +46,7 @@ std::vector<WeightedWord> top_words(std::vector<WeightedWord> scored, int top_n)
   std::set<std::string> seen;  // "The" and "the" are one word on a label
   for (auto& s : scored) {
     if (static_cast<int>(out.size()) >= top_n) break;
-    if (seen.insert(lower(s.word)).second) out.push_back(s);
+    if (seen.insert(text::unicode::ascii_lower(s.word)).second) out.push_back(s);
   }
   return out;
 }
@@ -66,7 +62,7 @@ std::vector<std::vector<WeightedWord>> class_tfidf(const std::vector<RegionTerms
   for (size_t c = 0; c < regions.size(); ++c)
     for (auto& [w, n] : regions[c].count) {
       if (!(n > 0)) continue;
-      const auto key = lower(w);
+      const auto key = text::unicode::ascii_lower(w);
       tf[c][key] += n;
       spellings[key][w] += n;
       f[key] += n;

@@ -16,6 +16,7 @@
 #include "core/data/demo_world_schema.h"
 #include "core/util/error.h"
 #include "genlens_paths.h"
+#include "core/text/unicode.h"
 
 namespace genlens::demo {
 
@@ -94,11 +95,6 @@ std::vector<SlotValue> read_values(const json& arr) {
 
 std::vector<std::string> strings(const json& a) { return a.get<std::vector<std::string>>(); }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 int64_t saturating_mul(int64_t a, int64_t b) {
   constexpr int64_t cap = int64_t{1} << 40;
   return a == 0 || b == 0 ? 0 : (a > cap / b ? cap : a * b);
@@ -112,7 +108,7 @@ fs::path default_world_file() {
 }
 
 bool right_kind(const WorldExample& ex, const std::string& response) {
-  const std::string r = lower(response);
+  const std::string r = text::unicode::ascii_lower(response);
   auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
   for (const auto& w : ex.signature) {
     for (size_t p = r.find(w); p != std::string::npos; p = r.find(w, p + 1)) {
@@ -338,7 +334,7 @@ WorldData generate_world(const fs::path& file, const WorldOptions& opt) {
       ex.answer = render(k.responses[rng.below(k.responses.size())], bound, where);
       ex.answer_key = render(k.answer_key, bound, where);
       ex.harmful = k.harmful;
-      for (auto& s : k.signature) ex.signature.push_back(lower(render(s, bound, where)));
+      for (auto& s : k.signature) ex.signature.push_back(text::unicode::ascii_lower(render(s, bound, where)));
       ex.id = fmt::format("{}-{}-{:04d}", split_name(split), k.name, out.size());
       if (!w.passages.count(ex.answer_key)) {
         // The passage of a key: the first response template rendered with these values.

@@ -10,6 +10,7 @@
 #include "core/data/demo_world.h"
 #include "core/io/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 namespace genlens::demo {
 
@@ -188,12 +189,7 @@ size_t utf8_length(const std::string& s) {
   return n;
 }
 
-std::string clip(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return s.substr(0, cut) + "...";
-}
+std::string clip(const std::string& s, size_t n) { return util::clip_head(s, n); }
 
 Refs template_refs(const std::string& t) {
   Refs r;

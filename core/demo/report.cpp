@@ -8,6 +8,7 @@
 
 #include "core/demo/pipeline.h"
 #include "core/text/unicode.h"
+#include "core/util/utf8.h"
 
 namespace genlens::demo {
 
@@ -42,7 +43,7 @@ std::string pretty_metric(const std::string& m) {
 }
 
 // At most `n` bytes (a report column): the text, or its head and "...".
-std::string clip(const std::string& s, size_t n) { return s.size() <= n ? s : text::unicode::clip_head(s, n - 3); }
+std::string clip(const std::string& s, size_t n) { return s.size() <= n ? s : util::clip_head(s, n - 3); }
 
 // `text` from column 11 (the report's second column), words wrapped at `width`, later lines
 // indented by `indent`.

@@ -6,22 +6,11 @@
 #include <algorithm>
 
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 namespace genlens::io {
 
 using json = nlohmann::json;
-
-namespace {
-
-// The first `n` bytes of `s` (not cutting a UTF-8 character) and "...", when it is longer.
-std::string clip(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return s.substr(0, cut) + "...";
-}
-
-}  // namespace
 
 std::string describe_json(const json& v) {
   if (v.is_array()) {
@@ -29,7 +18,7 @@ std::string describe_json(const json& v) {
     return fmt::format("an array of {} item{}", v.size(), v.size() == 1 ? "" : "s");
   }
   if (v.is_object()) return v.empty() ? "an empty object" : "an object";
-  return clip(v.dump(), 60);
+  return util::clip_head(v.dump(), 60);
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {

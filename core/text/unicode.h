@@ -62,17 +62,6 @@ std::string_view py_strip(std::string_view s);
 // True when py_strip(s) is empty: Python's `not s.strip()`.
 inline bool is_py_blank(std::string_view s) { return py_strip(s).empty(); }
 
-// Byte offsets on UTF-8 character boundaries (a continuation byte 10xxxxxx never starts a
-// character): the nearest boundary at or before `i` (floor) or at or after it (ceil), `i`
-// clamped to s.size(). Cutting there never splits a character into invalid bytes.
-size_t utf8_floor(std::string_view s, size_t i);
-size_t utf8_ceil(std::string_view s, size_t i);
-// `s` when it is at most `max_bytes` long; else its head (clip_head) or tail (clip_tail) of
-// at most `max_bytes` bytes, cut on a character boundary, with `mark` after the head or
-// before the tail to show that text was left out. The mark is not counted in `max_bytes`.
-std::string clip_head(std::string_view s, size_t max_bytes, std::string_view mark = "...");
-std::string clip_tail(std::string_view s, size_t max_bytes, std::string_view mark = "…");
-
 // ASCII A-Z to a-z; every other byte (UTF-8 sequences included) kept, whatever the locale.
 std::string ascii_lower(std::string s);
 

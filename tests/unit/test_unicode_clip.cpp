@@ -5,46 +5,47 @@
 #include <string>
 
 #include "core/text/unicode.h"
+#include "core/util/utf8.h"
 
 namespace unicode = genlens::text::unicode;
 
 TEST_CASE("unicode: utf8_floor and utf8_ceil stop on character boundaries") {
   const std::string s = "a\xC3\xA9" "b\xE2\x82\xAC";  // a é b €: bytes 0 | 1 2 | 3 | 4 5 6
-  CHECK(unicode::utf8_floor(s, 0) == 0);
-  CHECK(unicode::utf8_floor(s, 2) == 1);  // inside é
-  CHECK(unicode::utf8_floor(s, 3) == 3);
-  CHECK(unicode::utf8_floor(s, 6) == 4);  // inside €
-  CHECK(unicode::utf8_floor(s, 7) == 7);
-  CHECK(unicode::utf8_floor(s, 99) == 7);
-  CHECK(unicode::utf8_ceil(s, 2) == 3);
-  CHECK(unicode::utf8_ceil(s, 5) == 7);
-  CHECK(unicode::utf8_ceil(s, 4) == 4);
-  CHECK(unicode::utf8_ceil(s, 99) == 7);
+  CHECK(util::utf8_floor(s, 0) == 0);
+  CHECK(util::utf8_floor(s, 2) == 1);  // inside é
+  CHECK(util::utf8_floor(s, 3) == 3);
+  CHECK(util::utf8_floor(s, 6) == 4);  // inside €
+  CHECK(util::utf8_floor(s, 7) == 7);
+  CHECK(util::utf8_floor(s, 99) == 7);
+  CHECK(util::utf8_ceil(s, 2) == 3);
+  CHECK(util::utf8_ceil(s, 5) == 7);
+  CHECK(util::utf8_ceil(s, 4) == 4);
+  CHECK(util::utf8_ceil(s, 99) == 7);
 }
 
 TEST_CASE("unicode: clip_head keeps at most max bytes of the head, whole characters, and marks the cut") {
-  CHECK(unicode::clip_head("short", 5) == "short");
-  CHECK(unicode::clip_head("longer text", 6) == "longer...");
-  CHECK(unicode::clip_head("", 0) == "");
-  CHECK(unicode::clip_head("ab", 0, "~") == "~");
+  CHECK(util::clip_head("short", 5) == "short");
+  CHECK(util::clip_head("longer text", 6) == "longer...");
+  CHECK(util::clip_head("", 0) == "");
+  CHECK(util::clip_head("ab", 0, "~") == "~");
   // "héllo": h é(2 bytes) l l o; 2 bytes would split é, so only "h" is kept.
-  CHECK(unicode::clip_head("h\xC3\xA9llo", 2) == "h...");
-  CHECK(unicode::clip_head("h\xC3\xA9llo", 3) == "h\xC3\xA9...");
-  CHECK(unicode::clip_head("\xE2\x82\xAC\xE2\x82\xAC", 5, "…") == "\xE2\x82\xAC…");
+  CHECK(util::clip_head("h\xC3\xA9llo", 2) == "h...");
+  CHECK(util::clip_head("h\xC3\xA9llo", 3) == "h\xC3\xA9...");
+  CHECK(util::clip_head("\xE2\x82\xAC\xE2\x82\xAC", 5, "…") == "\xE2\x82\xAC…");
   for (size_t n = 0; n < 12; ++n)
-    CHECK(unicode::is_valid_utf8(unicode::clip_head("\xE2\x82\xAC\xC3\xA9\xF0\x9F\x98\x80x", n)));
+    CHECK(unicode::is_valid_utf8(util::clip_head("\xE2\x82\xAC\xC3\xA9\xF0\x9F\x98\x80x", n)));
 }
 
 TEST_CASE("unicode: clip_tail keeps at most max bytes of the tail, whole characters, and marks the cut") {
-  CHECK(unicode::clip_tail("short", 5) == "short");
-  CHECK(unicode::clip_tail("the sky is blue", 4) == "…blue");
-  CHECK(unicode::clip_tail("the sky is blue", 0) == "…");
+  CHECK(util::clip_tail("short", 5) == "short");
+  CHECK(util::clip_tail("the sky is blue", 4) == "…blue");
+  CHECK(util::clip_tail("the sky is blue", 0) == "…");
   // "caf é": the last 1 byte is inside é, so nothing whole fits.
-  CHECK(unicode::clip_tail("caf\xC3\xA9", 1) == "…");
-  CHECK(unicode::clip_tail("caf\xC3\xA9", 2) == "…\xC3\xA9");
-  CHECK(unicode::clip_tail("abc", 2, "...") == "...bc");
+  CHECK(util::clip_tail("caf\xC3\xA9", 1) == "…");
+  CHECK(util::clip_tail("caf\xC3\xA9", 2) == "…\xC3\xA9");
+  CHECK(util::clip_tail("abc", 2, "...") == "...bc");
   for (size_t n = 0; n < 12; ++n)
-    CHECK(unicode::is_valid_utf8(unicode::clip_tail("x\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC", n)));
+    CHECK(unicode::is_valid_utf8(util::clip_tail("x\xF0\x9F\x98\x80\xC3\xA9\xE2\x82\xAC", n)));
 }
 
 TEST_CASE("unicode: ascii_lower lowers A-Z only") {
