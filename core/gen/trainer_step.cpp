@@ -19,8 +19,6 @@
 
 namespace genlens::gen {
 
-namespace genlens::gen {
-
 using torch::Tensor;
 
 namespace {

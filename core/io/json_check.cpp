@@ -50,7 +50,7 @@ std::string unknown_key_message(const std::string& key, const std::vector<std::s
   std::string list;
   for (auto& k : known) list += (list.empty() ? "" : ", ") + k;
   const std::string near = nearest_key(key, known);
-  return fmt::format("unknown key \"{}\"{} (the keys here: {})", clip(key, 60),
+  return fmt::format("unknown key \"{}\"{} (the keys here: {})", util::clip_head(key, 60),
                      near.empty() ? "" : fmt::format(", did you mean \"{}\"?", near), list);
 }
 

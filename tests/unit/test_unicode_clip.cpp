@@ -1,5 +1,5 @@
-// core/text/unicode.h's cutting helpers: a clip never splits a UTF-8 character, marks
-// only what it shortened, and ascii_lower touches nothing but A-Z.
+// The UTF-8 cutting helpers (core/util/utf8.h): a clip never splits a UTF-8 character, marks
+// only what it shortened; and text/unicode.h's ascii_lower touches nothing but A-Z.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -8,6 +8,7 @@
 #include "core/util/utf8.h"
 
 namespace unicode = genlens::text::unicode;
+namespace util = genlens::util;
 
 TEST_CASE("unicode: utf8_floor and utf8_ceil stop on character boundaries") {
   const std::string s = "a\xC3\xA9" "b\xE2\x82\xAC";  // a é b €: bytes 0 | 1 2 | 3 | 4 5 6
