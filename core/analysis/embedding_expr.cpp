@@ -120,11 +120,12 @@ Tensor load_soft_prompts(const std::filesystem::path& path, const gen::Adapter& 
   Tensor v = io::load_npy(path);
   if (!v.is_floating_point())
     fail("{}: --vector: expected a float .npy of compression states, found integers", path.string());
+  const std::vector<int64_t> found = v.sizes().vec();  // as the file has it, for the message
   if (v.dim() == 2) v = v.unsqueeze(0);
   if (v.dim() != 3 || v.size(0) < 1 || v.size(1) != sh.n_compression || v.size(2) != sh.hidden)
     fail("{}: --vector: expected compression states [{}, {}] or [B, {}, {}] (the adapter's n_compression, hidden), "
          "found [{}]",
-         path.string(), sh.n_compression, sh.hidden, sh.n_compression, sh.hidden, fmt::join(v.sizes(), ", "));
+         path.string(), sh.n_compression, sh.hidden, sh.n_compression, sh.hidden, fmt::join(found, ", "));
   v = v.to(torch::kFloat32);
   if (!torch::isfinite(v).all().item<bool>()) fail("{}: --vector: contains NaN or infinite values", path.string());
   return v;

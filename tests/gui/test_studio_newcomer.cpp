@@ -91,8 +91,8 @@ TEST_CASE("studio: errors show where the person looks, the warm-up warning, path
   // HOME is the test's folder: the studio shows ~/bad.jsonl, never the build machine's path.
   auto r = studio(tmp, fmt::format(R"(open corpus ~/bad.jsonl
 wait corpus 30
-expect-text corpus-error ~/bad.jsonl:3: not a JSON object
-expect-text map-status The corpus could not be read: ~/bad.jsonl:3: not a JSON object
+expect-text corpus-error ~/bad.jsonl:3: expected one JSON object per line
+expect-text map-status The corpus could not be read: ~/bad.jsonl:3: expected one JSON object per line
 view workspace
 frames 3
 screenshot {shots}/bad-corpus.png
