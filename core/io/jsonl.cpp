@@ -16,13 +16,25 @@ namespace {
 
 const char* type_name(const Json& v) { return v.type_name(); }
 
+// nlohmann's parse error without its tag and its "line 1" (a JSONL row is one line):
+// "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error while
+// parsing value - invalid literal; last read: 'no'" -> "column 2: invalid literal; last read: 'no'".
+std::string parse_error_words(const std::string& what) {
+  std::string s = what;
+  if (auto tag = s.find("] "); s.rfind("[json.exception.", 0) == 0 && tag != std::string::npos) s = s.substr(tag + 2);
+  if (auto col = s.find("column "); s.rfind("parse error at line ", 0) == 0 && col != std::string::npos) s = s.substr(col);
+  for (const char* noise : {"syntax error while parsing value - ", "syntax error while parsing object - "})
+    if (auto at = s.find(noise); at != std::string::npos) s.erase(at, std::string(noise).size());
+  return s;
+}
+
 Json parse_object_line(const std::string& text, const fs::path& path, int64_t line) {
   Json row;
   try {
     row = Json::parse(text);
   } catch (const Json::exception& e) {
     fail("{}:{}: expected one JSON object per line, found text that is not valid JSON ({})",
-         path.string(), line, e.what());
+         path.string(), line, parse_error_words(e.what()));
   }
   if (!row.is_object())
     fail("{}:{}: expected a JSON object, found a JSON {}", path.string(), line, type_name(row));
