@@ -56,8 +56,7 @@ Tensor embedding_of_inputs(const model::DecoderLM& lm, const gen::Adapter* adapt
     // As gen::encode_queries: C in float32, S = recon(C), embedding = mean(align(S)).
     Tensor C = out.last_hidden.narrow(1, out.last_hidden.size(1) - s.n_compression, s.n_compression)
                    .to(torch::kFloat32);
-    Tensor S = F::linear(C, adapter->recon_w.detach().to(dev), adapter->recon_b.detach().to(dev));
-    return F::linear(S, adapter->align_w.detach().to(dev), adapter->align_b.detach().to(dev)).mean(1);
+    return gen::embedding_of(*adapter, gen::soft_prompts_of(*adapter, C));
   }
   if (mode == gen::EncodeMode::Mean) {
     if (L < 1) fail("attribute: mode mean needs at least one query token");

@@ -133,8 +133,7 @@ Tensor load_soft_prompts(const std::filesystem::path& path, const gen::Adapter& 
 
 Tensor embedding_of_soft_prompts(const gen::Adapter& adapter, const Tensor& S) {
   torch::NoGradGuard ng;
-  auto dev = S.device();
-  return F::linear(S.to(torch::kFloat32), adapter.align_w.to(dev), adapter.align_b.to(dev)).mean(1);
+  return gen::embedding_of(adapter, S.to(torch::kFloat32));
 }
 
 }  // namespace genlens::analysis

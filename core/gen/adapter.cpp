@@ -108,6 +108,11 @@ Tensor soft_prompts_of(const Adapter& adapter, const Tensor& compression) {
   return F::linear(compression, adapter.recon_w.to(dev), adapter.recon_b.to(dev));
 }
 
+Tensor embedding_of(const Adapter& adapter, const Tensor& soft_prompts) {
+  auto dev = soft_prompts.device();
+  return F::linear(soft_prompts, adapter.align_w.to(dev), adapter.align_b.to(dev)).mean(1);
+}
+
 EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query,
                             bool recompute) {
   const auto& s = adapter.shape();
@@ -115,12 +120,11 @@ EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, 
   model::ForwardOptions fo;
   fo.recompute = recompute;
   auto out = lm.forward(in.embeds, in.mask, fo);
-  auto dev = lm.device();
   EncodeOutput r;
   r.compression = out.last_hidden.narrow(1, out.last_hidden.size(1) - s.n_compression, s.n_compression)
                       .to(torch::kFloat32);
   r.soft_prompts = soft_prompts_of(adapter, r.compression);
-  r.embedding = F::linear(r.soft_prompts, adapter.align_w.to(dev), adapter.align_b.to(dev)).mean(1);
+  r.embedding = embedding_of(adapter, r.soft_prompts);
   return r;
 }
 

@@ -70,6 +70,8 @@ EncoderInput encoder_input(const model::DecoderLM& lm, const Adapter& adapter, c
 
 // Soft prompts S = recon(C), position-wise; C [B, n_c, H] float32 -> [B, n_c, H] float32.
 torch::Tensor soft_prompts_of(const Adapter& adapter, const torch::Tensor& compression);
+// The embedding of soft prompts: mean over positions of align(S); S [B, n_c, H] -> [B, D].
+torch::Tensor embedding_of(const Adapter& adapter, const torch::Tensor& soft_prompts);
 
 // Encoder pass: LLM(query ++ special tokens), last n_compression positions -> C, S, embedding.
 // recompute: per-layer activation recomputation in the backward (ForwardOptions::recompute).
