@@ -21,8 +21,9 @@ import sys
 # templates, prompts) comes before model/ (the decoder LM, generation, pretraining);
 # teach/ (teacher embeddings) reads models; gen/ (the adapter, its trainer and encoder)
 # uses all of these. data/ (responses, training data, files to encode), analysis/ (lens,
-# eval, maps) and interop/ (official checkpoints) build on gen/; demo/ builds the demo
-# workspace from everything.
+# eval, maps) and interop/ (official checkpoints) build on gen/; runs/ (a training run
+# from files, as `genlens train` makes it, and studies over many runs) uses them all;
+# demo/ builds the demo workspace from everything.
 LAYERS = [
     ["util", "io"],
     ["runtime", "dist", "optim"],
@@ -31,6 +32,7 @@ LAYERS = [
     ["teach"],
     ["gen"],
     ["data", "analysis", "interop"],
+    ["runs"],
     ["demo"],
 ]
 RANK = {folder: i for i, layer in enumerate(LAYERS, 1) for folder in layer}
