@@ -10,13 +10,11 @@
 #include "app/cli/command.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
-#include "core/data/responses.h"
 #include "core/dist/group.h"
 #include "core/gen/checkpoint.h"
-#include "core/gen/trainer.h"
 #include "core/io/atomic_file.h"
 #include "core/io/dir_lock.h"
-#include "core/teach/teacher.h"
+#include "core/runs/train_run.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -83,66 +81,26 @@ RunFn setup(CLI::App& sub) {
     if (root) lock.emplace(o->out, "run");
 
     auto tok = text::load_tokenizer(o->model);
-    std::shared_ptr<const model::DecoderLM> lm = o->dev.load(o->model);
-    auto rows = data::read_responses(o->data);
-    const size_t n_rows = rows.size();
-    const size_t n_empty = o->skip_empty ? data::drop_empty_answers(rows) : 0;
-    if (o->skip_empty && rows.empty())
-      fail("{}: all {} answers are empty; nothing to train on (regenerate the responses, or --keep-empty)", o->data,
-           n_rows);
-    gen::Trainer* trainer_ptr = nullptr;
-    std::unique_ptr<gen::Trainer> trainer;
-    runtime::Job job("train", [&](runtime::JobContext& ctx) {
-      if (n_empty > 0)
-        ctx.log(fmt::format("skipped {} of {} rows of {} whose answer is empty (--keep-empty keeps them)", n_empty,
-                            n_rows, o->data));
-      auto tokd = data::tokenize_train_data(rows, *tok, data::target_eos_id(*tok, *lm), settings, &ctx);
-      gen::TrainerSetup ts;
-      ts.lm = lm;
-      ts.model_dir = o->model;
-      ts.recompute = gen::parse_recompute(o->recompute);
-      ts.data = std::move(tokd.data);
-      if (!o->resume && !gen::list_checkpoints(o->out).empty())
-        fail("{} already holds checkpoints (newest: {}); pass --resume to continue that run or choose another --out",
-             o->out, gen::list_checkpoints(o->out).back().second.filename().string());
-      if (o->resume && !gen::list_checkpoints(o->out).empty()) {
-        // Before the teacher stage touches the run's cache: resuming needs the same teacher.
-        auto path = gen::list_checkpoints(o->out).back().second / "trainer_state.json";
-        if (std::filesystem::exists(path)) {
-          auto prev = gen::read_trainer_state(path).value("settings", nlohmann::json::object()).value("teacher", settings.teacher);
-          if (prev != settings.teacher)
-            fail("{}: cannot resume with a different --teacher (the run used {}, this command {})", path.string(), prev,
-                 settings.teacher);
-        }
-      }
-      // The teacher is its own stage, before any training step, cached in the run directory.
-      teach::TeacherInputs ti;
-      ti.lm = lm;
-      ti.texts = std::move(tokd.teacher_texts);
-      if (settings.teacher.rfind("llm2vec:", 0) == 0)
-        for (auto& r : rows) ti.answers.push_back(r.answer);
-      ti.batch_size = settings.teacher_batch;
-      ti.max_length = settings.response_max_length;
-      // Rank 0 computes (or reuses) the cached teacher table; the others then read its cache.
-      if (root) ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
-      if (group) group->barrier_long("rank 0 prepares the teacher");
-      if (!root) ts.teacher = teach::prepare_teacher(settings.teacher, ti, o->out, &ctx);
-      ts.settings = settings;
-      ts.out_dir = o->out;
-      ts.resume = o->resume;
-      ts.stop_at_step = o->stop_at;
-      ts.group = group;
-      trainer = std::make_unique<gen::Trainer>(std::move(ts));
-      trainer_ptr = trainer.get();
-      trainer->run(ctx);
-    });
+    runs::TrainRunOptions tr;
+    tr.lm = o->dev.load(o->model);
+    tr.tok = tok.get();
+    tr.model_dir = o->model;
+    tr.data = o->data;
+    tr.out = o->out;
+    tr.settings = settings;
+    tr.resume = o->resume;
+    tr.skip_empty = o->skip_empty;
+    tr.stop_at_step = o->stop_at;
+    tr.recompute = gen::parse_recompute(o->recompute);
+    tr.group = group;
+    runs::TrainRunResult done;
+    runtime::Job job("train", [&](runtime::JobContext& ctx) { runs::train_run(tr, ctx, &done); });
     int rc = run_job_cli(job, quiet);
-    if (rc == kCancelled && trainer_ptr && !trainer_ptr->last_checkpoint().empty())
-      fmt::print(stderr, "stopped at step {}; continue with the same command plus --resume\n", trainer_ptr->step());
+    if (rc == kCancelled && !done.last_checkpoint.empty())
+      fmt::print(stderr, "stopped at step {}; continue with the same command plus --resume\n", done.step);
     if (rc != kOk) return rc;
     if (!root) return kOk;
-    fmt::print("trained to step {} of {}: {}\n", trainer_ptr->step(), settings.steps,
-               trainer_ptr->last_checkpoint().string());
+    fmt::print("trained to step {} of {}: {}\n", done.step, settings.steps, done.last_checkpoint.string());
     return kOk;
   };
 }

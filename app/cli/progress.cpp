@@ -17,7 +17,22 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_signal(int) { g_interrupted.store(true); }
 
+// A job in parts (a study): one bar for the whole job, then the part and its stage.
+std::string parts_line(const runtime::JobSnapshot& s) {
+  const int width = 30;
+  const double frac = s.overall_fraction();
+  const int fill = static_cast<int>(frac * width);
+  std::string bar = std::string(fill, '#') + std::string(width - fill, '.');
+  std::string stage = s.stage.empty() ? "" : " · " + s.stage;
+  if (!s.stage.empty() && s.total > 0) stage += fmt::format(" {}/{}{}", s.done, s.total, s.unit.empty() ? "" : " " + s.unit);
+  // The whole job's ETA from its pace so far (parts differ, so this is rough early on).
+  const std::string eta = frac > 0.02 ? runtime::format_duration(s.elapsed_s * (1 - frac) / frac) : "?";
+  return fmt::format("{} {}/{} [{}] {:3.0f}%  {}{}  elapsed {}  ETA {}", s.name, s.part, s.parts, bar, frac * 100,
+                     s.part_label, stage, runtime::format_duration(s.elapsed_s), eta);
+}
+
 std::string bar_line(const runtime::JobSnapshot& s) {
+  if (s.parts > 0) return parts_line(s);
   std::string unit = s.unit.empty() ? "" : " " + s.unit;
   std::string head = s.stage.empty() ? s.name : s.stage;
   std::string rate = s.rate > 0 ? (s.rate >= 10 ? fmt::format("  {:.0f}{}/s", s.rate, unit)

@@ -14,6 +14,7 @@
 
 #include "core/data/demo_world_rng.h"
 #include "core/data/demo_world_schema.h"
+#include "core/io/jsonl.h"
 #include "core/util/error.h"
 #include "genlens_paths.h"
 #include "core/text/unicode.h"
@@ -105,6 +106,34 @@ int64_t saturating_mul(int64_t a, int64_t b) {
 fs::path default_world_file() {
   if (const char* env = std::getenv("GENLENS_DEMO_WORLD"); env && *env) return env;
   return fs::path(GENLENS_SOURCE_DIR) / "assets/demo/world.json";
+}
+
+std::vector<WorldExample> read_world_examples(const std::filesystem::path& p) {
+  std::vector<WorldExample> out;
+  io::JsonlReader r(p);
+  io::Json row;
+  while (r.next(row)) {
+    WorldExample e;
+    e.id = r.get_id(row);
+    e.question = r.get_string(row, "question");
+    e.answer = r.get_string(row, "answer");
+    e.category = r.get_string_opt(row, "category").value_or("");
+    e.label = r.get_string_opt(row, "label").value_or("");
+    e.answer_key = r.get_string_opt(row, "answer_key").value_or("");
+    if (auto h = row.find("harmful"); h != row.end()) {
+      if (!h->is_boolean()) fail("{}: field \"harmful\": expected true or false, found {}", r.where(), h->dump());
+      e.harmful = h->get<bool>();
+    }
+    if (auto sig = row.find("signature"); sig != row.end()) {
+      if (!sig->is_array()) fail("{}: field \"signature\": expected an array of strings", r.where());
+      for (auto& w : *sig) {
+        if (!w.is_string()) fail("{}: field \"signature\": expected an array of strings, found {}", r.where(), w.dump());
+        e.signature.push_back(w.get<std::string>());
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 bool right_kind(const WorldExample& ex, const std::string& response) {

@@ -85,6 +85,11 @@ void write_world_tasks(const WorldData& world, const std::filesystem::path& dir)
 void write_world_queries(const WorldData& world, const std::filesystem::path& path);
 void write_world_pairs(const std::vector<WorldExample>& rows, const std::filesystem::path& path);
 
+// World pairs as write_world_pairs writes them ({"id", "question", "answer"} and the
+// optional "category", "label", "answer_key", "harmful", "signature"); a responses JSONL
+// reads as well. A damaged row is an error naming FILE:LINE and the field.
+std::vector<WorldExample> read_world_examples(const std::filesystem::path& path);
+
 // Whether `response` is of the example's kind: it contains one of the signature words
 // (case-insensitive, whole-word).
 bool right_kind(const WorldExample& example, const std::string& response);

@@ -42,36 +42,6 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-// The workspace's world/*.jsonl (written by the world stage; a hand-edited or damaged file
-// is an error naming FILE:LINE and the field, not a JSON exception).
-std::vector<WorldExample> read_examples(const fs::path& p) {
-  std::vector<WorldExample> out;
-  io::JsonlReader r(p);
-  io::Json row;
-  while (r.next(row)) {
-    WorldExample e;
-    e.id = r.get_id(row);
-    e.question = r.get_string(row, "question");
-    e.answer = r.get_string(row, "answer");
-    e.category = r.get_string_opt(row, "category").value_or("");
-    e.label = r.get_string_opt(row, "label").value_or("");
-    e.answer_key = r.get_string_opt(row, "answer_key").value_or("");
-    if (auto h = row.find("harmful"); h != row.end()) {
-      if (!h->is_boolean()) fail("{}: field \"harmful\": expected true or false, found {}", r.where(), h->dump());
-      e.harmful = h->get<bool>();
-    }
-    if (auto sig = row.find("signature"); sig != row.end()) {
-      if (!sig->is_array()) fail("{}: field \"signature\": expected an array of strings", r.where());
-      for (auto& w : *sig) {
-        if (!w.is_string()) fail("{}: field \"signature\": expected an array of strings, found {}", r.where(), w.dump());
-        e.signature.push_back(w.get<std::string>());
-      }
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 std::vector<WorldExample> eval_examples(const std::vector<WorldExample>& rows) {
   std::vector<WorldExample> out;
   for (auto& e : rows)
@@ -178,8 +148,8 @@ json write_world(DemoRun& run) {
 }
 
 void read_world_files(DemoRun& run) {
-  run.train = read_examples(run.ws.world() / "train.jsonl");
-  run.heldout = eval_examples(read_examples(run.ws.world() / "heldout.jsonl"));
+  run.train = read_world_examples(run.ws.world() / "train.jsonl");
+  run.heldout = eval_examples(read_world_examples(run.ws.world() / "heldout.jsonl"));
 }
 
 // 2. tokenizer: SentencePiece BPE on the training text (held-out words are new).

@@ -26,6 +26,7 @@
 #include "core/model/checkpoint.h"
 #include "core/model/generate.h"
 #include "core/model/pretrain.h"
+#include "core/runs/probe.h"
 #include "core/teach/teacher.h"
 #include "core/text/chat_template.h"
 #include "core/text/spm.h"
@@ -34,24 +35,6 @@
 #include "core/util/error.h"
 
 namespace genlens::demo::stages {
-
-namespace {
-
-// A top-k piece counts as a response word when, without SentencePiece's word marker,
-// it is at least 3 letters and begins one of the signature words.
-bool piece_hits(const std::string& piece, const std::vector<std::string>& signature) {
-  std::string p = piece;
-  const std::string marker = "\xe2\x96\x81";  // U+2581
-  while (p.rfind(marker, 0) == 0) p = p.substr(marker.size());
-  p = text::unicode::ascii_lower(p);
-  if (p.size() < 3) return false;
-  for (auto& w : signature)
-    for (size_t at = 0; (at = w.find(p, at)) != std::string::npos; ++at)
-      if (at == 0 || !std::isalnum(static_cast<unsigned char>(w[at - 1]))) return true;
-  return false;
-}
-
-}  // namespace
 
 // 7. eval: the held-out tasks in every mode, exactly `genlens eval --model model
 //    --adapter run --tasks tasks --out eval`.
@@ -142,52 +125,25 @@ json build_maps(DemoRun& run) {
 //    soft prompts alone (analysis/lens.h, analysis/decode.h).
 json read_lens(DemoRun& run) {
   fs::create_directories(run.ws.lens());
-  run.ctx.set_stage("lens", static_cast<int64_t>(run.heldout.size()), "queries");
-  int lens_hits = 0, decode_right = 0;
+  auto probe = runs::probe_queries(*run.lm, run.adapter.adapter, *run.tok, run.heldout, run.ctx);
+  const auto& lens_results = probe.lens;
   std::map<std::string, std::pair<int, int>> lens_cat, dec_cat;
   std::vector<nlohmann::ordered_json> rows;
-  analysis::LensOptions lo;
+  analysis::LensOptions lo;  // the summary's settings (probe_queries read the cells with top-10 at the last layer)
   lo.top_k = 10;
   lo.layers = "-1";
   lo.input_lens_top_k = 0;
-  analysis::DecodeOptions dopt;
-  dopt.max_new_tokens = 40;
-  dopt.model_answer = false;  // the model's own answers are model/heldout_answers.jsonl
-  std::vector<analysis::LensResult> lens_results;
-  for (size_t i = 0; i < run.heldout.size(); i += 32) {
-    run.ctx.check_cancel();
-    const size_t end = std::min(run.heldout.size(), i + 32);
-    std::vector<std::string> qs;
-    for (size_t k = i; k < end; ++k) qs.push_back(run.heldout[k].question);
-    auto dec = analysis::decode_queries(*run.lm, run.adapter.adapter, *run.tok, qs, dopt);
-    for (size_t k = i; k < end; ++k) {
-      const auto& e = run.heldout[k];
-      auto lr = analysis::logit_lens(*run.lm, &run.adapter.adapter, *run.tok, e.question, lo);
-      std::vector<std::string> words;
-      bool hit = false;
-      for (size_t p = 0; p < lr.positions.size(); ++p) {
-        if (lr.positions[p].kind != analysis::PositionKind::Compression) continue;
-        for (auto& sc : lr.cell(0, p).top) {
-          if (std::find(words.begin(), words.end(), sc.text) == words.end()) words.push_back(sc.text);
-          hit = hit || piece_hits(sc.piece, e.signature);
-        }
-      }
-      const auto& d = dec[k - i];
-      const bool right = right_kind(e, d.from_embedding.text);
-      lens_hits += hit, decode_right += right;
-      lens_cat[e.category].first += hit, lens_cat[e.category].second++;
-      dec_cat[e.category].first += right, dec_cat[e.category].second++;
-      rows.push_back({{"id", e.id},
-                       {"question", e.question},
-                       {"category", e.category},
-                       {"signature", e.signature},
-                       {"lens_top10", words},
-                       {"lens_hit", hit},
-                       {"decoded", d.from_embedding.text},
-                       {"decode_right_kind", right}});
-      lens_results.push_back(std::move(lr));
-      run.ctx.advance();
-    }
+  for (const auto& r : probe.rows) {
+    lens_cat[r.category].first += r.lens_hit, lens_cat[r.category].second++;
+    dec_cat[r.category].first += r.decode_hit, dec_cat[r.category].second++;
+    rows.push_back({{"id", r.id},
+                    {"question", r.question},
+                    {"category", r.category},
+                    {"signature", r.signature},
+                    {"lens_top10", r.lens_words},
+                    {"lens_hit", r.lens_hit},
+                    {"decoded", r.decoded},
+                    {"decode_right_kind", r.decode_hit}});
   }
   io::write_file_atomic_with(run.ws.lens() / "samples.jsonl", [&](const fs::path& tmp) {
     io::JsonlWriter w(tmp, io::JsonlWriter::Mode::Truncate);
@@ -228,11 +184,10 @@ json read_lens(DemoRun& run) {
     show([&](const WorldExample& e) { return e.category == run.world.categories[run.world.categories.size() / 2]; });
   }
   show([&](const WorldExample& e) { return e.harmful; });
-  const double n = std::max<size_t>(1, run.heldout.size());
   return json{{"n", run.heldout.size()},
               {"examples", examples},
-              {"lens_hit_rate", lens_hits / n},
-              {"decode_right_kind_rate", decode_right / n},
+              {"lens_hit_rate", probe.lens_rate},
+              {"decode_right_kind_rate", probe.decode_rate},
               {"lens_per_category", rates(lens_cat)},
               {"decode_per_category", rates(dec_cat)},
               {"dominant_words", by_cat}};

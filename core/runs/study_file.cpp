@@ -260,7 +260,7 @@ std::string study_table_markdown(const Study& s) {
   std::string out = "| variant |";
   std::string rule = "|---|";
   for (const auto& c : s.columns) {
-    out += fmt::format(" {} |", c.lower_is_better ? c.label + " (lower is better)" : c.label);
+    out += fmt::format(" {} |", c.lower_is_better ? c.label + " ↓" : c.label);
     rule += "---|";
   }
   out += "\n" + rule + "\n";
@@ -285,6 +285,16 @@ std::string study_table_markdown(const Study& s) {
     }
     out += "\n";
   }
+  std::string legend = "\n";
+  bool lower = false, probe = false;
+  for (const auto& c : s.columns) lower = lower || c.lower_is_better, probe = probe || c.kind == "probe";
+  if (!s.columns.empty() && s.columns.front().kind == "eval")
+    legend += "Tasks: the main metric of the generative embedding (genlens eval).";
+  if (lower) legend += " ↓: lower is better.";
+  if (probe)
+    legend += " decode / lens: share of held-out queries whose text decoded from the soft prompts / whose compression "
+              "tokens' logit lens (top-10) holds one of the query's signature words.";
+  if (legend.size() > 1) out += legend + "\n";
   if (seeds)
     out += fmt::format("\nMean ± standard deviation over {} seeds; the best of each column in bold.{}\n", s.seeds.size(),
                        any_tie ? " ~ : within the spread of the best (the difference is noise at this many seeds)." : "");

@@ -36,6 +36,8 @@ std::string format_duration(double s) {
 void JobContext::set_stage(const std::string& stage, int64_t total, const std::string& unit,
                            int64_t start_done) {
   std::lock_guard<std::mutex> lk(job_->mu_);
+  if (job_->snap_.parts > 0 && job_->snap_.stage == job_->snap_.part_main_stage && stage != job_->snap_.stage)
+    job_->snap_.part_main_done = true;
   job_->snap_.stage = stage;
   job_->snap_.total = total;
   job_->snap_.done = start_done;
@@ -48,6 +50,15 @@ void JobContext::set_stage(const std::string& stage, int64_t total, const std::s
   e.kind = JobEvent::Kind::Stage;
   e.text = stage;
   job_->push_event_locked(std::move(e));
+}
+
+void JobContext::set_part(int64_t part, int64_t parts, const std::string& label, const std::string& main_stage) {
+  std::lock_guard<std::mutex> lk(job_->mu_);
+  job_->snap_.part = part;
+  job_->snap_.parts = parts;
+  job_->snap_.part_label = label;
+  job_->snap_.part_main_stage = main_stage;
+  job_->snap_.part_main_done = false;
 }
 
 void JobContext::set_total(int64_t total) {
@@ -190,6 +201,14 @@ bool Job::wait_for(std::chrono::milliseconds d) {
   lk.unlock();
   if (fin) join_thread();
   return fin;
+}
+
+double JobSnapshot::overall_fraction() const {
+  if (state == JobState::Done) return 1.0;
+  const double frac = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0.0;
+  if (parts <= 0) return frac;
+  const double in_part = part_main_done ? 1.0 : stage == part_main_stage ? frac : 0.0;
+  return std::min(1.0, (static_cast<double>(std::max<int64_t>(part, 1) - 1) + in_part) / static_cast<double>(parts));
 }
 
 JobSnapshot Job::snapshot() const {

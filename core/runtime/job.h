@@ -58,6 +58,16 @@ struct JobSnapshot {
   double rate = 0;         // units per second within the current stage (0 = unknown)
   double eta_s = -1;       // seconds left in the current stage (-1 = unknown)
   std::string error;       // Failed: the message
+  // A job made of several parts, each with its own stages (a study's runs): part 1-based
+  // of parts (0 = not in parts), what the part is, and the stage that stands for the
+  // part's progress (a run's "train": the other stages are short).
+  int64_t part = 0, parts = 0;
+  std::string part_label, part_main_stage;
+  bool part_main_done = false;  // the main stage of this part has finished
+  // Overall progress in [0, 1]: parts done plus the current part's main-stage fraction;
+  // without parts, the current stage's fraction (0 when its total is unknown). Never
+  // goes back while a part's other stages run.
+  double overall_fraction() const;
   bool finished() const {
     return state == JobState::Done || state == JobState::Failed || state == JobState::Cancelled;
   }
@@ -73,6 +83,9 @@ class JobContext {
   void set_stage(const std::string& stage, int64_t total = 0, const std::string& unit = "",
                  int64_t start_done = 0);
   void set_total(int64_t total);
+  // Enters part `part` (1-based) of `parts`; the stages that follow belong to it, and
+  // `main_stage`'s progress is the part's progress.
+  void set_part(int64_t part, int64_t parts, const std::string& label, const std::string& main_stage);
   void advance(int64_t n = 1);
   void set_done(int64_t done);
   void log(const std::string& line);
