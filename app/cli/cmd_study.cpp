@@ -76,6 +76,9 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--heldout", o->heldout,
                  "Held-out queries JSONL {\"question\", \"answer\" (the model's response) or \"signature\": [words]}: "
                  "scores decoding and the logit lens of each variant, and the maps the studio compares");
+  sub.add_option("--reuse", o->s.reuse,
+                 "Other study folders: a run finished there with the same model, data and settings is copied "
+                 "instead of trained (repeatable)");
   sub.add_option("--modes", o->modes, "Encode modes evaluated per variant (comma-separated)")->capture_default_str();
   sub.add_option("--device", o->s.device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--dtype", o->s.dtype, "LLM compute dtype: auto (bf16 on CUDA, f32 on CPU), f32, bf16, f16")

@@ -194,10 +194,32 @@ std::string map_instruction(const std::vector<analysis::Task>& tasks) {
   return analysis::default_instructions(analysis::TaskType::Clustering).query;
 }
 
-json done_json(const gen::TrainSettings& settings, const std::map<std::string, double>& scores, int64_t step) {
+std::string canonical_path(const fs::path& p) { return fs::weakly_canonical(fs::absolute(p)).string(); }
+
+json done_json(const StudyOptions& o, const gen::TrainSettings& settings, const std::map<std::string, double>& scores,
+               int64_t step) {
   json sc = json::object();
   for (const auto& [k, v] : scores) sc[k] = v;
-  return json{{"settings", settings.to_json()}, {"scores", sc}, {"step", step}};
+  return json{{"model", canonical_path(o.model_dir)},
+              {"data", canonical_path(o.data)},
+              {"settings", settings.to_json()},
+              {"scores", sc},
+              {"step", step}};
+}
+
+// The first setting (by its JSON key) in which a run's saved settings differ from
+// `settings`, bookkeeping ones (checkpoint cadence, teacher batching) aside; "" if none.
+std::string first_difference(const json& saved, const gen::TrainSettings& settings) {
+  std::set<std::string> bookkeeping;
+  for (const auto& f : gen::kTrainSettingFields)
+    if (f.on_resume == gen::OnResume::Free) bookkeeping.insert(f.key);
+  const json want = settings.to_json();
+  for (auto it = want.begin(); it != want.end(); ++it) {
+    if (bookkeeping.count(it.key())) continue;
+    auto have = saved.find(it.key());
+    if (have == saved.end() || *have != *it) return it.key();
+  }
+  return "";
 }
 
 // A finished run's scores, after checking it was trained with these settings (a study
@@ -209,23 +231,50 @@ std::map<std::string, double> read_done(const fs::path& file, const gen::TrainSe
   const json* st = chk.object_field(j, "settings", "");
   if (!st) chk.bad("settings", "missing");
   const json want = settings.to_json();
-  std::set<std::string> bookkeeping;  // checkpoint cadence, teacher batching: do not change what was learned
-  for (const auto& f : gen::kTrainSettingFields)
-    if (f.on_resume == gen::OnResume::Free) bookkeeping.insert(f.key);
-  for (auto it = want.begin(); it != want.end(); ++it) {
-    if (bookkeeping.count(it.key())) continue;
-    auto have = st->find(it.key());
-    if (have == st->end() || *have != *it)
-      fail("{}: this run was trained with {} = {}, the study asks for {} (another study's folder? choose another "
+  if (const std::string key = first_difference(*st, settings); !key.empty()) {
+    auto it = want.find(key);
+    auto have = st->find(key);
+    fail("{}: this run was trained with {} = {}, the study asks for {} (another study's folder? choose another "
            "--out, or remove {})",
            file.string(), it.key(), have == st->end() ? "nothing" : have->dump(), it->dump(),
-           file.parent_path().string());
+         file.parent_path().string());
   }
   std::map<std::string, double> out;
   if (const json* sc = chk.object_field(j, "scores", ""))
     for (auto it = sc->begin(); it != sc->end(); ++it)
       if (it->is_number()) out[it.key()] = it->get<double>();
   return out;
+}
+
+// A finished run in one of the --reuse studies trained on the same model and data with the
+// same settings: its folder (variants/NAME/seed-S), or "" when there is none.
+fs::path find_reusable(const StudyOptions& o, const gen::TrainSettings& settings) {
+  const std::string model = canonical_path(o.model_dir), data = canonical_path(o.data);
+  for (const auto& root : o.reuse) {
+    if (!fs::is_directory(root / "variants")) continue;
+    for (const auto& v : fs::directory_iterator(root / "variants")) {
+      if (!v.is_directory()) continue;
+      for (const auto& r : fs::directory_iterator(v.path())) {
+        const fs::path done = r.path() / "done.json";
+        if (!fs::exists(done) || !fs::is_directory(r.path() / "run")) continue;
+        const json j = io::read_json_file(done);
+        if (j.value("model", "") != model || j.value("data", "") != data) continue;
+        if (auto st = j.find("settings"); st != j.end() && st->is_object() && first_difference(*st, settings).empty())
+          return r.path();
+      }
+    }
+  }
+  return {};
+}
+
+// Copies a finished run directory (checkpoints, metrics, teacher cache) into `dst`,
+// through a temporary name so a kill leaves no half copy.
+void copy_run(const fs::path& src, const fs::path& dst) {
+  fs::create_directories(dst.parent_path());
+  const fs::path tmp = dst.parent_path() / (".tmp-" + dst.filename().string());
+  fs::remove_all(tmp);
+  fs::copy(src, tmp, fs::copy_options::recursive);
+  fs::rename(tmp, dst);
 }
 
 void write_study(const Study& s) {
@@ -287,6 +336,11 @@ Study run_study(const StudyOptions& o, runtime::JobContext& ctx) {
     }
     ctx.check_cancel();
     const fs::path dir = o.out / pr.dir;
+    if (!fs::exists(dir / "run"))
+      if (const fs::path src = find_reusable(o, pr.settings); !src.empty()) {
+        copy_run(src / "run", dir / "run");
+        ctx.log(fmt::format("{}: the same run is finished in {}: copied, not trained again", label, src.string()));
+      }
     TrainRunOptions tr;
     tr.lm = lm;
     tr.tok = tok.get();
@@ -321,7 +375,7 @@ Study run_study(const StudyOptions& o, runtime::JobContext& ctx) {
       scores["decode"] = probe.decode_rate;
       scores["lens"] = probe.lens_rate;
     }
-    io::write_file_atomic(dir / "done.json", done_json(pr.settings, scores, trained.step).dump(2) + "\n");
+    io::write_file_atomic(dir / "done.json", done_json(o, pr.settings, scores, trained.step).dump(2) + "\n");
     sr.scores = std::move(scores);
     sr.done = true;
     summarize(s);

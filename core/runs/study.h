@@ -35,6 +35,10 @@ struct StudyOptions {
   std::string dtype;              // "" = the model's own
   int64_t eval_batch_size = 16;
   bool skip_empty = true;         // as `genlens train` (--keep-empty)
+  // Other study folders whose finished runs may stand in for a run of this one: a run
+  // with the same data and the same settings (bookkeeping ones aside) is copied, not
+  // trained again (the demo's ablations share their recon + align baseline this way).
+  std::vector<std::filesystem::path> reuse;
 };
 
 // One training run of the plan: the variant it belongs to and its full settings.
