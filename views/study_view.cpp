@@ -168,8 +168,9 @@ void header_with_tooltip(int column, const char* name, const std::string& tip) {
 bool draw_table(const StudySnapshot& s, StudyState& st) {
   bool picks = false;
   const int ncol = 4 + int(s.columns.size());
+  // Tristate: the rows stay in the study's order until a header is clicked.
   ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_Sortable |
-                          ImGuiTableFlags_SizingStretchProp;
+                          ImGuiTableFlags_SortTristate | ImGuiTableFlags_SizingStretchProp;
   const float row_h = ImGui::GetTextLineHeightWithSpacing() + 2;
   ImVec2 outer(0, 0);
   if (s.variants.size() > 10) {  // long studies scroll inside the table, headers kept
@@ -199,10 +200,8 @@ bool draw_table(const StudySnapshot& s, StudyState& st) {
     header_with_tooltip(4 + int(c), col.label.c_str(), tip);
   }
   if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty) {
-    if (spec->SpecsCount > 0) {
-      st.sort_column = int(spec->Specs[0].ColumnUserID);
-      st.ascending = spec->Specs[0].SortDirection == ImGuiSortDirection_Ascending;
-    }
+    st.sort_column = spec->SpecsCount > 0 ? int(spec->Specs[0].ColumnUserID) : -1;
+    if (spec->SpecsCount > 0) st.ascending = spec->Specs[0].SortDirection == ImGuiSortDirection_Ascending;
     spec->SpecsDirty = false;
   }
   for (size_t i : sorted_study_rows(s, st)) {
@@ -442,7 +441,9 @@ void sample_block(const char* side, const StudySnapshot& s, const StudyProbe& p,
 
 bool variant_combo(const char* label, const StudySnapshot& s, int& pick) {
   bool changed = false;
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 14);
+  float w = ImGui::GetFontSize() * 6;  // as wide as the longest name
+  for (const auto& v : s.variants) w = std::max(w, ImGui::CalcTextSize(v.name.c_str()).x);
+  ImGui::SetNextItemWidth(w + ImGui::GetFrameHeight() + ImGui::GetStyle().FramePadding.x * 2);
   if (ImGui::BeginCombo(label, variant_label(s, pick).c_str())) {
     for (size_t v = 0; v < s.variants.size(); ++v) {
       ImGui::BeginDisabled(!s.variants[v].has_probe());
@@ -561,7 +562,7 @@ StudyIntents draw_study_view(const StudySnapshot& s, StudyState& st) {
   StudyIntents out;
   const float font = ImGui::GetFontSize();
   if (!s.open) return out;
-  ImGui::TextDisabled("%s  ·  %s", s.dir.c_str(), s.summary.c_str());
+  ImGui::TextDisabled("%s", s.summary.c_str());
 
   section("Variants");
   ImGui::TextDisabled(s.seeds > 1 ? "mean ± standard deviation over the seeds; best of each column in green; ~ within "
@@ -598,7 +599,7 @@ StudyIntents draw_study_view(const StudySnapshot& s, StudyState& st) {
     ImGui::TextDisabled("%s; error bars: the seeds' standard deviation%s", col.lower_is_better ? "lower is better" : "higher is better",
                         s.vary.size() > 1 ? "; one line per value of the other settings" : "");
     const auto data = study_plot_data(s, st.plot_column, st.plot_axis);
-    draw_plot(s, data, st.plot_column, st.plot_axis, ImGui::GetContentRegionAvail().x, font * 15);
+    draw_plot(s, data, st.plot_column, st.plot_axis, ImGui::GetContentRegionAvail().x, font * 12);
   }
 
   section("Held-out queries: two variants' maps, linked");

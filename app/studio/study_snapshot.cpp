@@ -50,7 +50,7 @@ views::StudySnapshot study_snapshot(const runs::Study& s) {
     }
     out.variants.push_back(std::move(row));
   }
-  out.summary = fmt::format("{} · {} variant{} × {} seed{} ({})", views::display_path(s.model), s.variants.size(),
+  out.summary = fmt::format("model {} · {} variant{} × {} seed{} ({})", views::display_path(s.model), s.variants.size(),
                             s.variants.size() == 1 ? "" : "s", s.seeds.size(), s.seeds.size() == 1 ? "" : "s",
                             runs::to_string(s.combine));
   out.summary += s.heldout ? " · held-out: " + views::display_path(*s.heldout) : " · no held-out queries";
