@@ -152,7 +152,7 @@ StudyIntents draw_study_open_row(const StudySnapshot& s, StudyState& st) {
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("Read study.json again (genlens study rewrites it after every run).");
-  draw_status(s.status);
+  if (s.status.kind != Status::Idle || !s.status.text.empty()) draw_status(s.status);
   ImGui::PopID();
   return out;
 }
@@ -474,7 +474,19 @@ bool draw_maps(const StudySnapshot& s, StudyState& st) {
   const StudyProbe* probes[2] = {&s.a, &s.b};
   const bool ready = s.a.status.is_ready() && s.b.status.is_ready();
   if (!ready) {
-    // Not both maps: say why in words, per side, where the maps would be.
+    // Not both maps: say why in words where the maps would be; once when it is the study's
+    // (no held-out queries at all), else per side.
+    auto no_map = [](const StudyProbe& p) {
+      return p.status.kind == Status::Unavailable && p.status.text.rfind("no held-out map", 0) == 0;
+    };
+    if (no_map(s.a) && no_map(s.b)) {
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextColored(ImVec4(0.85f, 0.75f, 0.45f, 1),
+                         "No held-out maps: neither variant's run has probe/map.json. The study was run without "
+                         "held-out queries (genlens study --heldout FILE), so there is nothing to map or decode.");
+      ImGui::PopTextWrapPos();
+      return picks;
+    }
     for (int k = 0; k < 2; ++k) {
       ImGui::TextDisabled("%s · %s:", k == 0 ? "A" : "B", variant_label(s, probes[k]->variant).c_str());
       ImGui::SameLine();
