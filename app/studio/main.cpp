@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
   app.add_option("--adapter", opt.app.adapter, "Open an adapter checkpoint (or a run directory)");
   app.add_option("--run", opt.app.run, "Follow a training run directory (its metrics.jsonl)");
   app.add_option("--corpus", opt.app.corpus, "Open a corpus: JSONL with \"text\" and optional \"label\"");
+  app.add_option("--study", opt.app.study,
+                 "Open a study folder (what `genlens study --out` wrote) on the Compare tab: its variants' scores, "
+                 "a score against a setting, two variants' held-out maps");
   app.add_flag("--demo", opt.demo,
                "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo), building it first when "
                "it is missing (as `genlens demo`)");

@@ -23,7 +23,7 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
                                {"probe", 1, 1},      {"train-pause", 0, 0},  {"train-continue", 0, 0},
                                {"save-png", 2, 2},   {"expect", 2, 3},       {"expect-text", 2, 2},
-                               {"select-region", 1, 1}};
+                               {"select-region", 1, 1}, {"study-pick", 2, 2},  {"study-inspect", 1, 1}};
 
 // ${NAME} (and $NAME) from the environment; in a path, a leading "~/" is $HOME. An unset
 // variable is an error: a script that silently opened "/maps" would test nothing.
@@ -164,12 +164,13 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       else if (kind == "run") k = views::OpenKind::Run;
       else if (kind == "corpus") k = views::OpenKind::Corpus;
       else if (kind == "workspace") k = views::OpenKind::Workspace;
-      else if (kind == "layout") {
-        app.open_layout(c.args[1]);
+      else if (kind == "layout" || kind == "study") {
+        if (kind == "layout") app.open_layout(c.args[1]);
+        else app.open_study(c.args[1]);
         ++pc_;
         continue;
       }
-      else fail("{}: open what? '{}' (model, adapter, run, corpus, workspace, layout)", where(), kind);
+      else fail("{}: open what? '{}' (model, adapter, run, corpus, workspace, layout, study)", where(), kind);
       if (c.args.size() < 2) fail("{}: open {} needs a path", where(), kind);
       app.open(k, c.args[1]);
     } else if (c.verb == "query") {
@@ -193,6 +194,12 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
     } else if (c.verb == "select-region") {
       if (!app.select_region(std::stoi(c.args[0])))
         fail("{}: no region {} (project first and wait for the regions job)", where(), c.args[0]);
+    } else if (c.verb == "study-pick") {
+      if (!app.pick_study_variants(c.args[0], c.args[1]))
+        fail("{}: no variants '{}' and '{}' in the open study (rows from 0, or names; after \"wait study\")", where(),
+             c.args[0], c.args[1]);
+    } else if (c.verb == "study-inspect") {
+      app.inspect_study_query(c.args[0]);
     } else if (c.verb == "train-set") {
       if (c.args.size() < 2 || !app.set_train_field(c.args[0], c.args[1]))
         fail("{}: cannot set '{}'", where(), c.args.empty() ? "" : c.args[0]);

@@ -2,7 +2,8 @@
 // real flows under Xvfb. Each frame the runner executes commands until one has to wait
 // (for a job, for frames, for training steps); the UI keeps drawing meanwhile.
 //
-//   open model|adapter|run|corpus|workspace|layout PATH   (layout: an [N, 2] .npy on both maps)
+//   open model|adapter|run|corpus|workspace|layout|study PATH   (layout: an [N, 2] .npy on both
+//                              maps; study: a genlens study folder on the Compare tab)
 //   query TEXT                 type TEXT into the inspector and run it
 //   view workspace|inspector|map|compare|training
 //   project [PCA|UMAP]         encode the open corpus and lay it out (UMAP animates)
@@ -12,13 +13,16 @@
 //   select-frac X0 Y0 X1 Y1    the same with corners as fractions of the layout's extent
 //   select-region K            the points of region K of the generative map (0 = the largest;
 //                              after "wait regions")
+//   study-pick A B             the open study's variants on its two maps (rows from 0, or names;
+//                              after "wait study"; then "wait study-maps")
+//   study-inspect ID           a held-out query of the study's maps, as a click on it does
 //   train-set KEY VALUE        model, data, out, teacher, device, steps, warmup, batch, lr,
 //                              thought, compression, save-every
 //   train-start | train-resume | train-stop | train-pause | train-continue
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
 //                              (jobs: demo, corpus, project, regions, query, walk, latent, eval,
-//                              eval-results, train, probe)
+//                              eval-results, train, probe, study, study-maps)
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
 //   pan-zoom N                 render N frames, zooming and panning both maps a little each frame
@@ -33,7 +37,9 @@
 //                              the query), regions (region labels drawn), selected,
 //                              map-status, workspace-error, corpus-error, train-warning,
 //                              probe (the training probe query), probe-done (yes when
-//                              every checkpoint is probed), log
+//                              every checkpoint is probed), study-status (ready, or the
+//                              reader's error), study-maps (ready, or why not), study-selected
+//                              (the maps' selected ids), study-inspected (both decoded texts), log
 //   quit
 // Blank lines and lines starting with # are ignored. Arguments may use ${NAME} (or $NAME)
 // from the environment (an unset one is an error); in paths (open, screenshot, save-png)

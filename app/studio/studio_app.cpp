@@ -34,6 +34,7 @@ StudioApp::StudioApp(StudioOptions opt)
       inspector_(cx_),
       map_(cx_),
       compare_(cx_),
+      study_(cx_),
       training_(cx_),
       demo_(cx_) {
   if (!opt_.workspace.empty()) open(views::OpenKind::Workspace, opt_.workspace);
@@ -41,6 +42,10 @@ StudioApp::StudioApp(StudioOptions opt)
   if (!opt_.adapter.empty()) open(views::OpenKind::Adapter, opt_.adapter);
   if (!opt_.corpus.empty()) open(views::OpenKind::Corpus, opt_.corpus);
   if (!opt_.run.empty()) open(views::OpenKind::Run, opt_.run);
+  if (!opt_.study.empty()) {
+    open_study(opt_.study);
+    show(Tab::Compare);
+  }
 }
 
 StudioApp::~StudioApp() {
@@ -118,7 +123,8 @@ bool StudioApp::job_active(const std::string& name) {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
       {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
-      {"probe", training_.probe_job()},    {"place", map_.place_job()}};
+      {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
+      {"study-maps", study_.maps_job()}};
   for (auto& [n, id] : absorbing)
     if (id != 0 && (name.empty() || name == n)) return true;
   return false;
@@ -127,6 +133,7 @@ bool StudioApp::job_active(const std::string& name) {
 std::string StudioApp::script_value(const std::string& key) const {
   if (auto v = map_.script_value(key)) return *v;
   if (auto v = training_.script_value(key)) return *v;
+  if (auto v = study_.script_value(key)) return *v;
   // As drawn: paths under $HOME as ~.
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
@@ -145,6 +152,7 @@ void StudioApp::poll() {
   inspector_.poll(map_);
   map_.poll();
   compare_.poll();
+  study_.poll();
   const auto corpus = workspace_.poll_corpus();
   if (corpus != WorkspaceController::CorpusPoll::Waiting) {
     const std::string method = map_.corpus_read(corpus == WorkspaceController::CorpusPoll::Loaded);
@@ -200,16 +208,9 @@ void StudioApp::draw_tab(Tab t) {
       if (!s.generative.data.notes.empty()) drawn_.push_back("map.regions");
       break;
     }
-    case Tab::Compare: {
-      auto in = views::draw_compare_view(compare_.snapshot(), compare_.ui());
-      const auto& s = compare_.snapshot();
-      if (in.run_eval) run_eval();
-      if (in.export_csv) ImGui::SetClipboardText(views::table_csv(s).c_str());
-      if (in.export_markdown) ImGui::SetClipboardText(views::table_markdown(s).c_str());
-      if (s.eval_status.is_ready() && !s.rows.empty()) drawn_.push_back("compare.eval");
-      if (s.sim_status.is_ready()) drawn_.push_back("compare.similarity");
+    case Tab::Compare:
+      draw_compare();
       break;
-    }
     case Tab::Training: {
       training_.check_form();
       auto in = views::draw_training_view(training_.snapshot(), training_.ui());
@@ -235,6 +236,39 @@ void StudioApp::draw_tab(Tab t) {
       break;
     }
   }
+}
+
+void StudioApp::draw_compare() {
+  study_.act(views::draw_study_open_row(study_.snapshot(), study_.ui()));
+  if (!study_.snapshot().open) {
+    draw_single_run_compare();
+    return;
+  }
+  // A study first; the open workspace's own evaluation and similarity one tab away.
+  if (ImGui::BeginTabBar("compare-parts")) {
+    if (ImGui::BeginTabItem("Study")) {
+      study_.act(views::draw_study_view(study_.snapshot(), study_.ui()));
+      drawn_.push_back("compare.study");
+      const auto& s = study_.snapshot();
+      if (s.a.status.is_ready() && s.b.status.is_ready()) drawn_.push_back("compare.study-maps");
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Single run: evaluation and similarity")) {
+      draw_single_run_compare();
+      ImGui::EndTabItem();
+    }
+    ImGui::EndTabBar();
+  }
+}
+
+void StudioApp::draw_single_run_compare() {
+  auto in = views::draw_compare_view(compare_.snapshot(), compare_.ui());
+  const auto& s = compare_.snapshot();
+  if (in.run_eval) run_eval();
+  if (in.export_csv) ImGui::SetClipboardText(views::table_csv(s).c_str());
+  if (in.export_markdown) ImGui::SetClipboardText(views::table_markdown(s).c_str());
+  if (s.eval_status.is_ready() && !s.rows.empty()) drawn_.push_back("compare.eval");
+  if (s.sim_status.is_ready()) drawn_.push_back("compare.similarity");
 }
 
 void StudioApp::draw_main(const views::Rect& area) {

@@ -13,6 +13,7 @@
 #include "app/studio/map_controller.h"
 #include "app/studio/png_exports.h"
 #include "app/studio/studio_context.h"
+#include "app/studio/study_controller.h"
 #include "app/studio/training_controller.h"
 #include "app/studio/workspace_controller.h"
 #include "views/layout_view.h"
@@ -21,6 +22,7 @@ namespace genlens::studio {
 
 struct StudioOptions {
   std::string workspace, model, adapter, run, corpus;
+  std::string study;     // a study folder (genlens study --out): opened on the Compare tab
   std::string cli_path;  // the `genlens` executable that runs the jobs
 };
 
@@ -56,6 +58,11 @@ class StudioApp {
   void walk(const std::string& to) { inspector_.walk(to); }  // interpolation walk from the inspected query
   void open_layout(const std::string& npy) { map_.open_layout(npy); }  // an [N, 2] layout from .npy on both maps
   void run_eval() { compare_.run_eval(); }  // genlens eval over the workspace's tasks/
+  // A study folder (or its study.json) on the Compare tab; the two variants on its maps
+  // (rows or names); a held-out query inspected as a click on a map does.
+  void open_study(const std::string& path) { study_.open(path); }
+  bool pick_study_variants(const std::string& a, const std::string& b) { return study_.pick(a, b); }
+  void inspect_study_query(const std::string& id) { study_.inspect(id); }
   // Builds the demo workspace in `dir` (core/demo/pipeline.h, as `genlens demo`) with
   // its progress on screen, then opens it. A finished workspace opens at once.
   void build_demo(const std::string& dir, bool quick);
@@ -91,6 +98,8 @@ class StudioApp {
   void open_workspace_parts(const std::filesystem::path& given);
   void draw_main(const views::Rect& area);
   void draw_tab(Tab t);
+  void draw_compare();  // the study (when one is open) and the single run's evaluation and similarity
+  void draw_single_run_compare();
 
   StudioOptions opt_;
   views::LayoutSnapshot layout_;  // before cx_: the controllers log from their constructors
@@ -100,6 +109,7 @@ class StudioApp {
   InspectorController inspector_;
   MapController map_;
   CompareController compare_;
+  StudyController study_;
   TrainingController training_;
   DemoController demo_;
   PngExports png_;
