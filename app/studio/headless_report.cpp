@@ -28,6 +28,7 @@ int print_no_display(const HeadlessRequest& a, const std::string& argv_tail) {
   line("--layout", a.layout);
   line("--script", a.script);
   line("--screenshot", a.screenshot);
+  line("--study", a.study);
   const std::string model = !a.model.empty() ? arg(a.model) : !a.workspace.empty() ? arg(a.workspace + "/model") : "MODEL";
   const std::string adapter = !a.adapter.empty() ? arg(a.adapter)
                               : !a.run.empty()   ? arg(a.run)
@@ -45,6 +46,9 @@ int print_no_display(const HeadlessRequest& a, const std::string& argv_tail) {
   fmt::print(stderr, "  genlens encode --model {} --adapter {} --input {} --output emb.npy && \\\n"
                      "    genlens project --input emb.npy --output map.npy --method umap   # Embedding map\n",
              model, adapter, corpus);
+  if (!a.study.empty())
+    fmt::print(stderr, "  cat {}/table.md                                          # Compare: the study's table\n",
+               arg(a.study));
   if (!a.run.empty()) fmt::print(stderr, "  tail -f {}/metrics.jsonl                                     # Training\n", arg(a.run));
   fmt::print(stderr, "\nOr give the studio a virtual display (scripts and screenshots work there):\n"
                      "  xvfb-run -a genlens-studio{} --screenshot studio.png\n",

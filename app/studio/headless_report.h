@@ -8,10 +8,10 @@ namespace genlens::studio {
 
 // What was asked of the studio on the command line, for the no-display message.
 struct HeadlessRequest {
-  std::string workspace, model, adapter, run, corpus, layout, script, screenshot;
+  std::string workspace, model, adapter, run, corpus, layout, script, screenshot, study;
   bool any() const {
     return !workspace.empty() || !model.empty() || !adapter.empty() || !run.empty() || !corpus.empty() ||
-           !layout.empty() || !script.empty() || !screenshot.empty();
+           !layout.empty() || !script.empty() || !screenshot.empty() || !study.empty();
   }
 };
 

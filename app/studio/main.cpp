@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
     // Asked for something a window shows (a model, a corpus, a script...): say that no
     // window can open and what does the same without one; nothing was done, so exit 2.
     genlens::studio::HeadlessRequest asked{opt.app.workspace, opt.app.model, opt.app.adapter, opt.app.run,
-                                           opt.app.corpus,    opt.layout,    opt.script,      opt.screenshot};
+                                           opt.app.corpus,    opt.layout,    opt.script,      opt.screenshot,
+                                           opt.app.study};
     if (asked.any()) {
       std::string tail;
       for (int i = 1; i < argc; ++i) {
