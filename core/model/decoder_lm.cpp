@@ -213,6 +213,10 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
       attention_mask.size(1) != Tk)
     fail("DecoderLM::forward: attention_mask must be [{}, {}] (batch, cached + new positions), found {}", B, Tk,
          attention_mask.defined() ? fmt::format("[{}]", fmt::join(attention_mask.sizes(), ", ")) : "undefined");
+  const auto n_layers = static_cast<int64_t>(impl_->layers.size());
+  if (opt.start_layer < 0 || opt.start_layer > n_layers)
+    fail("DecoderLM::forward: start_layer must be 0 to {} (the model's layers), found {}", n_layers, opt.start_layer);
+  if (opt.start_layer > 0 && opt.cache) fail("DecoderLM::forward: start_layer > 0 cannot fill a KV cache");
   if (opt.cache && opt.cache->length() > 0 && opt.cache->batch_size() != B)
     fail("DecoderLM::forward: batch size {} does not match the KV cache's {}", B, opt.cache->batch_size());
   const auto dev = impl_->device;
@@ -260,7 +264,7 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
   // LibTorch 1.13's Function::apply refuses undefined tensor arguments: an empty mask
   // stands in for "no mask" (causal_only says which).
   const Tensor allowed_arg = a.allowed.defined() ? a.allowed : torch::empty({0}, torch::TensorOptions().dtype(torch::kBool).device(dev));
-  for (size_t l = 0; l < impl_->layers.size(); ++l) {
+  for (auto l = static_cast<size_t>(opt.start_layer); l < impl_->layers.size(); ++l) {
     if (recompute)
       h = RecomputedLayer::apply(h, reinterpret_cast<int64_t>(impl_.get()), static_cast<int64_t>(l), a.cos, a.sin,
                                  allowed_arg, a.causal_only);

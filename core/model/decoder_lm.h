@@ -31,6 +31,11 @@ struct ForwardOptions {
   // layer again in backward. Used when a gradient flows to inputs_embeds through frozen
   // weights without a cache; ignored otherwise. Same values and gradients.
   bool recompute = false;
+  // Start inside the stack: inputs_embeds is the residual stream entering layer
+  // start_layer (hidden_states[start_layer] of a full forward) and only layers
+  // start_layer.. run; hidden_states, when asked, then begin with it. Causal tracing
+  // patches one cell of that stream and runs the rest (core/analysis/trace.h). No cache.
+  int64_t start_layer = 0;
 };
 
 struct ForwardOutput {

@@ -160,7 +160,8 @@ TEST_CASE("study: killed mid-study and rerun, finished runs are not retrained an
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(ready);
   const bool second_unfinished = !fs::exists(second / "done.json");
-  MESSAGE("killed with the second run " + std::string(second_unfinished ? "unfinished" : "already finished (a fast machine)"));
+  const std::string killed_when = second_unfinished ? "unfinished" : "already finished (a fast machine)";
+  MESSAGE("killed with the second run ", killed_when);
   const auto first_adapter = first / "run/checkpoint-60/adapter.safetensors";
   REQUIRE(fs::exists(first_adapter));
   const auto first_time = fs::last_write_time(first_adapter);
