@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
 #include <utility>
 
 namespace genlens::demo {
@@ -13,8 +14,8 @@ using runs::Study;
 using runs::StudyVariant;
 
 std::string embedding_score_definition() {
-  return "embedding score = the mean, over the evaluation tasks, of each task's main metric (generative mode), "
-         "a lower-is-better metric (safety's harmful@5) counted as 1 - x";
+  return "the mean, over the evaluation tasks, of each task's main metric (generative mode), a lower-is-better "
+         "metric (safety's harmful@5) counted as 1 - x";
 }
 
 std::optional<Score> embedding_score(const Study& s, const StudyVariant& v) {
@@ -289,9 +290,10 @@ nlohmann::ordered_json claims_to_json(const std::vector<Claim>& claims) {
 
 std::string claims_markdown(const std::vector<Claim>& claims) {
   std::string out = "## Claims\n\n";
-  out += "Embedding score: " + embedding_score_definition() + ". Decode rate: the share of held-out queries whose "
-         "soft prompts alone decode to the right kind of answer. With more than one seed, a comparison whose two "
-         "sides differ by no more than the larger seed spread is inside the noise.\n\n";
+  out += "Embedding score: " + embedding_score_definition() +
+         ". Decode rate: the tables' decode column, the share of held-out queries whose soft prompts alone decode "
+         "to a text with one of the query's signature words. With more than one seed, a comparison whose two sides "
+         "differ by no more than the larger seed spread is inside the noise.\n\n";
   for (const auto& c : claims)
     out += fmt::format("- **{}. {}** {}. Test: {}. {}\n", c.id, c.paper, c.verdict == kReproduced ? "Reproduced"
                                                                         : c.verdict == kInsideNoise ? "Inside the noise"
