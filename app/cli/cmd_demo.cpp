@@ -94,8 +94,8 @@ int run_study_part(const Opts& o, const std::filesystem::path& workspace, bool q
     if (rc == kCancelled) fmt::print(stderr, "stopped; the finished runs are kept: run the same command again to continue\n");
     return rc;
   }
-  fmt::print("{}", o.json ? demo::claims_to_json(report.claims).dump(2) + "\n" : "\n" + report.markdown);
   if (!quiet) fmt::print(stderr, "report: {}\n", (workspace / "study" / "report.md").string());
+  fmt::print("{}", o.json ? demo::claims_to_json(report.claims).dump(2) + "\n" : "\n" + report.markdown);
   return kOk;
 }
 
