@@ -37,7 +37,8 @@ std::string overall_line(const runtime::JobSnapshot& s, int stage) {
                      std::string(width - fill, '.'), frac * 100, what, detail, runtime::format_duration(s.elapsed_s));
 }
 
-// "[#####...................]  21%  study 1/3 losses: recon-weight=1 align-weight=0 seed 42  train 120/500 steps  elapsed 3m10s"
+// "[#####...................]  21%  study 1/3 losses: recon-weight=1 align-weight=0 seed 42
+//  train 120/500 steps  elapsed 3m10s" (one line)
 // The three studies' runs weighted alike; `shown` keeps the bar from moving back when a
 // study starts while the previous one's last part is still on the job's line.
 std::string study_line(const runtime::JobSnapshot& s, const std::vector<demo::AblationStudy>& plan, int study,
@@ -50,7 +51,8 @@ std::string study_line(const runtime::JobSnapshot& s, const std::vector<demo::Ab
   const bool in_range = study >= 0 && study < static_cast<int>(plan.size());
   const size_t runs = in_range ? plan[static_cast<size_t>(study)].runs : 0;
   const double within = in_range && s.parts == static_cast<int64_t>(runs) ? s.overall_fraction() : 0.0;
-  const double frac = total ? (static_cast<double>(before) + within * static_cast<double>(runs)) / static_cast<double>(total) : 0.0;
+  const double frac =
+      total ? (static_cast<double>(before) + within * static_cast<double>(runs)) / static_cast<double>(total) : 0.0;
   shown = std::max(shown, std::min(1.0, frac));
   const int width = 24;
   const int fill = static_cast<int>(shown * width);
@@ -83,7 +85,9 @@ int run_study_part(const Opts& o, const std::filesystem::path& workspace, bool q
   ProgressStyle style;
   style.keep_stage_lines = false;
   auto shown = std::make_shared<double>(0.0);
-  style.line = [study, plan, shown](const runtime::JobSnapshot& s) { return study_line(s, plan, study->load(), *shown); };
+  style.line = [study, plan, shown](const runtime::JobSnapshot& s) {
+    return study_line(s, plan, study->load(), *shown);
+  };
   // Which study starts, and which runs were found done or copied; not the trainer's steps.
   style.show_log = [](const std::string& l) {
     return l.rfind("  study ", 0) == 0 || l.find("done earlier") != std::string::npos ||
@@ -91,7 +95,8 @@ int run_study_part(const Opts& o, const std::filesystem::path& workspace, bool q
   };
   const int rc = run_job_cli(job, quiet, style);
   if (rc != kOk) {
-    if (rc == kCancelled) fmt::print(stderr, "stopped; the finished runs are kept: run the same command again to continue\n");
+    if (rc == kCancelled)
+      fmt::print(stderr, "stopped; the finished runs are kept: run the same command again to continue\n");
     return rc;
   }
   if (!quiet) fmt::print(stderr, "report: {}\n", (workspace / "study" / "report.md").string());
@@ -112,7 +117,8 @@ RunFn setup(CLI::App& sub) {
   auto* study = sub.add_flag("--study", o->study,
                              "Then run the paper's three ablations on the workspace (losses, thought tokens, "
                              "compression tokens; WS/study) and judge its claims; cached runs are not trained again");
-  sub.add_option("--seeds", o->seeds, "With --study: runs per variant (seeds 42, 43, ...; more than one shows the noise)")
+  sub.add_option("--seeds", o->seeds,
+                 "With --study: runs per variant (seeds 42, 43, ...; more than one shows the noise)")
       ->check(kAtLeastOne)
       ->needs(study)
       ->capture_default_str();
