@@ -11,6 +11,7 @@
 #include "core/data/demo_world.h"
 #include "core/demo/pipeline.h"
 #include "core/gen/checkpoint.h"
+#include "core/gen/train_settings.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
@@ -33,6 +34,10 @@ struct Plan {
   int64_t hidden, layers, intermediate, vocab;
 };
 Plan plan_for(bool quick);
+
+// The adapter stage's training settings (the demo's adapter, and the base of its
+// ablation studies, core/demo/ablations.h): the run `genlens train` would make with them.
+gen::TrainSettings adapter_settings(const Plan& plan);
 
 struct Workspace {
   fs::path root;

@@ -60,6 +60,23 @@ Plan plan_for(bool quick) {
   return {1.0, 300, 32, 3e-3, 500, 32, 128, 2, 352, 1500};
 }
 
+gen::TrainSettings adapter_settings(const Plan& plan) {
+  // The rest are `genlens train`'s defaults: 10 thought + 10 compression tokens,
+  // recon + align at weight 1, seed 42. Queries and responses of the demo world are short.
+  gen::TrainSettings ts;
+  ts.steps = plan.adapter_steps;
+  ts.batch_size = plan.adapter_batch;
+  ts.lr = 3e-3;
+  ts.warmup_steps = 20;
+  ts.query_max_length = 128;
+  ts.response_max_length = 64;
+  ts.save_every = ts.steps;
+  ts.keep = 1;
+  ts.teacher_batch = 64;
+  ts.teacher = "mean-pool";
+  return ts;
+}
+
 DemoRun::DemoRun(runtime::JobContext& job, const DemoOptions& o)
     : ctx(job),
       options(o),
@@ -292,17 +309,7 @@ json generate_own_responses(DemoRun& run) {
 // 6. adapter: the LLM2Vec-Gen adapter, 10 thought + 10 compression tokens, recon + align,
 //    mean-pool teacher, through the same Trainer as `genlens train`.
 json train_adapter(DemoRun& run) {
-  gen::TrainSettings ts;
-  ts.steps = run.plan.adapter_steps;
-  ts.batch_size = run.plan.adapter_batch;
-  ts.lr = 3e-3;
-  ts.warmup_steps = 20;
-  ts.query_max_length = 128;
-  ts.response_max_length = 64;
-  ts.save_every = ts.steps;
-  ts.keep = 1;
-  ts.teacher_batch = 64;
-  ts.teacher = "mean-pool";
+  const gen::TrainSettings ts = adapter_settings(run.plan);
   auto rows = data::read_responses(run.ws.responses());
   auto tokd = data::tokenize_train_data(rows, *run.tok, run.eos[0], ts, &run.ctx);
   gen::TrainerSetup setup;
