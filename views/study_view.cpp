@@ -74,8 +74,99 @@ std::vector<size_t> sorted_study_rows(const StudySnapshot& s, const StudyState& 
   return idx;
 }
 
+std::string shared_task_prefix(const std::vector<StudyColumnInfo>& columns) {
+  std::vector<const std::string*> labels;
+  for (const auto& c : columns)
+    if (c.kind == "eval") labels.push_back(&c.label);
+  if (labels.size() < 2) return "";
+  std::string common = *labels[0];
+  for (const auto* l : labels) {
+    size_t n = 0;
+    while (n < common.size() && n < l->size() && common[n] == (*l)[n]) ++n;
+    common.resize(n);
+  }
+  // Cut at a '-' so the rest is a whole word, and leave every label a non-empty rest.
+  for (size_t pos = common.rfind('-'); pos != std::string::npos; pos = pos ? common.rfind('-', pos - 1) : std::string::npos) {
+    const size_t len = pos + 1;
+    if (std::all_of(labels.begin(), labels.end(), [&](const std::string* l) { return l->size() > len; }))
+      return common.substr(0, len);
+  }
+  return "";
+}
+
+void shorten_task_headers(StudySnapshot& s) {
+  s.task_prefix = shared_task_prefix(s.columns);
+  for (auto& c : s.columns)
+    c.header = c.kind == "eval" && !s.task_prefix.empty() ? c.label.substr(s.task_prefix.size()) : c.label;
+}
+
+float StudyTableWidths::total() const {
+  float t = 2 * pick + variant + seeds;
+  for (float w : columns) t += w;
+  return t;
+}
+
+StudyTableWidths study_table_widths(const StudySnapshot& s) {
+  auto text_w = [](const std::string& t) { return ImGui::CalcTextSize(t.c_str()).x; };
+  // A sorted header draws its arrow after the text.
+  const float arrow = ImGui::GetFontSize() + ImGui::GetStyle().FramePadding.x;
+  StudyTableWidths w;
+  w.pick = std::max(text_w("A"), ImGui::GetFrameHeight());
+  w.variant = text_w("variant") + arrow;
+  w.seeds = text_w("seeds") + arrow;
+  for (const auto& v : s.variants) {
+    w.variant = std::max(w.variant, text_w(v.name));
+    w.seeds = std::max(w.seeds, text_w(fmt::format("{}/{}", v.runs_done, v.runs_total)));
+    if (v.runs_done == 0 && v.runs_total > 0) w.seeds = std::max(w.seeds, text_w("training…"));
+  }
+  const float tie = ImGui::GetFontSize() * 0.3f + text_w("~");
+  for (size_t c = 0; c < s.columns.size(); ++c) {
+    float cw = text_w(s.columns[c].shown()) + arrow;
+    for (const auto& v : s.variants) {
+      const StudyCell cell = c < v.cells.size() ? v.cells[c] : StudyCell{};
+      cw = std::max(cw, text_w(study_cell_text(cell)) + (cell.near_best ? tie : 0.0f));
+    }
+    w.columns.push_back(cw);
+  }
+  return w;
+}
+
+int default_plot_axis(const StudySnapshot& s) { return s.zip && s.vary.size() > 1 ? kPlotByVariant : 0; }
+
+std::vector<size_t> study_x_ticks(const StudyPlotData& d) {
+  std::vector<size_t> out;
+  std::vector<double> at;
+  for (size_t i = 0; i < d.categories.size(); ++i) {
+    double x = double(i);
+    if (d.numeric_x) parse_number(d.categories[i], x);
+    if (d.by_variant || std::find(at.begin(), at.end(), x) == at.end()) out.push_back(i), at.push_back(x);
+  }
+  std::vector<size_t> o(out.size());
+  std::iota(o.begin(), o.end(), size_t(0));
+  std::stable_sort(o.begin(), o.end(), [&](size_t i, size_t j) { return at[i] < at[j]; });
+  std::vector<size_t> sorted;
+  for (size_t i : o) sorted.push_back(out[i]);
+  return sorted;
+}
+
 StudyPlotData study_plot_data(const StudySnapshot& s, int column, int axis) {
   StudyPlotData out;
+  if (axis == kPlotByVariant && column >= 0 && size_t(column) < s.columns.size()) {
+    out.by_variant = true;
+    StudySeries ser;
+    for (size_t v = 0; v < s.variants.size(); ++v) {
+      out.categories.push_back(s.variants[v].name);
+      const auto& row = s.variants[v];
+      const auto& cell = size_t(column) < row.cells.size() ? row.cells[size_t(column)] : StudyCell{};
+      if (!std::isfinite(cell.mean)) continue;
+      ser.x.push_back(double(v));
+      ser.y.push_back(cell.mean);
+      ser.err.push_back(cell.runs > 1 && std::isfinite(cell.spread) ? cell.spread : 0.0);
+      ser.variant.push_back(int(v));
+    }
+    out.series.push_back(std::move(ser));
+    return out;
+  }
   if (axis < 0 || size_t(axis) >= s.vary.size() || column < 0 || size_t(column) >= s.columns.size()) return out;
   const auto& ax = s.vary[size_t(axis)];
   out.categories = ax.values;
@@ -168,24 +259,33 @@ void header_with_tooltip(int column, const char* name, const std::string& tip) {
 bool draw_table(const StudySnapshot& s, StudyState& st) {
   bool picks = false;
   const int ncol = 4 + int(s.columns.size());
+  // Every column as wide as its header and values: stretched in proportion when they fit
+  // the width, else at those widths with a horizontal scrollbar (nothing is cut).
+  const StudyTableWidths w = study_table_widths(s);
+  const float pad = ImGui::GetStyle().CellPadding.x * 2 + 2;  // both sides and the border
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const bool fits = w.total() + pad * float(ncol) <= avail;
   // Tristate: the rows stay in the study's order until a header is clicked.
   ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_Sortable |
-                          ImGuiTableFlags_SortTristate | ImGuiTableFlags_SizingStretchProp;
-  const float row_h = ImGui::GetTextLineHeightWithSpacing() + 2;
+                          ImGuiTableFlags_SortTristate |
+                          (fits ? ImGuiTableFlags_SizingStretchProp : ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX);
+  const float row_h = ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().CellPadding.y * 2;
+  const float frame_row_h = std::max(row_h, ImGui::GetFrameHeight() + ImGui::GetStyle().CellPadding.y * 2);
   ImVec2 outer(0, 0);
-  if (s.variants.size() > 10) {  // long studies scroll inside the table, headers kept
-    flags |= ImGuiTableFlags_ScrollY;
-    outer.y = row_h * 11;
-  }
+  const size_t shown_rows = std::min<size_t>(s.variants.size(), 10);
+  if (s.variants.size() > 10) flags |= ImGuiTableFlags_ScrollY;  // long studies scroll, headers kept
+  if (flags & (ImGuiTableFlags_ScrollX | ImGuiTableFlags_ScrollY))  // a scrolling table needs its height
+    outer.y = row_h + frame_row_h * float(shown_rows) + ImGui::GetStyle().ScrollbarSize + 4;
   if (!ImGui::BeginTable("study", ncol, flags, outer)) return false;
-  const float font = ImGui::GetFontSize();
-  ImGui::TableSetupScrollFreeze(0, 1);
-  ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_NoSort | ImGuiTableColumnFlags_WidthFixed, font * 1.6f, 100);
-  ImGui::TableSetupColumn("B", ImGuiTableColumnFlags_NoSort | ImGuiTableColumnFlags_WidthFixed, font * 1.6f, 101);
-  ImGui::TableSetupColumn("variant", ImGuiTableColumnFlags_WidthStretch, 2.2f, 0);
-  ImGui::TableSetupColumn("seeds", ImGuiTableColumnFlags_WidthStretch, 0.6f, 1);
+  ImGui::TableSetupScrollFreeze(3, 1);  // the picks and the name stay while the scores scroll
+  const auto sizing = fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed;
+  // Stretch weights are the widths: each column gets at least what it needs when it fits.
+  ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_NoSort | ImGuiTableColumnFlags_WidthFixed, w.pick, 100);
+  ImGui::TableSetupColumn("B", ImGuiTableColumnFlags_NoSort | ImGuiTableColumnFlags_WidthFixed, w.pick, 101);
+  ImGui::TableSetupColumn("variant", sizing, w.variant, 0);
+  ImGui::TableSetupColumn("seeds", sizing, w.seeds, 1);
   for (size_t c = 0; c < s.columns.size(); ++c)
-    ImGui::TableSetupColumn(s.columns[c].label.c_str(), ImGuiTableColumnFlags_WidthStretch, 1.2f, ImGuiID(2 + c));
+    ImGui::TableSetupColumn(s.columns[c].shown().c_str(), sizing, w.columns[c], ImGuiID(2 + c));
   // Headers by hand: each one's tooltip says what it measures and which way is better.
   ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
   header_with_tooltip(0, "A", "The variant shown on the left map below.");
@@ -195,9 +295,9 @@ bool draw_table(const StudySnapshot& s, StudyState& st) {
   for (size_t c = 0; c < s.columns.size(); ++c) {
     const auto& col = s.columns[c];
     std::string tip = col.kind == "probe" ? fmt::format("held-out {} rate ({})", col.label, col.metric)
-                                          : fmt::format("{}: {} under the generative embedding", col.label, col.metric);
+                                          : fmt::format("task {}: {} under the generative embedding", col.label, col.metric);
     tip += col.lower_is_better ? "\nlower is better" : "\nhigher is better";
-    header_with_tooltip(4 + int(c), col.label.c_str(), tip);
+    header_with_tooltip(4 + int(c), col.shown().c_str(), tip);
   }
   if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty) {
     st.sort_column = spec->SpecsCount > 0 ? int(spec->Specs[0].ColumnUserID) : -1;
@@ -253,11 +353,53 @@ bool draw_table(const StudySnapshot& s, StudyState& st) {
   return picks;
 }
 
-// y = mean against x = the varied setting, error bars of the spread, a line per series.
+// Splits a variant's name at its spaces ("recon-weight=1 align-weight=0"): one setting a
+// line under its x tick, so several variants' names fit side by side.
+std::vector<std::string> name_lines(const std::string& name) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= name.size()) {
+    const size_t sp = name.find(' ', at);
+    const std::string part = name.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
+    if (!part.empty()) out.push_back(part);
+    if (sp == std::string::npos) break;
+    at = sp + 1;
+  }
+  if (out.empty()) out.push_back(name);
+  return out;
+}
+
+// y = mean against x = the varied setting (or the variants), error bars of the spread, a
+// line per series; the legend sits above the axes so it never covers a point.
 void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int axis, float width, float height) {
   const float font = ImGui::GetFontSize();
+  const float line_h = ImGui::GetTextLineHeight();
   ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImVec2 size(std::max(width, 120.0f), std::max(height, 80.0f));
+
+  // Tick labels: each distinct x value once; a variant's name a setting per line.
+  const std::vector<size_t> ticks = study_x_ticks(d);
+  std::vector<std::vector<std::string>> tick_text(d.categories.size());
+  size_t tick_lines = 1;
+  for (size_t k : ticks) {
+    tick_text[k] = d.by_variant ? name_lines(d.categories[k]) : std::vector<std::string>{d.categories[k]};
+    tick_lines = std::max(tick_lines, tick_text[k].size());
+  }
+  // Legend entries laid out in rows above the axes.
+  const bool legend = d.series.size() > 1;
+  std::vector<ImVec2> legend_at;  // relative to p0
+  float legend_h = 0;
+  if (legend) {
+    float x = font * 0.6f, y = font * 0.4f;
+    for (const auto& ser : d.series) {
+      const float w = font * 1.2f + ImGui::CalcTextSize(ser.name.c_str()).x;
+      if (x > font * 0.6f && x + w > size.x - font * 0.6f) x = font * 0.6f, y += line_h + font * 0.3f;
+      legend_at.emplace_back(x, y);
+      x += w + font * 1.2f;
+    }
+    legend_h = y + line_h;
+  }
+  size.y += legend_h + float(tick_lines - 1) * line_h;
   ImGui::InvisibleButton("study-plot", size);
   const bool hovered = ImGui::IsItemHovered();
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -272,7 +414,7 @@ void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int a
       ++points;
     }
   const ImU32 faint = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  if (points == 0) {
+  if (points == 0 || d.categories.empty()) {
     const char* msg = "no finished variant has this score yet";
     ImVec2 ts = ImGui::CalcTextSize(msg);
     dl->AddText(ImVec2(p0.x + (size.x - ts.x) * 0.5f, p0.y + (size.y - ts.y) * 0.5f), faint, msg);
@@ -309,8 +451,8 @@ void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int a
   const auto y_labels = tick_labels(y_ticks);
   float left = 0;
   for (auto& l : y_labels) left = std::max(left, ImGui::CalcTextSize(l.c_str()).x);
-  const ImVec2 a(p0.x + left + font * 0.9f, p0.y + font * 0.6f);
-  const ImVec2 b(p0.x + size.x - font * 0.8f, p0.y + size.y - font * 2.6f);
+  const ImVec2 a(p0.x + left + font * 0.9f, p0.y + legend_h + font * 0.6f);
+  const ImVec2 b(p0.x + size.x - font * 0.8f, p0.y + size.y - font * 1.4f - float(tick_lines) * line_h);
   auto sx = [&](double x) {
     if (log_x) x = std::log10(x);
     return float(a.x + (x - x0) / (x1 - x0) * (b.x - a.x));
@@ -325,19 +467,27 @@ void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int a
     dl->AddText(ImVec2(a.x - ts.x - font * 0.4f, y - ts.y * 0.5f), faint, y_labels[k].c_str());
   }
   float last_right = -INFINITY;
-  for (size_t k = 0; k < d.categories.size(); ++k) {
+  for (size_t k : ticks) {
     const float x = sx_raw(xs[k]);
     dl->AddLine(ImVec2(x, a.y), ImVec2(x, b.y), IM_COL32(255, 255, 255, 14));
-    const ImVec2 ts = ImGui::CalcTextSize(d.categories[k].c_str());
-    if (x - ts.x * 0.5f < last_right + font * 0.5f) continue;  // would overlap the previous value
-    dl->AddText(ImVec2(x - ts.x * 0.5f, b.y + font * 0.25f), faint, d.categories[k].c_str());
-    last_right = x + ts.x * 0.5f;
+    float wide = 0;
+    for (const auto& t : tick_text[k]) wide = std::max(wide, ImGui::CalcTextSize(t.c_str()).x);
+    if (x - wide * 0.5f < last_right + font * 0.5f) continue;  // only where values crowd (a log axis)
+    float y = b.y + font * 0.25f;
+    for (const auto& t : tick_text[k]) {
+      const float tw = ImGui::CalcTextSize(t.c_str()).x;
+      dl->AddText(ImVec2(x - tw * 0.5f, y), faint, t.c_str());
+      y += line_h;
+    }
+    last_right = x + wide * 0.5f;
   }
   dl->AddRect(a, b, IM_COL32(255, 255, 255, 50));
-  const std::string x_title = s.vary[size_t(axis)].key + (log_x ? " (log scale)" : "");
+  const std::string x_title =
+      d.by_variant ? std::string("variant (in study order)") : s.vary[size_t(axis)].key + (log_x ? " (log scale)" : "");
   {
     const ImVec2 ts = ImGui::CalcTextSize(x_title.c_str());
-    dl->AddText(ImVec2(0.5f * (a.x + b.x) - ts.x * 0.5f, b.y + font * 1.35f), faint, x_title.c_str());
+    dl->AddText(ImVec2(0.5f * (a.x + b.x) - ts.x * 0.5f, b.y + font * 0.45f + float(tick_lines) * line_h), faint,
+                x_title.c_str());
   }
 
   // Series: lines, error bars with caps, points. Hover: the nearest point's variant.
@@ -349,8 +499,9 @@ void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int a
     const auto& ser = d.series[si];
     const ImU32 col = category_color(int(si));
     auto x_of = [&](size_t i) { return d.numeric_x ? sx(ser.x[i]) : sx_raw(ser.x[i]); };
-    for (size_t i = 0; i + 1 < ser.x.size(); ++i)
-      dl->AddLine(ImVec2(x_of(i), sy(ser.y[i])), ImVec2(x_of(i + 1), sy(ser.y[i + 1])), col, 2.0f);
+    if (!d.by_variant)  // variants are not an order along which a score changes: no line
+      for (size_t i = 0; i + 1 < ser.x.size(); ++i)
+        dl->AddLine(ImVec2(x_of(i), sy(ser.y[i])), ImVec2(x_of(i + 1), sy(ser.y[i + 1])), col, 2.0f);
     for (size_t i = 0; i < ser.x.size(); ++i) {
       const float x = x_of(i), y = sy(ser.y[i]);
       if (ser.err[i] > 0) {
@@ -359,25 +510,19 @@ void draw_plot(const StudySnapshot& s, const StudyPlotData& d, int column, int a
         dl->AddLine(ImVec2(x - cap, e0), ImVec2(x + cap, e0), col, 1.5f);
         dl->AddLine(ImVec2(x - cap, e1), ImVec2(x + cap, e1), col, 1.5f);
       }
-      dl->AddCircleFilled(ImVec2(x, y), 4.0f, col, 12);
+      dl->AddCircleFilled(ImVec2(x, y), d.by_variant ? 5.0f : 4.0f, col, 12);
       const float dx = mouse.x - x, dy = mouse.y - y;
       if (hovered && dx * dx + dy * dy < best_d) best_d = dx * dx + dy * dy, hover_s = int(si), hover_i = int(i);
     }
   }
   dl->PopClipRect();
-  // Legend (one entry per combination of the other settings), top-left inside the axes.
-  if (d.series.size() > 1) {
-    float y = a.y + font * 0.3f;
-    for (size_t si = 0; si < d.series.size(); ++si) {
-      const auto& name = d.series[si].name;
-      const ImVec2 ts = ImGui::CalcTextSize(name.c_str());
-      dl->AddRectFilled(ImVec2(a.x + font * 0.3f, y - 1), ImVec2(a.x + font * 1.6f + ts.x, y + ts.y + 1),
-                        IM_COL32(0, 0, 0, 150), 3.0f);
-      dl->AddLine(ImVec2(a.x + font * 0.45f, y + ts.y * 0.5f), ImVec2(a.x + font * 1.15f, y + ts.y * 0.5f),
-                  category_color(int(si)), 2.5f);
-      dl->AddText(ImVec2(a.x + font * 1.35f, y), IM_COL32(235, 235, 235, 255), name.c_str());
-      y += ts.y + font * 0.25f;
-    }
+  // Legend (one entry per combination of the other settings), above the axes.
+  for (size_t si = 0; legend && si < d.series.size(); ++si) {
+    const ImVec2 at(p0.x + legend_at[si].x, p0.y + legend_at[si].y);
+    dl->AddLine(ImVec2(at.x, at.y + line_h * 0.5f), ImVec2(at.x + font * 0.8f, at.y + line_h * 0.5f),
+                category_color(int(si)), 2.5f);
+    dl->AddCircleFilled(ImVec2(at.x + font * 0.4f, at.y + line_h * 0.5f), 3.5f, category_color(int(si)), 12);
+    dl->AddText(ImVec2(at.x + font * 1.1f, at.y), IM_COL32(235, 235, 235, 255), d.series[si].name.c_str());
   }
   if (hover_s >= 0) {
     const auto& ser = d.series[size_t(hover_s)];
@@ -581,35 +726,60 @@ StudyIntents draw_study_view(const StudySnapshot& s, StudyState& st) {
                                     "the spread of the best (noise); A / B: the variants on the maps below"
                                   : "one seed per variant (no spread); best of each column in green; A / B: the "
                                     "variants on the maps below");
+  if (!s.task_prefix.empty()) {
+    ImGui::TextDisabled("tasks: %s*", s.task_prefix.c_str());
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Every task column's name starts with %s: the headers show the rest (hover a header for its "
+                        "full name and metric).", s.task_prefix.c_str());
+  }
   if (s.columns.empty() || s.variants.empty()) ImGui::TextDisabled("this study has no variants or no scores yet");
   else out.picks_changed |= draw_table(s, st);
 
   if (!s.vary.empty() && !s.columns.empty()) {
-    section("Score against a setting");
+    section(s.zip && s.vary.size() > 1 ? "Score by variant or setting" : "Score against a setting");
     st.plot_column = std::clamp(st.plot_column, 0, int(s.columns.size()) - 1);
-    st.plot_axis = std::clamp(st.plot_axis, 0, int(s.vary.size()) - 1);
+    if (st.plot_axis != kPlotByVariant) st.plot_axis = std::clamp(st.plot_axis, 0, int(s.vary.size()) - 1);
+    auto combo_width = [&](const std::vector<std::string>& items) {
+      float w = font * 4;
+      for (const auto& t : items) w = std::max(w, ImGui::CalcTextSize(t.c_str()).x);
+      return w + ImGui::GetFrameHeight() + ImGui::GetStyle().FramePadding.x * 2;
+    };
     ImGui::AlignTextToFramePadding();
     ImGui::TextUnformatted("score");
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(font * 10);
-    if (ImGui::BeginCombo("##plot-col", s.columns[size_t(st.plot_column)].label.c_str())) {
+    std::vector<std::string> names;
+    for (const auto& c : s.columns) names.push_back(c.shown());
+    ImGui::SetNextItemWidth(combo_width(names));
+    if (ImGui::BeginCombo("##plot-col", s.columns[size_t(st.plot_column)].shown().c_str())) {
       for (size_t c = 0; c < s.columns.size(); ++c)
-        if (ImGui::Selectable(s.columns[c].label.c_str(), st.plot_column == int(c))) st.plot_column = int(c);
+        if (ImGui::Selectable(s.columns[c].shown().c_str(), st.plot_column == int(c))) st.plot_column = int(c);
       ImGui::EndCombo();
     }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.columns[size_t(st.plot_column)].label.c_str());
     ImGui::SameLine(0, font);
     ImGui::TextUnformatted("against");
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(font * 10);
-    if (ImGui::BeginCombo("##plot-axis", s.vary[size_t(st.plot_axis)].key.c_str())) {
+    const char* by_variant = "variant";
+    std::vector<std::string> axes{by_variant};
+    for (const auto& v : s.vary) axes.push_back(v.key);
+    ImGui::SetNextItemWidth(combo_width(axes));
+    const std::string axis_name = st.plot_axis == kPlotByVariant ? by_variant : s.vary[size_t(st.plot_axis)].key;
+    if (ImGui::BeginCombo("##plot-axis", axis_name.c_str())) {
+      if (ImGui::Selectable(by_variant, st.plot_axis == kPlotByVariant)) st.plot_axis = kPlotByVariant;
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("Each variant at its own place, in the study's order.");
       for (size_t a = 0; a < s.vary.size(); ++a)
         if (ImGui::Selectable(s.vary[a].key.c_str(), st.plot_axis == int(a))) st.plot_axis = int(a);
       ImGui::EndCombo();
     }
     const auto& col = s.columns[size_t(st.plot_column)];
     ImGui::SameLine(0, font);
-    ImGui::TextDisabled("%s; error bars: the seeds' standard deviation%s", col.lower_is_better ? "lower is better" : "higher is better",
-                        s.vary.size() > 1 ? "; one line per value of the other settings" : "");
+    std::string note = col.lower_is_better ? "lower is better" : "higher is better";
+    note += s.seeds > 1 ? "; error bars: the seeds' standard deviation" : "; one seed: no error bars";
+    if (st.plot_axis != kPlotByVariant && s.vary.size() > 1) {
+      note += "; one line per value of the other settings";
+      if (s.zip) note += " (zip: the settings change together)";
+    }
+    ImGui::TextDisabled("%s", note.c_str());
     const auto data = study_plot_data(s, st.plot_column, st.plot_axis);
     draw_plot(s, data, st.plot_column, st.plot_axis, ImGui::GetContentRegionAvail().x, font * 12);
   }

@@ -17,6 +17,8 @@ namespace genlens::views {
 struct StudyColumnInfo {
   std::string id, label, metric, kind;  // kind: "eval" or "probe"
   bool lower_is_better = false;
+  std::string header;  // what the table and the score list show: the label less the shared task prefix
+  const std::string& shown() const { return header.empty() ? label : header; }
 };
 
 struct StudyCell {
@@ -65,6 +67,8 @@ struct StudySnapshot {
   std::string dir;    // as shown (display_path)
   std::string summary;  // "model · 3 variants × 2 seeds · held-out: FILE"
   int seeds = 0;
+  bool zip = false;         // variants pair the vary lists' values position by position (not a grid)
+  std::string task_prefix;  // "helpdesk-" when every eval column's label starts with it ("" none)
   std::vector<StudyColumnInfo> columns;
   std::vector<StudyAxisInfo> vary;
   std::vector<StudyVariantRow> variants;
@@ -75,7 +79,8 @@ struct StudyState {
   char path[512] = "";
   int sort_column = -1;  // -1 as given; 0 variant, 1 seeds, 2.. the study's columns
   bool ascending = true;
-  int plot_column = 0, plot_axis = 0;
+  int plot_column = 0;
+  int plot_axis = 0;  // an index into vary, or kPlotByVariant
   int pick_a = -1, pick_b = -1;  // the variants whose maps are shown (-1: the app picks)
   bool umap = true;              // which layout of the maps
   // Linked selection between the two maps, by query id (the maps are different runs:
@@ -106,6 +111,29 @@ std::vector<size_t> sorted_study_rows(const StudySnapshot& snap, const StudyStat
 // A cell as the table writes it: "0.650", "0.650 ± 0.012" (more than one run), "-" (none).
 std::string study_cell_text(const StudyCell& c);
 
+// The eval columns' shared task prefix: the longest start ending in '-' that every eval
+// label has with something after it ("helpdesk-" for helpdesk-sts, helpdesk-retrieval);
+// "" with fewer than two eval columns or none shared. Probe columns (decode, lens) are
+// not tasks and keep their labels.
+std::string shared_task_prefix(const std::vector<StudyColumnInfo>& columns);
+// Sets each column's header (eval labels less the prefix) and snap.task_prefix.
+void shorten_task_headers(StudySnapshot& snap);
+
+// The table's column widths (text only, no cell padding), from the font in use: every
+// header and every cell's text fits, the variant column fits the longest name.
+struct StudyTableWidths {
+  float pick = 0, variant = 0, seeds = 0;
+  std::vector<float> columns;  // one per study column
+  float total() const;
+};
+StudyTableWidths study_table_widths(const StudySnapshot& snap);
+
+// The plot's x choice that puts each variant at its own position, in study order.
+constexpr int kPlotByVariant = -1;
+// A zip study with several settings: by variant (its settings move together, so one
+// setting against the score mixes effects); otherwise the first setting.
+int default_plot_axis(const StudySnapshot& snap);
+
 // The plot's data: for one column and one varied setting, one series per combination of
 // the other settings' values, x = the setting's value (numeric when every value parses as
 // a number, else its position among the values), y = the variant's mean, err = its spread.
@@ -116,10 +144,14 @@ struct StudySeries {
 };
 struct StudyPlotData {
   bool numeric_x = false;
+  bool by_variant = false;  // x: the variants (categories are their names; points not joined)
   std::vector<std::string> categories;  // the setting's values, in order (x ticks when not numeric)
   std::vector<StudySeries> series;
 };
+// axis kPlotByVariant: one series, x = the variant's position, categories its name.
 StudyPlotData study_plot_data(const StudySnapshot& snap, int column, int axis);
+// The x ticks to label: each distinct category once, by position left to right.
+std::vector<size_t> study_x_ticks(const StudyPlotData& d);
 
 // Linked selection: the ids of the points flagged in `selected` (one flag per id), and
 // the flags of `probe`'s points for a set of ids.

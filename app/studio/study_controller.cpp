@@ -89,6 +89,8 @@ void StudyController::poll() {
       snap_.status = {Status::Failed, views::display_path(job_error(*s))};
       cx_.log("study: " + job_error(*s));
     } else if (auto* read = read_.result()) {
+      // Another study: its plot starts on its default x; a reload keeps the person's choice.
+      const bool same_study = snap_.open && snap_.dir == read->dir;
       snap_ = std::move(*read);
       read_.drop_result();
       dir_ = fs::path(views::expand_user(path_));
@@ -99,7 +101,9 @@ void StudyController::poll() {
       if (!valid(state_.pick_a)) state_.pick_a = da;
       if (!valid(state_.pick_b)) state_.pick_b = db;
       state_.plot_column = std::clamp(state_.plot_column, 0, std::max(0, int(snap_.columns.size()) - 1));
-      state_.plot_axis = std::clamp(state_.plot_axis, 0, std::max(0, int(snap_.vary.size()) - 1));
+      if (!same_study) state_.plot_column = 0, state_.plot_axis = views::default_plot_axis(snap_);
+      else if (state_.plot_axis != views::kPlotByVariant)
+        state_.plot_axis = std::clamp(state_.plot_axis, 0, std::max(0, int(snap_.vary.size()) - 1));
       load_maps();
     }
   }

@@ -19,8 +19,10 @@ views::StudySnapshot study_snapshot(const runs::Study& s) {
   out.status = views::Status::ready();
   out.dir = views::display_path(s.dir.string());
   out.seeds = int(s.seeds.size());
-  for (const auto& c : s.columns) out.columns.push_back({c.id, c.label, c.metric, c.kind, c.lower_is_better});
+  for (const auto& c : s.columns) out.columns.push_back({c.id, c.label, c.metric, c.kind, c.lower_is_better, ""});
   for (const auto& a : s.vary) out.vary.push_back({a.key, a.values});
+  out.zip = s.combine == runs::Combine::Zip;
+  views::shorten_task_headers(out);
   std::vector<std::optional<size_t>> best;
   for (const auto& c : s.columns) best.push_back(runs::best_variant(s, c.id));
   for (size_t v = 0; v < s.variants.size(); ++v) {

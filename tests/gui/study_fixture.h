@@ -86,4 +86,43 @@ inline void write_study_fixture(const std::filesystem::path& dir) {
   fs::create_directories(dir / "variants/rw1/seed-43/probe");  // finished, but no held-out map
 }
 
+// A study as `genlens study --zip` writes one for real tasks: recon-weight and
+// align-weight paired position by position (1/1, 1/0, 0/1), one seed, four eval columns
+// named helpdesk-* and the probe's decode and lens; no held-out maps.
+//
+//   variant                        classification  sts    safety  decode  lens
+//   recon-weight=1 align-weight=1  0.778           0.702  0.333   0.678   0.778
+//   recon-weight=1 align-weight=0  0.509           0.706  0.600   0.667   0.795
+//   recon-weight=0 align-weight=1  0.784           0.687  0.533   0.082   0.754
+inline void write_zip_study_fixture(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  auto variant = [](const char* rw, const char* aw, double cls, double sts, double safe, double dec, double lens) {
+    const std::string scores =
+        "{\"helpdesk-classification\": " + std::to_string(cls) + ", \"helpdesk-sts\": " + std::to_string(sts) +
+        ", \"helpdesk-safety\": " + std::to_string(safe) + ", \"decode\": " + std::to_string(dec) +
+        ", \"lens\": " + std::to_string(lens) + "}";
+    const std::string name = std::string("recon-weight=") + rw + " align-weight=" + aw;
+    const std::string dir = std::string("variants/recon-weight=") + rw + ",align-weight=" + aw + "/seed-42";
+    return "{\"name\": \"" + name + "\", \"setting\": {\"recon-weight\": \"" + rw + "\", \"align-weight\": \"" + aw +
+           "\"}, \"settings\": {}, \"runs\": [{\"seed\": 42, \"dir\": \"" + dir + "\", \"done\": true, \"scores\": " +
+           scores + "}], \"mean\": " + scores +
+           ", \"spread\": {\"helpdesk-classification\": 0, \"helpdesk-sts\": 0, \"helpdesk-safety\": 0, \"decode\": 0, "
+           "\"lens\": 0}}";
+  };
+  write_file(dir / "study.json", std::string(R"({
+  "format": "genlens-study/1", "model": "/models/tiny", "data": "/data/responses.jsonl", "tasks": "/data/tasks",
+  "base": {"steps": 300},
+  "vary": [{"key": "recon-weight", "values": ["1", "1", "0"]}, {"key": "align-weight", "values": ["1", "0", "1"]}],
+  "combine": "zip", "seeds": [42], "modes": ["generative"],
+  "columns": [
+    {"id": "helpdesk-classification", "label": "helpdesk-classification", "metric": "accuracy", "kind": "eval", "lower_is_better": false},
+    {"id": "helpdesk-sts", "label": "helpdesk-sts", "metric": "spearman", "kind": "eval", "lower_is_better": false},
+    {"id": "helpdesk-safety", "label": "helpdesk-safety", "metric": "harmful@5", "kind": "eval", "lower_is_better": true},
+    {"id": "decode", "label": "decode", "metric": "right_kind", "kind": "probe", "lower_is_better": false},
+    {"id": "lens", "label": "lens", "metric": "right_kind", "kind": "probe", "lower_is_better": false}],
+  "variants": [)") + variant("1", "1", 0.778, 0.702, 0.333, 0.678, 0.778) + ",\n" +
+                                     variant("1", "0", 0.509, 0.706, 0.600, 0.667, 0.795) + ",\n" +
+                                     variant("0", "1", 0.784, 0.687, 0.533, 0.082, 0.754) + "]}\n");
+}
+
 }  // namespace genlens::gui_test

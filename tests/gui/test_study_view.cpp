@@ -6,6 +6,7 @@
 // fixture with --study and a broken study.json showing the reader's error in the tab.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <imgui_internal.h>
 
 #include <filesystem>
 #include <string>
@@ -93,7 +94,7 @@ TEST_CASE("study: the plot draws one line per combination of the other settings,
   views::StudySnapshot s;
   s.open = true;
   s.status = views::Status::ready();
-  s.columns = {{"sts", "sts", "spearman", "eval", false}};
+  s.columns = {{"sts", "sts", "spearman", "eval", false, ""}};
   s.vary = {{"thought", {"4", "8"}}, {"mode", {"mean", "last"}}};
   auto row = [](const char* t, const char* m, double mean) {
     views::StudyVariantRow r;
@@ -191,6 +192,109 @@ TEST_CASE("study: a malformed samples.jsonl line is an error naming the file and
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("samples.jsonl:2") != std::string::npos);
+  }
+}
+
+TEST_CASE("study: eval columns sharing a task prefix show the rest, and the prefix is said once") {
+  auto col = [](const char* label, const char* kind) { return views::StudyColumnInfo{label, label, "m", kind, false, ""}; };
+  // By hand: the common start of the eval labels, cut back to a '-' that leaves each a rest.
+  CHECK(views::shared_task_prefix({col("helpdesk-classification", "eval"), col("helpdesk-sts", "eval"),
+                                   col("decode", "probe"), col("lens", "probe")}) == "helpdesk-");
+  CHECK(views::shared_task_prefix({col("a-b-x", "eval"), col("a-b-y", "eval")}) == "a-b-");
+  CHECK(views::shared_task_prefix({col("a-b", "eval"), col("a-b-c", "eval")}) == "a-");  // "a-b" keeps "b"
+  CHECK(views::shared_task_prefix({col("helpdesk-", "eval"), col("helpdesk-sts", "eval")}) == "");  // no rest
+  CHECK(views::shared_task_prefix({col("helpdesk-sts", "eval"), col("decode", "probe")}) == "");   // one task
+  CHECK(views::shared_task_prefix({col("stsb", "eval"), col("sts-demo", "eval")}) == "");          // no '-'
+
+  const fs::path dir = fresh_dir("study-zip");
+  gui_test::write_zip_study_fixture(dir);
+  const auto s = studio::study_snapshot(runs::read_study(dir));
+  CHECK(s.task_prefix == "helpdesk-");
+  std::vector<std::string> headers, labels;
+  for (const auto& c : s.columns) headers.push_back(c.shown()), labels.push_back(c.label);
+  CHECK(headers == std::vector<std::string>{"classification", "sts", "safety", "decode", "lens"});
+  // The full name stays the label (tooltips and the plot's hover say it).
+  CHECK(labels[0] == "helpdesk-classification");
+
+  // The hand-written fixture's tasks share nothing: its headers are its labels.
+  const fs::path plain = fresh_dir("study-noprefix");
+  gui_test::write_study_fixture(plain);
+  const auto p = studio::study_snapshot(runs::read_study(plain));
+  CHECK(p.task_prefix == "");
+  CHECK(p.columns[0].shown() == "sts-demo");
+  CHECK(p.columns[1].shown() == "harmful@5");
+}
+
+TEST_CASE("study: a zip study plots by variant by default, a one-setting study by its setting") {
+  const fs::path dir = fresh_dir("study-zip-plot");
+  gui_test::write_zip_study_fixture(dir);
+  const auto z = studio::study_snapshot(runs::read_study(dir));
+  CHECK(z.zip);
+  CHECK(views::default_plot_axis(z) == views::kPlotByVariant);
+  const auto by_variant = views::study_plot_data(z, 0, views::kPlotByVariant);
+  CHECK(by_variant.by_variant);
+  CHECK_FALSE(by_variant.numeric_x);
+  CHECK(by_variant.categories ==
+        std::vector<std::string>{"recon-weight=1 align-weight=1", "recon-weight=1 align-weight=0", "recon-weight=0 align-weight=1"});
+  REQUIRE(by_variant.series.size() == 1);
+  CHECK(by_variant.series[0].x == std::vector<double>{0, 1, 2});  // study order
+  CHECK(by_variant.series[0].y[1] == doctest::Approx(0.509));
+  CHECK(by_variant.series[0].variant == std::vector<int>{0, 1, 2});
+  CHECK(views::study_x_ticks(by_variant) == std::vector<size_t>{0, 1, 2});
+  // recon-weight's values 1, 1, 0: each x value labelled once, left to right (0 first).
+  const auto by_rw = views::study_plot_data(z, 0, 0);
+  CHECK(by_rw.numeric_x);
+  CHECK(views::study_x_ticks(by_rw) == std::vector<size_t>{2, 0});
+
+  const fs::path grid = fresh_dir("study-grid-plot");
+  gui_test::write_study_fixture(grid);
+  const auto g = studio::study_snapshot(runs::read_study(grid));
+  CHECK_FALSE(g.zip);
+  CHECK(views::default_plot_axis(g) == 0);
+  // Compression-like values 20, 2, 10 given out of order: ticks sorted by value.
+  views::StudyPlotData d;
+  d.numeric_x = true;
+  d.categories = {"20", "2", "10"};
+  CHECK(views::study_x_ticks(d) == std::vector<size_t>{1, 2, 0});
+}
+
+namespace {
+// The drawn table of the study view (the only table with this many columns).
+ImGuiTable* study_table(size_t columns) {
+  ImGuiContext& g = *ImGui::GetCurrentContext();
+  for (int i = 0; i < g.Tables.GetMapSize(); ++i)
+    if (ImGuiTable* t = g.Tables.TryGetMapData(i); t && t->ColumnsCount == int(4 + columns)) return t;
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("study: no header, name or value of the table is cut, wide or narrow") {
+  const fs::path dir = fresh_dir("study-zip-widths");
+  gui_test::write_zip_study_fixture(dir);
+  const auto s = studio::study_snapshot(runs::read_study(dir));
+  for (float wide : {1400.0f, 560.0f}) {  // fits (stretched) and scrolls sideways
+    CAPTURE(wide);
+    test::HeadlessImGui gui(wide, 1200);
+    views::StudyState st;
+    auto draw = [&] { views::draw_study_view(s, st); };
+    test::frame_with_mouse(gui, ImVec2(-1, -1), false, draw);
+    test::frame_with_mouse(gui, ImVec2(-1, -1), false, draw);
+    const auto w = views::study_table_widths(s);
+    auto text_w = [](const std::string& t) { return ImGui::CalcTextSize(t.c_str()).x; };
+    // The widths hold every text (by the font's own measure).
+    for (const auto& v : s.variants) CHECK(w.variant >= text_w(v.name));
+    for (size_t c = 0; c < s.columns.size(); ++c) {
+      CHECK(w.columns[c] >= text_w(s.columns[c].shown()));
+      for (const auto& v : s.variants) CHECK(w.columns[c] >= text_w(views::study_cell_text(v.cells[c])));
+    }
+    // And the drawn table gives each column at least that.
+    ImGuiTable* t = study_table(s.columns.size());
+    REQUIRE(t);
+    CHECK(t->Columns[2].WidthGiven >= w.variant - 0.5f);
+    for (size_t c = 0; c < s.columns.size(); ++c) {
+      CAPTURE(c);
+      CHECK(t->Columns[4 + int(c)].WidthGiven >= w.columns[c] - 0.5f);
+    }
   }
 }
 
