@@ -559,7 +559,9 @@ void point_tooltip(const StudyProbe& p, int i) {
   ImGui::TextDisabled("%s%s%s", id.c_str(), l >= 0 && size_t(l) < p.label_names.size() ? " · " : "",
                       l >= 0 && size_t(l) < p.label_names.size() ? p.label_names[size_t(l)].c_str() : "");
   if (size_t(i) < p.texts.size()) ImGui::TextUnformatted(p.texts[size_t(i)].c_str());
-  if (const auto* r = p.sample(id)) ImGui::TextColored(r->decode_hit ? kBest : kMiss, "decoded: %s", r->decoded.c_str());
+  if (const auto* r = p.sample(id))
+    ImGui::TextColored(r->decode_hit ? kBest : kMiss, "decoded: %s",
+                       r->decoded.empty() ? "(nothing: end of text first)" : r->decoded.c_str());
   ImGui::TextDisabled("click: compare both variants on this query");
   ImGui::PopTextWrapPos();
   ImGui::EndTooltip();
@@ -575,7 +577,9 @@ void sample_block(const char* side, const StudySnapshot& s, const StudyProbe& p,
   ImGui::PushTextWrapPos(0);
   ImGui::TextColored(r->decode_hit ? kBest : kMiss, "%s", r->decode_hit ? "decoded (hit)" : "decoded (miss)");
   ImGui::SameLine();
-  ImGui::TextUnformatted(r->decoded.c_str());
+  // An empty text is an answer too: the soft prompts' first token was an end of text.
+  if (r->decoded.empty()) ImGui::TextDisabled("(nothing: the first token decoded was the end of text)");
+  else ImGui::TextUnformatted(r->decoded.c_str());
   std::string words;
   for (const auto& w : r->lens_top10) words += (words.empty() ? "" : " · ") + w;
   ImGui::TextColored(r->lens_hit ? kBest : kMiss, "%s", r->lens_hit ? "lens (hit)" : "lens (miss)");

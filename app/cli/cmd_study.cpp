@@ -60,14 +60,16 @@ RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   auto& s = o->s.base;
   add_model_option(sub, "--model", o->s.model_dir, "Base model directory (HF layout, with tokenizer)")->required();
-  sub.add_option("--data", o->data, "Responses JSONL, as `genlens train --data`")->required();
+  sub.add_option("--data", o->data, "Responses JSONL, as `genlens train --data` (not with --runs)");
   sub.add_option("--tasks", o->tasks, "Task folders, as `genlens eval --tasks`")->required();
   sub.add_option("--out", o->out, "Study folder (study.json, table.md, variants/); a rerun continues it")->required();
   sub.add_option("--vary", o->vary,
                  "KEY=V1,V2,... : a training setting (any `genlens train` option without its dashes: "
                  "recon-weight, align-weight, thought, compression, lr, steps, seed, teacher, ...) and its values; "
-                 "repeat for more settings")
-      ->required();
+                 "repeat for more settings");
+  sub.add_option("--runs", o->s.runs,
+                 "Instead of --vary: finished `genlens train` run folders to compare side by side (each one variant, "
+                 "named by the settings that differ between them); evaluated and probed, never trained");
   auto* grid = sub.add_flag("--grid", "Every combination of the --vary values (the default)");
   sub.add_flag("--zip", o->zip, "The i-th values of every --vary together (all of the same length)")->excludes(grid);
   sub.add_option("--seeds", o->s.seeds, "Runs per variant, seeds --seed, --seed + 1, ...: the table gives mean ± "
@@ -93,6 +95,11 @@ RunFn setup(CLI::App& sub) {
 
   return [o, &sub]() -> int {
     const bool quiet = quiet_requested(sub, o->quiet);
+    if (o->s.runs.empty() && o->vary.empty())
+      fail("study: give --vary KEY=V1,V2 (train variants) or --runs RUN1 RUN2 (compare finished runs)");
+    if (o->s.runs.empty() && o->data.empty()) fail("study: --vary trains variants and needs --data responses.jsonl");
+    if (!o->s.runs.empty() && !o->data.empty())
+      fail("study: --runs compares finished runs; --data is for training (--vary)");
     o->s.combine = o->zip ? runs::Combine::Zip : runs::Combine::Grid;
     for (const auto& spec : o->vary) o->s.vary.push_back(parse_vary(spec));
     o->s.data = o->data;
@@ -103,8 +110,8 @@ RunFn setup(CLI::App& sub) {
     o->s.skip_empty = !o->keep_empty;
     const auto plan = runs::plan_study(o->s);  // every bad --vary named before anything loads
     if (!quiet)
-      fmt::print(stderr, "study: {} variant(s), {} training run(s) into {}\n", plan.study.variants.size(),
-                 plan.runs.size(), o->out);
+      fmt::print(stderr, "study: {} variant(s), {} {} into {}\n", plan.study.variants.size(), plan.runs.size(),
+                 o->s.runs.empty() ? "training run(s)" : "finished run(s) to evaluate and probe", o->out);
     runs::Study result;
     runtime::Job job("study", [&](runtime::JobContext& ctx) { result = runs::run_study(o->s, ctx); });
     ProgressStyle style;

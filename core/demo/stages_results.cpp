@@ -125,7 +125,7 @@ json build_maps(DemoRun& run) {
 //    soft prompts alone (analysis/lens.h, analysis/decode.h).
 json read_lens(DemoRun& run) {
   fs::create_directories(run.ws.lens());
-  auto probe = runs::probe_queries(*run.lm, run.adapter.adapter, *run.tok, run.heldout, run.ctx);
+  auto probe = runs::probe_queries(*run.lm, run.adapter.adapter, *run.tok, run.heldout, run.ctx, "lens");
   const auto& lens_results = probe.lens;
   std::map<std::string, std::pair<int, int>> lens_cat, dec_cat;
   std::vector<nlohmann::ordered_json> rows;

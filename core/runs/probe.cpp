@@ -62,10 +62,11 @@ bool piece_hits(const std::string& piece, const std::vector<std::string>& signat
 }
 
 ProbeResult probe_queries(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
-                          const std::vector<demo::WorldExample>& queries, runtime::JobContext& ctx) {
+                          const std::vector<demo::WorldExample>& queries, runtime::JobContext& ctx,
+                          const std::string& stage) {
   ProbeResult res;
   res.measure = "signature";
-  ctx.set_stage("probe", static_cast<int64_t>(queries.size()), "queries");
+  ctx.set_stage(stage, static_cast<int64_t>(queries.size()), "queries");
   analysis::LensOptions lo;
   lo.top_k = 10;
   lo.layers = "-1";

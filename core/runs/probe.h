@@ -55,9 +55,11 @@ std::vector<std::string> answer_words(const std::string& answer);
 // word marker it is 3+ letters and begins one of the words.
 bool piece_hits(const std::string& piece, const std::vector<std::string>& signature);
 
-// Stage "probe" on ctx (one unit per query); batches of 32 for decoding.
+// Stage `stage` on ctx (one unit per query; the demo's pipeline calls it "lens"); batches
+// of 32 for decoding.
 ProbeResult probe_queries(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
-                          const std::vector<demo::WorldExample>& queries, runtime::JobContext& ctx);
+                          const std::vector<demo::WorldExample>& queries, runtime::JobContext& ctx,
+                          const std::string& stage = "probe");
 
 // DIR/probe.json {"n", "lens_rate", "decode_rate", "measure"} and DIR/samples.jsonl (one
 // row per query: id, question, category, signature, lens_top10, lens_hit, decoded,

@@ -67,6 +67,13 @@ void set_from_text(gen::TrainSettings& s, const gen::TrainSettingField& f, const
 
 // A folder name for the variant: its "key=value" pairs joined by ',', anything outside
 // [A-Za-z0-9._=+-] replaced by '_'.
+std::string folder_safe(std::string out) {
+  for (char& c : out)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._=+-,").find(c) != std::string_view::npos))
+      c = '_';
+  return out;
+}
+
 std::string slug(const std::vector<std::pair<std::string, std::string>>& setting) {
   if (setting.empty()) return "base";
   std::string out;
@@ -74,10 +81,7 @@ std::string slug(const std::vector<std::pair<std::string, std::string>>& setting
     if (!out.empty()) out += ',';
     out += k + "=" + v;
   }
-  for (char& c : out)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._=+-,").find(c) != std::string_view::npos))
-      c = '_';
-  return out;
+  return folder_safe(out);
 }
 
 std::string display_name(const std::vector<std::pair<std::string, std::string>>& setting) {
@@ -97,6 +101,7 @@ std::vector<std::string> vary_keys() {
 }
 
 StudyPlan plan_study(const StudyOptions& o) {
+  if (!o.runs.empty()) return plan_runs(o);
   if (o.seeds < 1) fail("--seeds: expected >= 1, found {}", o.seeds);
   std::set<std::string> seen;
   bool vary_seed = false;
@@ -186,6 +191,80 @@ StudyPlan plan_study(const StudyOptions& o) {
 
 namespace {
 
+std::string value_text(const gen::TrainSettings& s, const gen::TrainSettingField& f) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        using Value = std::decay_t<decltype(s.*member)>;
+        if constexpr (std::is_same_v<Value, std::string>) return s.*member;
+        else return fmt::format("{}", s.*member);
+      },
+      f.member);
+}
+
+}  // namespace
+
+StudyPlan plan_runs(const StudyOptions& o) {
+  if (!o.vary.empty()) fail("--runs compares finished runs: give --runs or --vary, not both");
+  struct Found {
+    fs::path dir;
+    gen::TrainSettings settings;
+  };
+  std::vector<Found> found;
+  for (const auto& dir : o.runs) {
+    const auto cps = gen::list_checkpoints(dir);
+    if (cps.empty() || !fs::exists(cps.back().second / "trainer_state.json"))
+      fail("--runs {}: no checkpoint with trainer_state.json here (expected a `genlens train --out` folder)",
+           dir.string());
+    const fs::path state = cps.back().second / "trainer_state.json";
+    auto settings = gen::TrainSettings::from_json(
+        gen::read_trainer_state(state).value("settings", json::object()), state.string());
+    found.push_back({dir, settings});
+  }
+  StudyPlan plan;
+  Study& s = plan.study;
+  s.model = o.model_dir;
+  s.tasks = o.tasks.string();
+  if (!o.heldout.empty()) s.heldout = o.heldout.string();
+  s.base = found.front().settings.to_json();
+  s.combine = Combine::Zip;
+  s.modes = o.modes;
+  // The axes: every setting whose value is not the same in all runs.
+  std::vector<const gen::TrainSettingField*> differing;
+  for (const auto& f : gen::kTrainSettingFields) {
+    if (!f.is_option() || f.on_resume == gen::OnResume::Free) continue;
+    VaryAxis a{f.name + 2, {}};
+    for (const auto& r : found) a.values.push_back(value_text(r.settings, f));
+    if (std::all_of(a.values.begin(), a.values.end(), [&](const std::string& v) { return v == a.values.front(); }))
+      continue;
+    differing.push_back(&f);
+    s.vary.push_back(std::move(a));
+  }
+  std::set<std::string> names, dirs;
+  for (size_t i = 0; i < found.size(); ++i) {
+    StudyVariant v;
+    for (const auto* f : differing) v.setting.emplace_back(f->name + 2, value_text(found[i].settings, *f));
+    v.name = v.setting.empty() ? found[i].dir.filename().string() : display_name(v.setting);
+    // Runs with the same settings (other data, say) are told apart by their folders.
+    if (names.count(v.name)) v.name += " (" + found[i].dir.filename().string() + ")";
+    if (!names.insert(v.name).second)
+      fail("--runs {}: given twice, or two runs in folders of one name with the same settings", found[i].dir.string());
+    v.settings = found[i].settings.to_json();
+    PlannedRun r;
+    r.variant = i;
+    r.seed = found[i].settings.seed;
+    r.settings = found[i].settings;
+    r.dir = "variants/" + folder_safe(v.name) + "/seed-" + std::to_string(r.seed);
+    if (!dirs.insert(r.dir).second) fail("--runs {}: its folder name in the study is taken", found[i].dir.string());
+    r.trained = fs::absolute(found[i].dir);
+    v.runs.push_back({r.seed, r.dir, false, {}});
+    s.variants.push_back(std::move(v));
+    plan.runs.push_back(std::move(r));
+  }
+  return plan;
+}
+
+namespace {
+
 // The instruction the side-by-side maps embed the held-out queries with: the clustering
 // task's when there is one (the demo's maps use the same), else the paper's default.
 std::string map_instruction(const std::vector<analysis::Task>& tasks) {
@@ -196,12 +275,14 @@ std::string map_instruction(const std::vector<analysis::Task>& tasks) {
 
 std::string canonical_path(const fs::path& p) { return fs::weakly_canonical(fs::absolute(p)).string(); }
 
-json done_json(const StudyOptions& o, const gen::TrainSettings& settings, const std::map<std::string, double>& scores,
-               int64_t step) {
+json done_json(const StudyOptions& o, const PlannedRun& pr, const std::map<std::string, double>& scores, int64_t step) {
+  const gen::TrainSettings& settings = pr.settings;
   json sc = json::object();
   for (const auto& [k, v] : scores) sc[k] = v;
+  // A compared run (--runs) names its folder; a trained one its data (what --reuse matches).
   return json{{"model", canonical_path(o.model_dir)},
-              {"data", canonical_path(o.data)},
+              {"data", pr.trained.empty() ? canonical_path(o.data) : std::string()},
+              {"run", pr.trained.empty() ? std::string() : pr.trained.string()},
               {"settings", settings.to_json()},
               {"scores", sc},
               {"step", step}};
@@ -298,7 +379,7 @@ Study run_study(const StudyOptions& o, runtime::JobContext& ctx) {
     s.columns.push_back({"decode", "decode", "hit_rate", "probe", false});
     s.columns.push_back({"lens", "lens", "hit_rate", "probe", false});
   }
-  if (!fs::exists(o.data)) fail("--data {}: no such file", o.data.string());
+  if (o.runs.empty() && !fs::exists(o.data)) fail("--data {}: no such file", o.data.string());
   fs::create_directories(o.out);
   io::DirLock lock(o.out, "study");
 
@@ -329,32 +410,38 @@ Study run_study(const StudyOptions& o, runtime::JobContext& ctx) {
     const PlannedRun& pr = plan.runs[i];
     StudyRun& sr = run_of(i);
     const std::string label = fmt::format("{} seed {}", s.variants[pr.variant].name, pr.seed);
-    ctx.set_part(static_cast<int64_t>(i) + 1, n, label, "train");
+    ctx.set_part(static_cast<int64_t>(i) + 1, n, label, pr.trained.empty() ? "train" : "probe");
     if (sr.done) {
       ctx.log(fmt::format("{}: done earlier, not trained again", label));
       continue;
     }
     ctx.check_cancel();
     const fs::path dir = o.out / pr.dir;
-    if (!fs::exists(dir / "run"))
-      if (const fs::path src = find_reusable(o, pr.settings); !src.empty()) {
-        copy_run(src / "run", dir / "run");
-        ctx.log(fmt::format("{}: the same run is finished in {}: copied, not trained again", label, src.string()));
-      }
-    TrainRunOptions tr;
-    tr.lm = lm;
-    tr.tok = tok.get();
-    tr.model_dir = o.model_dir;
-    tr.data = o.data;
-    tr.out = dir / "run";
-    tr.settings = pr.settings;
-    tr.resume = true;  // a run cut short by an earlier kill continues from its newest checkpoint
-    tr.skip_empty = o.skip_empty;
-    const TrainRunResult trained = train_run(tr, ctx);
+    const fs::path run_dir = pr.trained.empty() ? dir / "run" : pr.trained;
+    int64_t step = 0;
+    if (!pr.trained.empty()) {
+      step = gen::list_checkpoints(pr.trained).back().first;
+    } else {
+      if (!fs::exists(dir / "run"))
+        if (const fs::path src = find_reusable(o, pr.settings); !src.empty()) {
+          copy_run(src / "run", dir / "run");
+          ctx.log(fmt::format("{}: the same run is finished in {}: copied, not trained again", label, src.string()));
+        }
+      TrainRunOptions tr;
+      tr.lm = lm;
+      tr.tok = tok.get();
+      tr.model_dir = o.model_dir;
+      tr.data = o.data;
+      tr.out = dir / "run";
+      tr.settings = pr.settings;
+      tr.resume = true;  // a run cut short by an earlier kill continues from its newest checkpoint
+      tr.skip_empty = o.skip_empty;
+      step = train_run(tr, ctx).step;
+    }
 
     analysis::EvalOptions eo;
     eo.model_dir = o.model_dir;
-    eo.adapter = (dir / "run").string();
+    eo.adapter = run_dir.string();
     eo.tasks_dir = o.tasks;
     eo.modes = o.modes;
     eo.out_dir = dir / "eval";
@@ -368,14 +455,14 @@ Study run_study(const StudyOptions& o, runtime::JobContext& ctx) {
         if (auto v = m->second.metrics.find(t.main_metric); v != m->second.metrics.end()) scores[t.name] = v->second;
 
     if (!heldout.empty()) {
-      const auto adapter = gen::load_adapter(gen::resolve_adapter_dir(dir / "run"), *lm, o.model_dir);
+      const auto adapter = gen::load_adapter(gen::resolve_adapter_dir(run_dir), *lm, o.model_dir);
       auto probe = probe_queries(*lm, adapter.adapter, *tok, heldout, ctx);
       write_probe(probe, dir / "probe");
       write_probe_map(*lm, adapter, *tok, heldout, instruction, dir / "probe", ctx);
       scores["decode"] = probe.decode_rate;
       scores["lens"] = probe.lens_rate;
     }
-    io::write_file_atomic(dir / "done.json", done_json(o, pr.settings, scores, trained.step).dump(2) + "\n");
+    io::write_file_atomic(dir / "done.json", done_json(o, pr, scores, step).dump(2) + "\n");
     sr.scores = std::move(scores);
     sr.done = true;
     summarize(s);

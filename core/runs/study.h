@@ -39,6 +39,11 @@ struct StudyOptions {
   // with the same data and the same settings (bookkeeping ones aside) is copied, not
   // trained again (the demo's ablations share their recon + align baseline this way).
   std::vector<std::filesystem::path> reuse;
+  // Instead of training: finished `genlens train` runs to compare, each one variant named
+  // by the settings that differ between them (read from their trainer_state.json); they
+  // are evaluated and probed like trained variants, never trained further. data, vary
+  // and seeds are then unused.
+  std::vector<std::filesystem::path> runs;
 };
 
 // One training run of the plan: the variant it belongs to and its full settings.
@@ -47,6 +52,7 @@ struct PlannedRun {
   uint64_t seed = 0;
   gen::TrainSettings settings;
   std::string dir;  // relative to the study folder
+  std::filesystem::path trained;  // StudyOptions::runs: the finished run compared (nothing is trained)
 };
 
 struct StudyPlan {
@@ -59,6 +65,10 @@ struct StudyPlan {
 // or TrainSettings::validate refuses, zip axes of different lengths, a duplicate key ->
 // genlens::Error naming the key and value.
 StudyPlan plan_study(const StudyOptions& o);
+
+// With StudyOptions::runs: one variant per run, the axes being the settings that differ
+// (bookkeeping ones aside); a folder that is not a finished run is an error naming it.
+StudyPlan plan_runs(const StudyOptions& o);
 
 // The keys --vary accepts: every `genlens train` option without its dashes.
 std::vector<std::string> vary_keys();

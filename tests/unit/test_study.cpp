@@ -245,6 +245,47 @@ TEST_CASE("study: --reuse copies a finished identical run instead of training it
   CHECK(runtime::MetricsLog::read(tmp / "b/variants/compression=2/seed-42/run/metrics.jsonl").size() == 6);
 }
 
+TEST_CASE("study --runs: finished runs compared side by side, named by the settings that differ, never trained") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("study-runs");
+  write_inputs(tmp.path);
+  for (auto [dir, lr] : {std::pair<const char*, const char*>{"a", "3e-3"}, {"b", "1e-3"}}) {
+    auto t = test::run_genlens("train --quiet" + train_args(model, tmp.path) + " --steps 5 --thought 1 --lr " + lr +
+                               " --out " + q(tmp / dir));
+    INFO(t.output);
+    REQUIRE(t.exit_code == 0);
+  }
+  const auto before = test::read_file(tmp / "a/metrics.jsonl");
+  auto r = test::run_genlens("study --quiet --model " + q(model) + " --tasks " + q(tmp / "tasks") + " --heldout " +
+                             q(tmp / "heldout.jsonl") + " --runs " + q(tmp / "a") + " " + q(tmp / "b") + " --out " +
+                             q(tmp / "st"));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto s = runs::read_study(tmp / "st");
+  REQUIRE(s.variants.size() == 2);
+  CHECK(s.variants[0].name == "lr=0.003");  // the one setting that differs, as the option reads
+  CHECK(s.variants[1].name == "lr=0.001");
+  REQUIRE(s.vary.size() == 1);
+  CHECK(s.vary[0].key == "lr");
+  CHECK(test::read_file(tmp / "a/metrics.jsonl") == before);  // not trained further
+  // Its scores are eval --modes generative of that run.
+  auto e = test::run_genlens("eval --quiet --model " + q(model) + " --adapter " + q(tmp / "b") + " --tasks " +
+                             q(tmp / "tasks") + " --modes generative --out " + q(tmp / "eval-b"));
+  REQUIRE(e.exit_code == 0);
+  for (auto& task : io::read_json_file(tmp / "eval-b/results.json")["tasks"])
+    CHECK(s.variants[1].mean.at(task["name"].get<std::string>()) ==
+          doctest::Approx(task["scores"]["generative"][task["main_metric"].get<std::string>()].get<double>()));
+  CHECK(fs::exists(tmp / "st" / s.variants[1].runs[0].dir / "probe/map.json"));
+
+  auto bad = test::run_genlens("study --model " + q(model) + " --tasks " + q(tmp / "tasks") + " --runs " +
+                               q(tmp / "tasks") + " --out " + q(tmp / "st2"));
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("no checkpoint with trainer_state.json here") != std::string::npos);
+  auto none = test::run_genlens("study --model " + q(model) + " --tasks " + q(tmp / "tasks") + " --out " + q(tmp / "st3"));
+  CHECK(none.exit_code != 0);
+  CHECK(none.output.find("give --vary KEY=V1,V2 (train variants) or --runs RUN1 RUN2") != std::string::npos);
+}
+
 TEST_CASE("study table: mean, sample standard deviation, the best per column and ~ inside the spread") {
   runs::Study s;
   s.seeds = {1, 2};
