@@ -249,8 +249,10 @@ TEST_CASE("study --runs: finished runs compared side by side, named by the setti
   auto model = test::tiny_qwen3_text_model();
   test::TempDir tmp("study-runs");
   write_inputs(tmp.path);
+  std::string args = train_args(model, tmp.path);
+  args.erase(args.find(" --lr 3e-3"), std::string(" --lr 3e-3").size());  // the one setting these runs differ in
   for (auto [dir, lr] : {std::pair<const char*, const char*>{"a", "3e-3"}, {"b", "1e-3"}}) {
-    auto t = test::run_genlens("train --quiet" + train_args(model, tmp.path) + " --steps 5 --thought 1 --lr " + lr +
+    auto t = test::run_genlens("train --quiet" + args + " --steps 5 --thought 1 --lr " + lr +
                                " --out " + q(tmp / dir));
     INFO(t.output);
     REQUIRE(t.exit_code == 0);
