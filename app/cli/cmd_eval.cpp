@@ -1,10 +1,10 @@
 // `genlens eval`: every task folder under --tasks, every mode -> OUT/results.json + a table.
 #include <fmt/format.h>
 
-#include <sstream>
 
 #include "app/cli/analysis_args.h"
 #include "app/cli/command.h"
+#include "app/cli/list_arg.h"
 #include "app/cli/progress.h"
 #include "core/analysis/eval.h"
 #include "core/util/error.h"
@@ -17,16 +17,6 @@ struct Opts {
   std::string modes = "generative,mean,last", tasks, out;
   bool quiet = false, json = false;
 };
-
-std::vector<std::string> split_modes(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string m;
-  while (std::getline(ss, m, ','))
-    if (!m.empty()) out.push_back(m);
-  if (out.empty()) fail("--modes: expected a comma-separated list such as generative,mean,last");
-  return out;
-}
 
 RunFn setup(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
@@ -46,7 +36,7 @@ RunFn setup(CLI::App& sub) {
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
     const bool quiet = quiet_requested(sub, o->quiet);
-    o->e.modes = split_modes(o->modes);
+    o->e.modes = split_comma_list(o->modes, "--modes: expected a comma-separated list such as generative,mean,last");
     o->e.tasks_dir = o->tasks;
     o->e.out_dir = o->out;
     analysis::EvalResults res;

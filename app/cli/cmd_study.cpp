@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "app/cli/command.h"
+#include "app/cli/list_arg.h"
 #include "app/cli/model_args.h"
 #include "app/cli/progress.h"
 #include "core/runs/study.h"
@@ -40,20 +41,6 @@ runs::VaryAxis parse_vary(const std::string& spec) {
     at = comma + 1;
   }
   return a;
-}
-
-std::vector<std::string> split_commas(const std::string& s, const char* flag) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < s.size()) {
-    const size_t comma = s.find(',', at);
-    std::string m = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    if (!m.empty()) out.push_back(m);
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  if (out.empty()) fail("{}: expected a comma-separated list", flag);
-  return out;
 }
 
 RunFn setup(CLI::App& sub) {
@@ -106,7 +93,7 @@ RunFn setup(CLI::App& sub) {
     o->s.tasks = o->tasks;
     o->s.heldout = o->heldout;
     o->s.out = o->out;
-    o->s.modes = split_commas(o->modes, "--modes");
+    o->s.modes = split_comma_list(o->modes, "--modes: expected a comma-separated list");
     o->s.skip_empty = !o->keep_empty;
     const auto plan = runs::plan_study(o->s);  // every bad --vary named before anything loads
     if (!quiet)

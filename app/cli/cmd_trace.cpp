@@ -11,6 +11,7 @@
 
 #include "app/cli/analysis_args.h"
 #include "app/cli/command.h"
+#include "app/cli/list_arg.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
 #include "core/analysis/lens.h"
@@ -30,20 +31,6 @@ struct Opts {
   bool json = false, quiet = false, no_input = false;
   DeviceArgs dev;
 };
-
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= s.size()) {
-    const size_t comma = s.find(',', at);
-    std::string w = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    if (!w.empty()) out.push_back(w);
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  if (out.empty()) fail("--noise-words: expected words separated by commas");
-  return out;
-}
 
 nlohmann::ordered_json result_json(const analysis::TraceResult& r) {
   nlohmann::ordered_json j;
@@ -145,7 +132,7 @@ RunFn setup(CLI::App& sub) {
     to.instruction = sub.count("--instruction") ? o->instruction : adapter->meta.instruction;
     to.max_length = query_max_length_of(sub, o->max_length, adapter);
     to.contrast = o->contrast;
-    if (sub.count("--noise-words")) to.noise_words = split_words(o->noise_words);
+    if (sub.count("--noise-words")) to.noise_words = split_comma_list(o->noise_words, "--noise-words: expected words separated by commas");
     to.noise_scale = o->noise_scale;
     to.seed = o->seed;
     to.layers = o->layers;

@@ -37,6 +37,17 @@ int64_t TraceResult::first_layer_reaching(PositionKind kind, double threshold) c
   return -1;
 }
 
+namespace {
+
+// S = recon(C) of a run's final states, C the last n_compression positions in float32 (as
+// gen::encode_queries makes them).
+Tensor soft_prompts_of_last(const gen::Adapter& adapter, const Tensor& last_hidden) {
+  const int64_t nc = adapter.shape().n_compression, T = last_hidden.size(1);
+  return gen::soft_prompts_of(adapter, last_hidden.narrow(1, T - nc, nc).to(torch::kFloat32));
+}
+
+}  // namespace
+
 Tensor embedding_from_layer(const model::DecoderLM& lm, const gen::Adapter& adapter, const Tensor& stream,
                             int64_t layer) {
   torch::NoGradGuard ng;
@@ -44,10 +55,7 @@ Tensor embedding_from_layer(const model::DecoderLM& lm, const gen::Adapter& adap
   model::ForwardOptions fo;
   fo.start_layer = layer;
   auto out = lm.forward(stream, torch::ones({P, T}, torch::TensorOptions().dtype(torch::kLong).device(lm.device())), fo);
-  const int64_t nc = adapter.shape().n_compression;
-  // As gen::encode_queries: C in float32, S = recon(C), embedding = mean(align(S)).
-  Tensor C = out.last_hidden.narrow(1, T - nc, nc).to(torch::kFloat32);
-  return gen::embedding_of(adapter, gen::soft_prompts_of(adapter, C));
+  return gen::embedding_of(adapter, soft_prompts_of_last(adapter, out.last_hidden));
 }
 
 Tensor trace_effect(const Tensor& patched, const Tensor& e_base, const Tensor& e_source) {
@@ -88,8 +96,7 @@ std::vector<int64_t> word_positions(const text::Encoding& enc, const std::string
 
 std::string decode_one(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
                        const Tensor& last_hidden, int64_t max_new_tokens) {
-  const int64_t nc = adapter.shape().n_compression, T = last_hidden.size(1);
-  Tensor S = gen::soft_prompts_of(adapter, last_hidden.narrow(1, T - nc, nc).to(torch::kFloat32));
+  const Tensor S = soft_prompts_of_last(adapter, last_hidden);
   DecodeOptions dopt;
   dopt.max_new_tokens = static_cast<int>(max_new_tokens);
   dopt.model_answer = false;
@@ -177,11 +184,8 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
       src_of.push_back(p.index);
     }
   }
-  const int64_t nc = adapter.shape().n_compression;
   auto embedding_of_last = [&](const Tensor& last) {
-    const int64_t T = last.size(1);
-    return gen::embedding_of(adapter, gen::soft_prompts_of(adapter, last.narrow(1, T - nc, nc).to(torch::kFloat32)))
-        .reshape({-1});
+    return gen::embedding_of(adapter, soft_prompts_of_last(adapter, last)).reshape({-1});
   };
   const Tensor e_x = embedding_of_last(last_x), e_y = embedding_of_last(last_y);
   r.cos_base_source = F::cosine_similarity(e_x.unsqueeze(0), e_y.unsqueeze(0)).item<double>();
