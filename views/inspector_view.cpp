@@ -87,12 +87,12 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   const float half = (avail - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
   ImGui::BeginChild("answer", ImVec2(half, font * 5.2f), true);
   ImGui::TextDisabled("The LLM's answer");
-  if (draw_status(s.answer_status)) wrapped_block(s.answer);
+  if (draw_status(s.answer_status) || !s.answer.empty()) wrapped_block(s.answer);  // streams in while running
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("decoded", ImVec2(half, font * 5.2f), true);
   ImGui::TextDisabled("Decoded from the soft prompts");
-  if (draw_status(s.decoded_status)) wrapped_block(s.decoded);
+  if (draw_status(s.decoded_status) || !s.decoded.empty()) wrapped_block(s.decoded);  // streams in while running
   ImGui::EndChild();
 
   section("Logit lens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");

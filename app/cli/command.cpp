@@ -82,8 +82,7 @@ std::string required_option_message(const Cli& cli, const std::string& what) {
 }
 
 int run_cli(int argc, const char* const* argv) {
-  runtime::tune_allocator();
-  runtime::match_blas_threads();
+  runtime::tune_for_tensors();
   Cli cli;
   build_cli(cli);
   // One intra-op thread is what LibTorch picks on the 2-core machines this was measured

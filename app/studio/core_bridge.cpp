@@ -171,7 +171,7 @@ ProbeResult run_probe(const LoadedModel& m, const std::string& query, const std:
 }
 
 analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
-                                  int max_new_tokens) {
+                                  int max_new_tokens, const std::function<void(const analysis::DecodeResult&)>& so_far) {
   if (!m.adapter) fail("decoding needs an adapter: open a checkpoint or a run (Workspace tab)");
   analysis::DecodeOptions o;
   o.instruction = instruction;
@@ -179,6 +179,23 @@ analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query
   o.max_new_tokens = max_new_tokens;
   o.model_answer = m.chat.has_value();
   o.chat = m.chat ? &*m.chat : nullptr;
+  if (so_far) {
+    // One query: the text from the embedding grows first, then the model's answer.
+    auto partial = std::make_shared<analysis::DecodeResult>();
+    partial->query = query;
+    o.on_token = [partial, so_far, max_new_tokens](size_t, analysis::DecodeOptions::Stream which,
+                                                   const analysis::DecodedText& text) {
+      if (which == analysis::DecodeOptions::Stream::FromEmbedding) {
+        partial->from_embedding = text;
+      } else {
+        auto& done = partial->from_embedding;  // finished before the answer starts
+        done.stopped_at_eos = static_cast<int64_t>(done.ids.size()) < max_new_tokens;
+        partial->has_model_answer = true;
+        partial->model_answer = text;
+      }
+      so_far(*partial);
+    };
+  }
   return analysis::decode_queries(*m.lm, m.adapter->adapter, *m.tok, {query}, o).front();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,8 +55,10 @@ std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::strin
 analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
                               const std::vector<std::string>& track);
 // The decoded text from the soft prompts and the model's own answer (chat template).
+// `so_far` (optional) hears the result growing token by token (see DecodeOptions::on_token).
 analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
-                                  int max_new_tokens);
+                                  int max_new_tokens,
+                                  const std::function<void(const analysis::DecodeResult&)>& so_far = {});
 analysis::InterpolationResult run_walk(const LoadedModel& m, const std::string& a, const std::string& b,
                                        const std::string& instruction, int steps, int max_new_tokens);
 analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedModel& m,

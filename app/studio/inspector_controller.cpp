@@ -73,7 +73,10 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
       ctx.set_stage("decode");
       auto lk = core->compute();
       ctx.check_cancel();
-      res->publish(res->decode, run_decode(*m, query, instruction, 48));
+      res->publish(res->decode, run_decode(*m, query, instruction, 48, [&](const analysis::DecodeResult& so_far) {
+        ctx.check_cancel();  // a newer query stops this one between tokens
+        res->publish(res->decode, so_far, /*partial=*/true);
+      }));
     } else {
       res->problem(res->decode, "Open an adapter (a checkpoint or a run) to decode from the soft prompts.");
     }
@@ -205,7 +208,17 @@ void InspectorController::poll_query(MapController& map) {
                                ? "the query's own tokens (no adapter open)"
                                : "thought (T) and compression (C) tokens";
       }
-      if (r.decode.value) {
+      if (r.decode.value && r.decode.partial) {
+        // Streaming: the text so far under a running status that counts the tokens.
+        const auto& d = *r.decode.value;
+        insp_.decoded = d.from_embedding.text;
+        if (!d.has_model_answer) {
+          insp_.decoded_status = {Status::Running, fmt::format("decoding from the embedding… {} tokens", d.from_embedding.ids.size())};
+        } else {
+          fill_decode(d, insp_);
+          insp_.answer_status = {Status::Running, fmt::format("answering… {} tokens", d.model_answer.ids.size())};
+        }
+      } else if (r.decode.value) {
         fill_decode(*r.decode.value, insp_);
         if (!r.decode.value->has_model_answer) insp_.answer_status = {Status::Unavailable, "the model has no chat template"};
       } else if (!r.decode.problem.empty()) {
@@ -244,10 +257,12 @@ void InspectorController::poll_query(MapController& map) {
     fail_pending(insp_.neighbours_status);
     if (!why.empty() && why != "cancelled") cx_.log("query: " + why);
   } else {
-    // Show the stage the job is in on the parts still waiting.
-    for (auto* s : {&insp_.tokens_status, &insp_.lens_status, &insp_.answer_status, &insp_.decoded_status,
-                    &insp_.neighbours_status})
+    // Show the stage the job is in on the parts still waiting (a streaming text keeps
+    // its token count).
+    for (auto* s : {&insp_.tokens_status, &insp_.lens_status, &insp_.neighbours_status})
       if (s->kind == Status::Running) s->text = snap.stage + "…";
+    if (insp_.answer_status.kind == Status::Running && insp_.answer.empty()) insp_.answer_status.text = snap.stage + "…";
+    if (insp_.decoded_status.kind == Status::Running && insp_.decoded.empty()) insp_.decoded_status.text = snap.stage + "…";
   }
 }
 

@@ -14,12 +14,14 @@
 namespace genlens::studio {
 
 // One part of a query's results: absent until the job reaches it; `problem` when it
-// could not be computed (e.g. no adapter for decoding), which is not a job failure.
+// could not be computed (e.g. no adapter for decoding), which is not a job failure;
+// `partial` while a streamed part (decoded text, the model's answer) is still growing.
 template <class T>
 struct Part {
   std::optional<T> value;
   std::string problem;
-  bool done() const { return value.has_value() || !problem.empty(); }
+  bool partial = false;
+  bool done() const { return (value.has_value() && !partial) || !problem.empty(); }
 };
 
 struct QueryResults {
@@ -36,9 +38,10 @@ struct QueryResults {
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 
   template <class T, class V>
-  void publish(Part<T>& part, V&& v) {
+  void publish(Part<T>& part, V&& v, bool partial = false) {
     std::lock_guard<std::mutex> lk(mu);
     part.value = std::forward<V>(v);
+    part.partial = partial;
     ++version;
   }
   template <class T>

@@ -29,8 +29,18 @@ std::vector<int64_t> stop_ids(const model::DecoderLM& lm, const text::Tokenizer*
 
 namespace {
 
+DecodedText decoded(const text::Tokenizer* tok, const std::vector<int64_t>& ids, int max_new_tokens) {
+  DecodedText d;
+  d.ids.assign(ids.begin(), ids.end());
+  if (tok) d.text = tok->decode(d.ids, /*skip_special=*/true);
+  d.stopped_at_eos = static_cast<int64_t>(ids.size()) < max_new_tokens;
+  return d;
+}
+
+// `which` names the stream the caller's on_token hears about (the text so far of a row,
+// re-decoded whole each token so multi-token characters come out right).
 model::GenerateOptions generate_options(const model::DecoderLM& lm, const text::Tokenizer* tok,
-                                        const DecodeOptions& opt) {
+                                        const DecodeOptions& opt, DecodeOptions::Stream which) {
   if (opt.max_new_tokens < 1) fail("--max-new-tokens: expected >= 1, found {}", opt.max_new_tokens);
   model::GenerateOptions g;
   g.max_new_tokens = opt.max_new_tokens;
@@ -39,15 +49,17 @@ model::GenerateOptions generate_options(const model::DecoderLM& lm, const text::
   g.top_p = opt.top_p;
   g.seed = opt.seed;
   g.eos_ids = stop_ids(lm, tok, opt.extra_eos_ids);
+  if (opt.on_token) {
+    auto so_far = std::make_shared<std::vector<std::vector<int64_t>>>();
+    g.on_token = [so_far, tok, which, cb = opt.on_token](int64_t row, int64_t id) {
+      const auto r = static_cast<size_t>(row);
+      if (so_far->size() <= r) so_far->resize(r + 1);
+      (*so_far)[r].push_back(id);
+      auto d = decoded(tok, (*so_far)[r], /*max_new_tokens=*/0);  // not finished: stopped_at_eos false
+      cb(r, which, d);
+    };
+  }
   return g;
-}
-
-DecodedText decoded(const text::Tokenizer* tok, const std::vector<int64_t>& ids, int max_new_tokens) {
-  DecodedText d;
-  d.ids.assign(ids.begin(), ids.end());
-  if (tok) d.text = tok->decode(d.ids, /*skip_special=*/true);
-  d.stopped_at_eos = static_cast<int64_t>(ids.size()) < max_new_tokens;
-  return d;
 }
 
 // Soft prompts S [B, n_c, H] float32 of query id rows (left padded; positions from the mask).
@@ -61,7 +73,7 @@ Tensor soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter,
 // Greedy/sampled decoding from [S] alone: no BOS, no chat template (the training path).
 std::vector<DecodedText> decode_soft_prompts(const model::DecoderLM& lm, const text::Tokenizer* tok, const Tensor& S,
                                              const DecodeOptions& opt) {
-  auto g = generate_options(lm, tok, opt);
+  auto g = generate_options(lm, tok, opt, DecodeOptions::Stream::FromEmbedding);
   auto mask = torch::ones({S.size(0), S.size(1)}, torch::kLong);
   auto out = model::generate(lm, S.to(lm.device(), lm.dtype()), mask, g);
   std::vector<DecodedText> res;
@@ -130,7 +142,7 @@ std::vector<DecodeResult> decode_queries(const model::DecoderLM& lm, const gen::
       auto ids = text::prompt_ids(tok, *opt.chat, q, /*max_input_length=*/1024);
       prompts.emplace_back(ids.begin(), ids.end());
     }
-    auto out = model::generate_from_ids(lm, prompts, generate_options(lm, &tok, opt));
+    auto out = model::generate_from_ids(lm, prompts, generate_options(lm, &tok, opt, DecodeOptions::Stream::ModelAnswer));
     for (size_t i = 0; i < queries.size(); ++i) {
       res[i].has_model_answer = true;
       res[i].model_answer = decoded(&tok, out[i], opt.max_new_tokens);

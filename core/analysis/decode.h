@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,11 @@ struct DecodeOptions {
   // The model's own answer (needs `chat`); max_new_tokens applies too.
   bool model_answer = true;
   const text::ChatTemplate* chat = nullptr;
+  // Streaming: called after each generated token with the text so far of one row (a
+  // query, or a point of an interpolation), first for the text decoded from the
+  // embedding, then for the model's answer. Throwing stops decoding.
+  enum class Stream { FromEmbedding, ModelAnswer };
+  std::function<void(size_t row, Stream which, const DecodedText& so_far)> on_token;
 };
 
 // Batched over queries; results in query order.

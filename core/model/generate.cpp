@@ -83,6 +83,7 @@ std::vector<std::vector<int64_t>> generate(const DecoderLM& lm, const Tensor& pr
         ++n_done;
       } else {
         out[b].push_back(nx[b]);
+        if (opt.on_token) opt.on_token(b, nx[b]);
       }
     }
     if (n_done == B || step + 1 == opt.max_new_tokens) break;

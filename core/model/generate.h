@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/model/decoder_lm.h"
@@ -18,6 +19,10 @@ struct GenerateOptions {
   float top_p = 1.0f;
   uint64_t seed = 0;
   std::vector<int64_t> eos_ids;  // stop when any is produced (it is not returned)
+  // Streaming: called with (row, id) for each token as it is added to a row's output, in
+  // order (EOS excluded), before the next step is computed. An exception thrown here
+  // (a cancelled job) ends generation and propagates.
+  std::function<void(int64_t row, int64_t id)> on_token;
 };
 
 // Throws genlens::Error naming the flag (--top-p, --temperature, --max-new-tokens) when

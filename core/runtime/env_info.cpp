@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 
@@ -17,6 +19,13 @@ namespace genlens::runtime {
 
 namespace {
 bool g_threads_flag = false;  // set_threads() was called (--threads)
+std::string g_blas_core_source = "OpenBLAS, from the CPU model";
+
+using CoreName = char* (*)();
+std::string blas_core_name() {
+  auto name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return name ? std::string(name()) : std::string();
+}
 
 // The BLAS LibTorch calls is whichever libblas.so.3 the dynamic loader mapped;
 // /proc/self/maps names it after Debian's alternatives are resolved.
@@ -51,6 +60,11 @@ EnvInfo probe_env() {
                                     : "LibTorch's default for this machine";
   using GetThreads = int (*)();
   if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) e.blas_threads = get();
+  e.blas_core = blas_core_name();
+  if (!e.blas_core.empty())
+    e.blas_core_source = std::getenv("OPENBLAS_CORETYPE") && g_blas_core_source.rfind("genlens", 0) != 0
+                             ? std::string("OPENBLAS_CORETYPE=") + std::getenv("OPENBLAS_CORETYPE")
+                             : g_blas_core_source;
   e.devices.push_back("cpu");
   if (torch::cuda::is_available()) {
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i)
@@ -77,6 +91,39 @@ void tune_allocator() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+void choose_blas_kernels() {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  using Fn = void (*)();
+  auto quit = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+  auto init = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+  if (!quit || !init || blas_core_name() != "Prescott") return;  // not a DYNAMIC_ARCH OpenBLAS, or it knew the CPU
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512vl");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const char* core = avx512 ? "SkylakeX" : avx2 ? "Haswell" : nullptr;
+  if (!core) return;
+  ::setenv("OPENBLAS_CORETYPE", core, 1);
+  quit();
+  init();  // reads OPENBLAS_CORETYPE, as at load
+  if (blas_core_name() != core) {  // this OpenBLAS lacks the kernel set: back to its own choice
+    ::unsetenv("OPENBLAS_CORETYPE");
+    quit();
+    init();
+    return;
+  }
+  g_blas_core_source = fmt::format("genlens: OpenBLAS fell back to Prescott on this {} CPU "
+                                   "(OPENBLAS_CORETYPE=Prescott keeps that)",
+                                   avx512 ? "AVX-512" : "AVX2 + FMA");
+}
+
+void tune_for_tensors() {
+  tune_allocator();
+  choose_blas_kernels();
+  match_blas_threads();
 }
 
 void set_threads(int n) {

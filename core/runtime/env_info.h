@@ -14,6 +14,8 @@ struct EnvInfo {
   int inter_op_threads = 0;
   std::string threads_source;    // who chose intra_op_threads: "--threads", "OMP_NUM_THREADS", LibTorch's default
   int blas_threads = 0;          // OpenBLAS's own pool (0: no OpenBLAS loaded)
+  std::string blas_core;         // OpenBLAS's kernel set ("SkylakeX", "Haswell", ...; "" = not OpenBLAS)
+  std::string blas_core_source;  // who chose it: OpenBLAS, OPENBLAS_CORETYPE, or genlens (and why)
   std::vector<std::string> devices;  // "cpu", "cuda:0 (NVIDIA H100 ...)", ...
 };
 
@@ -36,6 +38,21 @@ int match_blas_threads();
 // fresh [110, 151936] float32 chunk per step cost as much as the matmul that fills it.
 // Left alone when the environment sets MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_.
 void tune_allocator();
+
+// OpenBLAS picks its kernels from the CPU's model number when it loads; a model it does
+// not know (a newer CPU, or a VM that hides the model) gets its SSE3 "Prescott" kernels.
+// On this project's 2-core VMs (an AVX-512 Xeon that OpenBLAS 0.3.21 does not recognise)
+// that made float32 GEMM 34-52 GFLOP/s instead of 141-147 with the SkylakeX kernels, and
+// the matrix-vector product of generation 1.8x slower (one thread). When OpenBLAS fell back
+// to Prescott on a CPU with AVX-512 (F, CD, BW, DQ, VL) or AVX2 + FMA, this selects
+// SkylakeX or Haswell through OpenBLAS's own OPENBLAS_CORETYPE path, re-run in this
+// process before any BLAS call, and exports the variable so Python peers and references
+// run the same kernels. Left alone when OPENBLAS_CORETYPE is set or OpenBLAS is not loaded.
+void choose_blas_kernels();
+
+// What every genlens process does first: the allocator, OpenBLAS's kernels and its
+// thread pool (the three functions above).
+void tune_for_tensors();
 
 // `genlens --threads N`: LibTorch's intra-op pool (N >= 1) and OpenBLAS's to match
 // (unless OPENBLAS_NUM_THREADS is set). Remembered for probe_env().

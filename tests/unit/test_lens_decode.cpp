@@ -65,6 +65,25 @@ TEST_CASE("decode: greedy decoding from S reproduces the training responses, t=0
   CHECK(last < 0.05);
   CHECK(exact >= 7);
 
+  // Streaming (the studio's inspector): each row's text grows one token at a time and
+  // ends as the batch result.
+  std::vector<std::vector<std::vector<int32_t>>> seen(rows.size());
+  auto streaming = opt;
+  streaming.on_token = [&](size_t row, analysis::DecodeOptions::Stream which, const analysis::DecodedText& so_far) {
+    CHECK(which == analysis::DecodeOptions::Stream::FromEmbedding);
+    REQUIRE(row < seen.size());
+    seen[row].push_back(so_far.ids);
+    CHECK_FALSE(so_far.stopped_at_eos);
+  };
+  auto again = analysis::decode_query_ids(*lm, trainer.adapter(), nullptr, rows, streaming);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CAPTURE(i);
+    CHECK(again[i].ids == out[i].ids);
+    REQUIRE(seen[i].size() == out[i].ids.size());
+    for (size_t k = 0; k < seen[i].size(); ++k)
+      CHECK(seen[i][k] == std::vector<int32_t>(out[i].ids.begin(), out[i].ids.begin() + long(k) + 1));
+  }
+
   // Interpolation: t=0 and t=1 are exactly decoding a and b.
   auto steps = analysis::interpolate_ids(*lm, trainer.adapter(), nullptr, rows[0], rows[1], 5, opt);
   REQUIRE(steps.size() == 5);
