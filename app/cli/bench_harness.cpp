@@ -313,6 +313,15 @@ void emit(const Spec& s, const TempModel& m, const Record& r, const std::string&
                                     r.bench + "/" + r.kase, j["items_per_s"].get<double>(),
                                     j["tokens_per_s"].get<double>(), j["latency_ms"]["p50"].get<double>(),
                                     j["peak_rss_mb"].get<double>());
+  if (r.extra.contains("decode_step_ms")) {
+    summary += fmt::format("\n{:<18} decoding {:.1f} tokens/s ({:.0f} ms a step, prompt {:.0f} ms)", "",
+                           r.extra["decode_tokens_per_s"].get<double>(), r.extra["decode_step_ms"].get<double>(),
+                           r.extra["prompt_ms"].get<double>());
+    if (r.extra.contains("step_vs_floor"))
+      summary += fmt::format("; reading {:.0f} MB of weights at {:.1f} GB/s takes {:.0f} ms: {:.2f}x that floor",
+                             r.extra["weight_mb_per_step"].get<double>(), r.extra["read_gb_per_s"].get<double>(),
+                             r.extra["floor_step_ms"].get<double>(), r.extra["step_vs_floor"].get<double>());
+  }
   if (s.vs_python && !peer_case.empty()) {
     Json p = run_peer(s, m, peer_case);
     if (p.contains("error")) {

@@ -5,6 +5,8 @@
 // release does the same work) on the same checkpoint and batch, and reports the ratio.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "app/cli/bench.h"
 #include "app/cli/bench_harness.h"
 #include "core/analysis/lens.h"
@@ -126,8 +128,31 @@ void bench_train(const Spec& s, const TempModel& m) {
   bench::emit(s, m, r, "train");
 }
 
+// Bytes of weights one decoding step reads: every parameter but the embedding table (one
+// row per token), and the whole LM head, tied or not.
+double decode_step_weight_bytes(const model::DecoderLM& lm) {
+  double b = 0;
+  for (const auto& [name, t] : lm.named_parameters())
+    if (name != "model.embed_tokens.weight" && name != "lm_head.weight") b += static_cast<double>(t.nbytes());
+  return b + static_cast<double>(lm.lm_head_weight().nbytes());
+}
+
+// The machine's read bandwidth as the BLAS reads a weight matrix, in bytes/s: one
+// matrix-vector product over a [131072, 1024] float32 matrix (512 MiB, far past any
+// cache), the best of three. A plain reduction (sum, dot) read this VM at 10-14 GB/s,
+// slower than sgemv itself, so it would not be a floor.
+double read_bandwidth() {
+  auto w = torch::ones({int64_t{131072}, 1024}, torch::kFloat32);
+  auto x = torch::ones({1024}, torch::kFloat32);
+  auto secs = bench::time_reps([&] { (void)torch::mv(w, x)[0].item<float>(); }, 3);
+  return static_cast<double>(w.nbytes()) / *std::min_element(secs.begin(), secs.end());
+}
+
 // Greedy generation of new_tokens per row from the batch of queries (KV cache), without
-// stopping at EOS so every run does the same work.
+// stopping at EOS so every run does the same work. Beside it, in the same run: the prompt
+// alone (one new token), so the decoding steps' rate is known without the prompt's
+// forward, and the floor those steps cannot beat on a CPU: the weights one step reads
+// over the measured read bandwidth.
 void bench_generate(const Spec& s, const TempModel& m) {
   auto data = bench::token_rows(s, m.cfg.vocab_size, 0, s.batch);
   std::vector<std::vector<int64_t>> prompts;
@@ -135,6 +160,7 @@ void bench_generate(const Spec& s, const TempModel& m) {
   model::GenerateOptions o;
   o.max_new_tokens = static_cast<int>(s.new_tokens);  // no eos_ids: never stops early
   int64_t produced = 0;
+  const double bw = m.lm->device().is_cpu() ? read_bandwidth() : 0.0;  // before the memory peak is reset
   bench::reset_peak_rss();
   Record r;
   r.bench = "generate";
@@ -150,6 +176,23 @@ void bench_generate(const Spec& s, const TempModel& m) {
     flops += bench::forward_flops(m.cfg, s.batch, s.query_len + t) - bench::forward_flops(m.cfg, s.batch, s.query_len + t - 1) +
              bench::head_flops(m.cfg, s.batch);
   r.flops_per_rep = flops;
+  if (s.new_tokens > 1) {
+    model::GenerateOptions one = o;
+    one.max_new_tokens = 1;
+    auto prompt_s = bench::time_reps([&] { (void)model::generate_from_ids(*m.lm, prompts, one); }, s.steps);
+    const double step_s = (bench::percentile(r.seconds, 0.5) - bench::percentile(prompt_s, 0.5)) /
+                          static_cast<double>(s.new_tokens - 1);
+    const double bytes = decode_step_weight_bytes(*m.lm);
+    r.extra["prompt_ms"] = 1e3 * bench::percentile(prompt_s, 0.5);
+    r.extra["decode_step_ms"] = 1e3 * step_s;
+    r.extra["decode_tokens_per_s"] = static_cast<double>(s.batch) / step_s;
+    r.extra["weight_mb_per_step"] = bytes / 1e6;
+    if (bw > 0) {
+      r.extra["read_gb_per_s"] = bw / 1e9;
+      r.extra["floor_step_ms"] = 1e3 * bytes / bw;
+      r.extra["step_vs_floor"] = step_s / (bytes / bw);  // 1.0 = as fast as reading the weights
+    }
+  }
   bench::emit(s, m, r, "generate");
 }
 

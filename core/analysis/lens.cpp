@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 
 #include "core/analysis/layer_state.h"
@@ -160,87 +161,167 @@ struct LensRow {
   bool summary = false; // its top words feed the dominant-word summary
 };
 
-// The logit lens of states [R, H]: every row through one final norm and LM head
-// product per chunk of rows (not one small product per layer, which reads the
-// [V, H] head once per layer), then entropy, top-k and tracked ranks in bulk. A chunk's
-// logits stay within about 64 MB, so a 150k vocabulary takes ~100 rows at a time.
+// The distribution each row's logits z = head(norm(x)) define, reduced to what a cell
+// shows: entropy, the top k, and each tracked id's probability and rank.
+struct LensStats {
+  Tensor entropy;      // [R] float32
+  Tensor top_p, top_i;  // [R, k] float64, int64
+  Tensor tracked_p, tracked_rank;  // [R, n_tracked] float64, int64 (undefined without tracked ids)
+};
+
+// All rows through the final norm at once, and the LM head in slices of the vocabulary:
+// every slice of the [V, H] head is read (and packed by the BLAS) once for all rows,
+// where slicing the rows reads the whole head once per slice (at Qwen3's 152k words,
+// repacking the head was a third of the lens's time). Per row, a running max, sum of
+// exp and sum of exp * z give log-sum-exp and entropy (H = lse - E_p[z]); the top k
+// of each slice are merged. A slice's logits stay within 16 MB, under the allocator's
+// mmap threshold (runtime::tune_allocator), so slices reuse memory instead of faulting
+// in fresh pages.
+LensStats lens_stats(const model::DecoderLM& lm, const Tensor& states, int64_t k, const std::vector<int64_t>& tracked_ids) {
+  torch::NoGradGuard ng;
+  const auto& W = lm.lm_head_weight();
+  const int64_t R = states.size(0), V = W.size(0);
+  k = std::min(k, V);
+  auto x = lm.final_norm(states.to(lm.device()).to(lm.dtype()));
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(x.device());
+  Tensor m;  // the running max, from the first slice on
+  // In float64: a float32 running sum over 152k words drifted past the plain lens's error.
+  auto sum_e = torch::zeros({R, 1}, f32.dtype(torch::kDouble)), sum_ez = torch::zeros({R, 1}, f32.dtype(torch::kDouble));
+  Tensor top_z, top_i;
+  // The tracked ids' own logits, for counting how many words beat them.
+  Tensor ids, z_ids, beaten;
+  if (!tracked_ids.empty()) {
+    std::vector<int64_t> in_range;
+    for (auto id : tracked_ids) in_range.push_back(id >= 0 && id < V ? id : 0);
+    ids = torch::tensor(in_range, torch::kLong).to(x.device());
+    z_ids = torch::nn::functional::linear(x, W.index_select(0, ids)).to(torch::kFloat32);  // [R, n]
+    beaten = torch::zeros({R, ids.size(0)}, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  }
+  const int64_t slice = std::max<int64_t>(1024, (int64_t{16} << 20) / (4 * std::max<int64_t>(R, 1)) / 64 * 64);
+  for (int64_t v0 = 0; v0 < V; v0 += slice) {
+    const int64_t n = std::min(slice, V - v0);
+    auto z = torch::nn::functional::linear(x, W.narrow(0, v0, n)).to(torch::kFloat32);  // [R, n]
+    // The slice's top k, from the k blocks of 64 with the highest maxima (a word in the
+    // top k sits in a block whose maximum is in the top k of block maxima): a full
+    // top-k over [R, n] took as long as the exponentials.
+    Tensor tz, ti;
+    const int64_t blocks = n / 64;
+    if (blocks >= k) {
+      auto zb = z.narrow(1, 0, blocks * 64).reshape({R, blocks, 64});  // a copy only for a last, partial slice
+      auto bi = std::get<1>(zb.amax(-1).topk(k, -1));                            // [R, k]
+      auto cand = zb.gather(1, bi.unsqueeze(-1).expand({R, k, 64})).view({R, k * 64});
+      auto cand_i = (bi.unsqueeze(-1) * 64 + torch::arange(64, bi.options()).view({1, 1, 64})).view({R, k * 64});
+      if (blocks * 64 < n) {  // the tail past the last whole block
+        cand = torch::cat({cand, z.narrow(1, blocks * 64, n - blocks * 64)}, 1);
+        cand_i = torch::cat({cand_i, torch::arange(blocks * 64, n, bi.options()).expand({R, n - blocks * 64})}, 1);
+      }
+      auto t = cand.topk(k, -1);
+      tz = std::get<0>(t);
+      ti = cand_i.gather(1, std::get<1>(t)) + v0;
+    } else {
+      auto t = z.topk(std::min(k, n), -1);
+      tz = std::get<0>(t);
+      ti = std::get<1>(t) + v0;
+    }
+    if (top_z.defined()) {
+      auto both_z = torch::cat({top_z, tz}, 1), both_i = torch::cat({top_i, ti}, 1);
+      auto best = both_z.topk(std::min<int64_t>(k, both_z.size(1)), -1);
+      top_z = std::get<0>(best);
+      top_i = both_i.gather(1, std::get<1>(best));
+    } else {
+      top_z = tz;
+      top_i = ti;
+    }
+    for (int64_t j = 0; ids.defined() && j < ids.size(0); ++j) {
+      auto above = z > z_ids.narrow(1, j, 1);  // [R, n]
+      const int64_t id = tracked_ids[static_cast<size_t>(j)];
+      if (id >= v0 && id < v0 + n) above.narrow(1, id - v0, 1).fill_(false);  // never beats itself
+      beaten.narrow(1, j, 1).add_(above.sum(-1, true));
+    }
+    // Running sums shifted by the running max m: S_e = sum e^(z-m), S_ez = sum e^(z-m) (z-m).
+    // When m moves to m', both are rescaled by e^(m-m') and S_ez gains (m-m') S_e.
+    auto z_max = z.amax(-1, /*keepdim=*/true);
+    auto new_m = m.defined() ? torch::maximum(m, z_max) : z_max;
+    if (m.defined()) {
+      auto shift = (m - new_m).to(torch::kDouble);  // <= 0
+      auto scale = shift.exp();
+      sum_ez = scale * (sum_ez + shift * sum_e);
+      sum_e = scale * sum_e;
+    }
+    auto zs = z.sub_(new_m);  // in place: the slice's logits are not needed any more
+    auto e = zs.exp();
+    sum_e = sum_e + e.sum(-1, true, torch::kDouble);
+    sum_ez = sum_ez + e.mul_(zs).sum(-1, true, torch::kDouble);
+    m = new_m;
+  }
+  auto lse = m.to(torch::kDouble) + sum_e.log();
+  LensStats st;
+  st.entropy = (sum_e.log() - sum_ez / sum_e).squeeze(1).to(torch::kFloat32).cpu();  // lse - E_p[z]
+  st.top_p = (top_z.to(torch::kDouble) - lse).exp().cpu();
+  st.top_i = top_i.cpu();
+  if (ids.defined()) {
+    st.tracked_p = (z_ids.to(torch::kDouble) - lse).exp().cpu();
+    st.tracked_rank = (beaten + 1).cpu();
+  }
+  return st;
+}
+
+// The logit lens of states [R, H] (lens_stats), as cells and the dominant-word summary.
 std::vector<LensCell> lens_rows(const model::DecoderLM& lm, const text::Tokenizer& tok, const Tensor& states,
                                 const std::vector<LensRow>& rows, const std::vector<Tracked>& tracked, int64_t top_k,
                                 const LensOptions* summary_opt, std::map<int32_t, SummaryWord>* acc) {
-  const int64_t R = states.size(0);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{64} << 20) / (4 * std::max<int64_t>(lm.config().vocab_size, 1)));
   std::vector<LensCell> cells;
   std::vector<int64_t> tracked_ids;
   for (const auto& t : tracked) tracked_ids.push_back(t.id);
-  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
-    const int64_t c = std::min(chunk, R - r0);
-    auto x = states.narrow(0, r0, c).to(lm.dtype());
-    auto logp = torch::log_softmax(lm.lm_head(lm.final_norm(x)).to(torch::kFloat32), -1);
-    auto p = logp.exp();
-    const int64_t V = p.size(1);
-    auto ent = (-(p * logp).sum(-1)).cpu();
-    logp = Tensor();
-    const int64_t k = std::min<int64_t>(std::max<int64_t>(top_k, summary_opt ? summary_opt->summary_top_k : 0), V);
-    auto top = p.topk(k, -1);
-    auto tv = std::get<0>(top).to(torch::kDouble).cpu(), ti = std::get<1>(top).cpu();
-    Tensor tprob, trank;
-    if (!tracked_ids.empty()) {
-      std::vector<int64_t> in_range;
-      for (auto id : tracked_ids) in_range.push_back(id >= 0 && id < V ? id : 0);
-      auto idx = torch::tensor(in_range, torch::kLong).to(p.device());
-      auto pid = p.index_select(1, idx);  // [c, n_tracked]
-      std::vector<Tensor> ranks;
-      for (int64_t j = 0; j < pid.size(1); ++j) ranks.push_back((p > pid.narrow(1, j, 1)).sum(-1) + 1);
-      tprob = pid.to(torch::kDouble).cpu();
-      trank = torch::stack(ranks, 1).cpu();
-    }
-    auto ea = ent.accessor<float, 1>();
-    auto va = tv.accessor<double, 2>();
-    auto ia = ti.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < c; ++i) {
-      const auto& row = rows[static_cast<size_t>(r0 + i)];
-      if (row.summary && acc) {
-        for (int64_t j = 0; j < std::min<int64_t>(summary_opt->summary_top_k, k); ++j) {
-          auto id = static_cast<int32_t>(ia[i][j]);
-          auto it = acc->find(id);
-          if (it == acc->end()) {
-            SummaryWord w;
-            w.id = id;
-            w.text = text::readable_piece(tok, id);
-            if (!keep_in_summary(tok, id, w.text, *summary_opt)) continue;
-            it = acc->emplace(id, std::move(w)).first;
-          }
-          it->second.prob_sum += va[i][j];
-          it->second.count += 1;
+  const int64_t V = lm.lm_head_weight().size(0);
+  const int64_t k = std::min<int64_t>(std::max<int64_t>(top_k, summary_opt ? summary_opt->summary_top_k : 0), V);
+  const auto st = lens_stats(lm, states, k, tracked_ids);
+  const auto ea = st.entropy.accessor<float, 1>();
+  const auto va = st.top_p.accessor<double, 2>();
+  const auto ia = st.top_i.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < states.size(0); ++i) {
+    const auto& row = rows[static_cast<size_t>(i)];
+    if (row.summary && acc) {
+      for (int64_t j = 0; j < std::min<int64_t>(summary_opt->summary_top_k, k); ++j) {
+        auto id = static_cast<int32_t>(ia[i][j]);
+        auto it = acc->find(id);
+        if (it == acc->end()) {
+          SummaryWord w;
+          w.id = id;
+          w.text = text::readable_piece(tok, id);
+          if (!keep_in_summary(tok, id, w.text, *summary_opt)) continue;
+          it = acc->emplace(id, std::move(w)).first;
         }
+        it->second.prob_sum += va[i][j];
+        it->second.count += 1;
       }
-      if (!row.cell) continue;
-      LensCell cell;
-      cell.layer = row.layer;
-      cell.position = row.position;
-      cell.entropy = ea[i];
-      for (int64_t j = 0; j < std::min(top_k, k); ++j) {
-        TokenScore s;
-        s.id = static_cast<int32_t>(ia[i][j]);
-        s.piece = s.id < tok.vocab_size() ? tok.id_to_piece(s.id) : std::string();
-        s.text = text::readable_piece(tok, s.id);
-        s.score = va[i][j];
-        cell.top.push_back(std::move(s));
-      }
-      for (size_t t = 0; t < tracked.size(); ++t) {
-        TrackedToken tt;
-        tt.word = tracked[t].word;
-        tt.id = tracked[t].id;
-        tt.n_pieces = tracked[t].n_pieces;
-        tt.text = text::readable_piece(tok, tracked[t].id);
-        if (tracked[t].id >= 0 && tracked[t].id < V) {
-          tt.prob = tprob.accessor<double, 2>()[i][static_cast<int64_t>(t)];
-          tt.rank = trank.accessor<int64_t, 2>()[i][static_cast<int64_t>(t)];
-        }
-        cell.tracked.push_back(std::move(tt));
-      }
-      cells.push_back(std::move(cell));
     }
+    if (!row.cell) continue;
+    LensCell cell;
+    cell.layer = row.layer;
+    cell.position = row.position;
+    cell.entropy = ea[i];
+    for (int64_t j = 0; j < std::min(top_k, k); ++j) {
+      TokenScore s;
+      s.id = static_cast<int32_t>(ia[i][j]);
+      s.piece = s.id < tok.vocab_size() ? tok.id_to_piece(s.id) : std::string();
+      s.text = text::readable_piece(tok, s.id);
+      s.score = va[i][j];
+      cell.top.push_back(std::move(s));
+    }
+    for (size_t t = 0; t < tracked.size(); ++t) {
+      TrackedToken tt;
+      tt.word = tracked[t].word;
+      tt.id = tracked[t].id;
+      tt.n_pieces = tracked[t].n_pieces;
+      tt.text = text::readable_piece(tok, tracked[t].id);
+      if (tracked[t].id >= 0 && tracked[t].id < V) {
+        tt.prob = st.tracked_p.accessor<double, 2>()[i][static_cast<int64_t>(t)];
+        tt.rank = st.tracked_rank.accessor<int64_t, 2>()[i][static_cast<int64_t>(t)];
+      }
+      cell.tracked.push_back(std::move(tt));
+    }
+    cells.push_back(std::move(cell));
   }
   return cells;
 }
@@ -301,15 +382,22 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
     parts.push_back(out.hidden_states[static_cast<size_t>(L)][0].narrow(0, sum_first, sum_count));
     for (int64_t i = 0; i < sum_count; ++i) rows.push_back({L, -1, false, true});
   }
+  // With an adapter, the soft prompts S = recon(C) (C = the final-normed last layer at the
+  // compression positions, what encode reads) go through the same head pass as the cells
+  // (one read of the head for everything): their output lens, the layer -1 rows.
+  Tensor S;
+  if (adapter) {
+    auto C = lm.final_norm(out.hidden_states[static_cast<size_t>(L)][0].narrow(0, T + n_thought, n_comp))
+                 .to(torch::kFloat32);
+    S = gen::soft_prompts_of(*adapter, C);
+    parts.push_back(S.to(parts.front().device(), parts.front().scalar_type()));
+    for (int64_t i = 0; i < n_comp; ++i) rows.push_back({-1, i, true, false});
+  }
   std::map<int32_t, SummaryWord> acc;
   res.cells = lens_rows(lm, tok, torch::cat(parts, 0), rows, tracked, opt.top_k, &opt, &acc);
   res.summary = sorted_summary(acc);
 
   if (adapter) {
-    // C = final-normed last layer at the compression positions (what encode reads), S = recon(C).
-    auto C = lm.final_norm(out.hidden_states[static_cast<size_t>(L)][0].narrow(0, T + n_thought, n_comp))
-                 .to(torch::kFloat32);
-    auto S = gen::soft_prompts_of(*adapter, C);
     for (int64_t i = 0; i < n_comp; ++i) {
       LensPosition p;
       p.index = i;
@@ -317,9 +405,9 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
       p.label = fmt::format("S{}", i);
       res.soft_positions.push_back(std::move(p));
     }
-    std::vector<LensRow> srows;
-    for (int64_t i = 0; i < n_comp; ++i) srows.push_back({-1, i, true, false});
-    res.soft_output_lens = lens_rows(lm, tok, S, srows, tracked, opt.top_k, nullptr, nullptr);
+    // The soft prompts' cells come last.
+    res.soft_output_lens.assign(std::make_move_iterator(res.cells.end() - n_comp), std::make_move_iterator(res.cells.end()));
+    res.cells.resize(res.cells.size() - static_cast<size_t>(n_comp));
     // Input lens: nearest rows of the input embedding matrix by cosine.
     // cos = (S/|S|) E^T / |E_row|: no normalised copy of the [V, H] matrix is made.
     auto E = embedding_matrix(lm).to(torch::kFloat32);

@@ -99,6 +99,21 @@ TEST_CASE("cli: --threads sets LibTorch's and OpenBLAS's pools, and env says who
   CHECK(test::run_genlens("--threads -1 env").exit_code == 2);
 }
 
+TEST_CASE("cli: OpenBLAS runs kernels the CPU has, and OPENBLAS_CORETYPE still decides") {
+  auto e = runtime::probe_env();  // this test process ran tune_for_tensors() as genlens does
+  if (e.blas_core.empty()) return;  // not OpenBLAS
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  MESSAGE("OpenBLAS kernels: ", e.blas_core, ", chosen by ", e.blas_core_source);
+  // The SSE3 fallback on a CPU with AVX2 or AVX-512 ran GEMM at a third of the speed.
+  if (avx512 || avx2) CHECK(e.blas_core != "Prescott");
+  auto env = test::run_command("OPENBLAS_CORETYPE=Prescott " + test::shell_quote(GENLENS_CLI_PATH) + " env");
+  INFO(env.output);
+  CHECK(env.output.find("blas kernels Prescott, chosen by OPENBLAS_CORETYPE=Prescott") != std::string::npos);
+}
+
 TEST_CASE("cli: subcommands parse, unknown options are usage errors") {
   {
     cli::Cli c;
