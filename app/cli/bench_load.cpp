@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "app/cli/bench.h"
 #include "app/cli/model_args.h"
@@ -101,23 +102,42 @@ std::function<int()> setup(CLI::App& sub) {
     const int64_t hwm3 = proc_kb("VmHWM") * 1024;
 
     const auto& c = lm->config();
-    fmt::print("model        {} ({} {}, {:.1f}M parameters, {} file(s))\n", o->model, c.model_type,
-               c.tie_word_embeddings ? "tied" : "untied", c.num_parameters() / 1e6,
-               n_files);
-    fmt::print("weights      {:.1f} MiB on disk; {:.1f} MiB as {} in memory\n", mib(file_bytes), mib(model_bytes),
+    const double growth = static_cast<double>(std::max(hwm1, hwm2) - rss0);
+    // Readable lines on stderr, one JSON object on stdout (as every bench case): the
+    // baseline is a plain read() of the same files.
+    fmt::print(stderr, "model        {} ({} {}, {:.1f}M parameters, {} file(s))\n", o->model, c.model_type,
+               c.tie_word_embeddings ? "tied" : "untied", c.num_parameters() / 1e6, n_files);
+    fmt::print(stderr, "weights      {:.1f} MiB on disk; {:.1f} MiB as {} in memory\n", mib(file_bytes), mib(model_bytes),
                o->dtype);
-    fmt::print("baseline     read() of the files: {:.3f} s ({:.0f} MiB/s)\n", read_s,
+    fmt::print(stderr, "baseline     read() of the files: {:.3f} s ({:.0f} MiB/s)\n", read_s,
                mib(file_bytes) / std::max(read_s, 1e-9));
-    fmt::print("load         {:.3f} s to {} {}\n", load_s, o->device, o->dtype);
-    fmt::print("rss          before {:.1f} MiB | after load {:.1f} MiB | after touching all weights {:.1f} MiB\n",
+    fmt::print(stderr, "load         {:.3f} s to {} {}\n", load_s, o->device, o->dtype);
+    fmt::print(stderr, "rss          before {:.1f} MiB | after load {:.1f} MiB | after touching all weights {:.1f} MiB\n",
                mib(rss0), mib(rss1), mib(rss2));
-    fmt::print("peak (HWM)   before {:.1f} MiB | after load {:.1f} MiB | after touch {:.1f} MiB | after a "
+    fmt::print(stderr,
+               "peak (HWM)   before {:.1f} MiB | after load {:.1f} MiB | after touch {:.1f} MiB | after a "
                "32-token forward {:.1f} MiB\n",
                mib(hwm0), mib(hwm1), mib(hwm2), mib(hwm3));
-    const double growth = static_cast<double>(std::max(hwm1, hwm2) - rss0);
-    fmt::print("peak growth  {:.1f} MiB = {:.2f} x the in-memory weights, {:.2f} x the files\n", mib(growth),
+    fmt::print(stderr, "peak growth  {:.1f} MiB = {:.2f} x the in-memory weights, {:.2f} x the files\n", mib(growth),
                growth / std::max<double>(model_bytes, 1), growth / std::max<double>(file_bytes, 1));
-    fmt::print("forward      32 tokens in {:.3f} s\n", fwd_s);
+    fmt::print(stderr, "forward      32 tokens in {:.3f} s\n", fwd_s);
+    nlohmann::json j = {{"bench", "load"},
+                        {"model", o->model},
+                        {"device", o->device},
+                        {"dtype", o->dtype},
+                        {"parameters", c.num_parameters()},
+                        {"file_mib", mib(file_bytes)},
+                        {"weights_mib", mib(model_bytes)},
+                        {"read_files_s", read_s},
+                        {"load_s", load_s},
+                        {"load_vs_read", read_s > 0 ? load_s / read_s : 0.0},
+                        {"rss_mib", {{"before", mib(rss0)}, {"after_load", mib(rss1)}, {"after_touch", mib(rss2)}}},
+                        {"peak_mib", {{"before", mib(hwm0)}, {"after_load", mib(hwm1)}, {"after_touch", mib(hwm2)},
+                                      {"after_forward", mib(hwm3)}}},
+                        {"peak_growth_vs_weights", growth / std::max<double>(model_bytes, 1)},
+                        {"peak_growth_vs_files", growth / std::max<double>(file_bytes, 1)},
+                        {"forward_32_tokens_s", fwd_s}};
+    fmt::print("{}\n", j.dump());
     return 0;
   };
 }

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
@@ -440,10 +442,18 @@ TEST_CASE("bench load: peak memory is about one copy of the weights") {
     r = test::run_genlens("bench load --model " + test::shell_quote((tmp / "m").string()) + " --dtype " + dtype);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
-    auto at = r.output.find("peak growth");
-    REQUIRE(at != std::string::npos);
-    auto eq = r.output.find("= ", at);
-    double ratio = std::stod(r.output.substr(eq + 2));
+    CHECK(r.output.find("peak growth") != std::string::npos);  // the readable lines (stderr)
+    // The JSON line (stdout): the figures beside the baseline read() of the files.
+    json j;
+    std::istringstream out(r.output);
+    for (std::string line; std::getline(out, line);)
+      if (!line.empty() && line.front() == '{') j = json::parse(line);
+    REQUIRE(j.is_object());
+    CHECK(j.at("bench") == "load");
+    CHECK(j.at("dtype") == dtype);
+    CHECK(j.at("read_files_s").get<double>() > 0);
+    CHECK(j.at("weights_mib").get<double>() > 0);
+    const double ratio = j.at("peak_growth_vs_weights").get<double>();
     MESSAGE("bf16 file loaded as " << dtype << ": peak RSS growth " << ratio << " x the in-memory weights");
     CHECK(ratio < 1.25);
   }
