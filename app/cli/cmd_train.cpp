@@ -48,7 +48,8 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--stop-at", o->stop_at, "Stop after this step (checkpoint saved); continue later with --resume");
   sub.add_option("--recompute", o->recompute,
                  "Recompute the frozen LLM's layers in backward instead of keeping their activations: "
-                 "auto (on for CUDA), on, off. Same result, less memory, one more forward")
+                 "auto (on for CUDA; on a CPU when a step's activations would take over half the free memory), "
+                 "on, off. Same result, less memory, one more forward")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   o->dev.add(sub);

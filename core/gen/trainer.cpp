@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <variant>
 
@@ -29,10 +30,75 @@ Recompute parse_recompute(const std::string& s) {
   fail("--recompute: expected auto, on or off, found '{}'", s);
 }
 
+std::pair<double, double> step_activation_bytes(const model::ModelConfig& c, const TrainSettings& s,
+                                                int64_t element_bytes) {
+  // Per position and layer a layer keeps its norms' inputs and outputs, q, k, v before and
+  // after RoPE, the attention output, the MLP's gate, up, activation and product, and the
+  // residual; per row and layer, the attention probabilities [heads, T, T] in float32.
+  const double H = double(c.hidden_size), I = double(c.intermediate_size);
+  const double q = double(c.num_attention_heads * c.head_dim), kv = double(c.num_key_value_heads * c.head_dim);
+  const double T_enc = double(s.query_max_length + s.n_thought + s.n_compression);
+  const double T_dec = double(s.n_compression + s.response_max_length);
+  const double B = double(s.batch_size), L = double(c.num_hidden_layers), e = double(element_bytes);
+  const double per_position = (3 * H + 4 * q + 3 * kv + 4 * I) * e;
+  const double probs = double(c.num_attention_heads) * (T_enc * T_enc + T_dec * T_dec) * 4;
+  const double layer = B * ((T_enc + T_dec) * per_position + probs);
+  const double without = L * layer;
+  const double with = L * B * (T_enc + T_dec) * H * e + layer;  // layer inputs, and one layer at a time
+  return {without, with};
+}
+
+namespace {
+
+// Bytes this process may still take: MemAvailable, or less under a cgroup v2 limit.
+double available_memory_bytes() {
+  double avail = -1;
+  std::ifstream mi("/proc/meminfo");
+  for (std::string key; mi >> key;) {
+    double kb = 0;
+    mi >> kb;
+    mi.ignore(64, '\n');
+    if (key == "MemAvailable:") avail = kb * 1024;
+  }
+  std::ifstream max_f("/sys/fs/cgroup/memory.max"), cur_f("/sys/fs/cgroup/memory.current");
+  std::string max_s;
+  double cur = 0;
+  if (max_f >> max_s && max_s != "max" && cur_f >> cur) {
+    const double left = std::stod(max_s) - cur;
+    if (avail < 0 || left < avail) avail = left;
+  }
+  return avail;
+}
+
+}  // namespace
+
+RecomputeChoice choose_recompute(Recompute asked, const model::ModelConfig& cfg, const TrainSettings& s,
+                                 const torch::Device& device, int64_t element_bytes, double available_bytes) {
+  if (asked == Recompute::On) return {true, "--recompute on"};
+  if (asked == Recompute::Off) return {false, "--recompute off"};
+  if (device.is_cuda()) return {true, "auto: on for CUDA"};
+  const auto [without, with] = step_activation_bytes(cfg, s, element_bytes);
+  const double avail = available_bytes >= 0 ? available_bytes : available_memory_bytes();
+  const auto gb = [](double b) { return b / (1024.0 * 1024.0 * 1024.0); };
+  if (avail < 0) return {false, "auto: off (the free memory could not be read)"};
+  if (without > 0.5 * avail)
+    return {true, fmt::format("auto: on, a step would keep about {:.1f} GiB of activations without it ({:.1f} GiB "
+                              "with it), more than half of the {:.1f} GiB free",
+                              gb(without), gb(with), gb(avail))};
+  return {false, fmt::format("auto: off, a step keeps about {:.1f} GiB of activations, within half of the {:.1f} "
+                             "GiB free",
+                             gb(without), gb(avail))};
+}
+
 Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   s_.settings.validate();
   if (!s_.lm) fail("trainer: no base model");
-  recompute_ = s_.recompute == Recompute::On || (s_.recompute == Recompute::Auto && s_.lm->device().is_cuda());
+  {
+    auto choice = choose_recompute(s_.recompute, s_.lm->config(), s_.settings, s_.lm->device(),
+                                   static_cast<int64_t>(c10::elementSize(s_.lm->dtype())));
+    recompute_ = choice.on;
+    recompute_why_ = std::move(choice.why);
+  }
   if (!s_.teacher) fail("trainer: no teacher");
   if (s_.data.size() == 0) fail("trainer: the training data has no rows");
   if (s_.data.target.size() != s_.data.query.size())
@@ -295,6 +361,7 @@ void Trainer::run(runtime::JobContext& ctx) {
                         adapter_.num_parameters(), S.n_thought, S.n_compression, adapter_.shape().hidden,
                         adapter_.shape().hidden, adapter_.shape().teacher_dim, adapter_.shape().hidden,
                         s_.data.size(), s_.teacher->spec(), s_.teacher->dim()));
+  ctx.log("activation recomputation: " + recompute_why_);
   ctx.set_stage("train", S.steps, "steps", step_);
   const int64_t print_every = std::max<int64_t>(1, S.steps / 20);
   int64_t last_saved = step_;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/gen/adapter.h"
@@ -33,6 +34,22 @@ namespace genlens::gen {
 enum class Recompute { Auto, On, Off };
 Recompute parse_recompute(const std::string& s);  // "auto" | "on" | "off"; anything else throws
 
+// What --recompute resolves to, and why (logged at the start of a run).
+struct RecomputeChoice {
+  bool on = false;
+  std::string why;
+};
+// Auto: on for CUDA; on the CPU, on when the activations a step keeps for backward
+// without recomputation (estimated from the model's shape, the batch and the sequence
+// lengths) would take more than half of the memory available now (MemAvailable, or the
+// cgroup's limit when lower). `available_bytes` < 0: read it from the machine.
+RecomputeChoice choose_recompute(Recompute asked, const model::ModelConfig& cfg, const TrainSettings& s,
+                                 const torch::Device& device, int64_t element_bytes, double available_bytes = -1);
+// The estimate choose_recompute uses: bytes a step keeps for backward, without (first)
+// and with (second) recomputation.
+std::pair<double, double> step_activation_bytes(const model::ModelConfig& cfg, const TrainSettings& s,
+                                                int64_t element_bytes);
+
 struct TrainerSetup {
   std::shared_ptr<const model::DecoderLM> lm;
   std::filesystem::path model_dir;      // for the base-model identity in genlens.json
@@ -49,7 +66,7 @@ struct TrainerSetup {
   // optimizer step; rank 0 alone writes metrics and checkpoints. null: one process.
   dist::Group* group = nullptr;
   // Activation recomputation for the frozen backbone in both passes (memory for compute;
-  // same result): Auto is on for CUDA, off on the CPU. Not a setting of the run, so a
+  // same result): Auto decides by choose_recompute. Not a setting of the run, so a
   // resumed run may change it.
   Recompute recompute = Recompute::Auto;
 };
@@ -90,7 +107,8 @@ class Trainer {
   nlohmann::json trainer_state(int64_t step) const;
 
   TrainerSetup s_;
-  bool recompute_ = false;  // s_.recompute resolved for the model's device
+  bool recompute_ = false;  // s_.recompute resolved (choose_recompute)
+  std::string recompute_why_;
   Adapter adapter_;
   std::unique_ptr<optim::AdamW> opt_;
   BaseModelIdentity base_;

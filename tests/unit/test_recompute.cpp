@@ -119,3 +119,38 @@ TEST_CASE("recompute: no effect without a gradient, a trainer run with it on equ
   CHECK(gen::parse_recompute("auto") == gen::Recompute::Auto);
   CHECK_THROWS_WITH(gen::parse_recompute("sometimes"), doctest::Contains("--recompute"));
 }
+
+TEST_CASE("recompute: auto decides from the step's activations and the free memory") {
+  auto cfg = model::ModelConfig::from_json_file(test::source_dir() / "assets/model-shapes/qwen3-0.6b.json");
+  gen::TrainSettings s;
+  s.batch_size = 8;
+  s.query_max_length = 64;
+  s.response_max_length = 256;
+  const double GiB = 1024.0 * 1024.0 * 1024.0;
+  const auto [without, with] = gen::step_activation_bytes(cfg, s, 4);
+  MESSAGE("Qwen3-0.6B, batch 8, query 64, response 256, float32: about ", without / GiB, " GiB of activations without "
+          "recomputation, ", with / GiB, " GiB with it");
+  CHECK(with < without / 4);  // only each layer's input is kept, and one layer at a time
+  // Hand count for one layer without recomputation: positions x (3H + 4q + 3kv + 4I)
+  // floats + heads x T^2 float32 probabilities per pass and row.
+  const double T_enc = 64 + 10 + 10, T_dec = 10 + 256;
+  const double per_layer = 8 * ((T_enc + T_dec) * (3 * 1024 + 4 * 2048 + 3 * 1024 + 4 * 3072) * 4 +
+                                16 * (T_enc * T_enc + T_dec * T_dec) * 4);
+  CHECK(without == doctest::Approx(28 * per_layer));
+  // The decision: CPU with plenty free -> off, with little free -> on; CUDA -> on; asked -> as asked.
+  const torch::Device cpu("cpu");
+  auto plenty = gen::choose_recompute(gen::Recompute::Auto, cfg, s, cpu, 4, 4 * without);
+  CHECK_FALSE(plenty.on);
+  CHECK(plenty.why.find("auto: off") == 0);
+  auto tight = gen::choose_recompute(gen::Recompute::Auto, cfg, s, cpu, 4, 1.5 * without);
+  CHECK(tight.on);
+  CHECK(tight.why.find("more than half of the") != std::string::npos);
+  CHECK(gen::choose_recompute(gen::Recompute::Auto, cfg, s, torch::Device("cuda:0"), 2, 1e15).on);
+  CHECK_FALSE(gen::choose_recompute(gen::Recompute::Off, cfg, s, cpu, 4, 1.0).on);
+  CHECK(gen::choose_recompute(gen::Recompute::On, cfg, s, cpu, 4, 1e15).on);
+  // A longer response grows the activations kept without recomputation faster than those kept with it.
+  auto longer = s;
+  longer.response_max_length = 1024;
+  const auto [without_long, with_long] = gen::step_activation_bytes(cfg, longer, 4);
+  CHECK(without_long / without > with_long / with);
+}
