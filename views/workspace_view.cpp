@@ -115,6 +115,11 @@ WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& s, WorkspaceState&
   ImGui::Text("device %s · dtype %s · %d %s%s", s.device.c_str(), s.dtype.c_str(), s.threads,
               s.threads == 1 ? "thread" : "threads",
               s.memory_mb > 0 ? fmt::format(" · {:.0f} MB in use", s.memory_mb).c_str() : "");
+  if (s.model_weights_mib > 0)
+    ImGui::TextDisabled("the model's weights: %.0f MiB as %s (of the memory in use)", s.model_weights_mib,
+                        s.model_weights_dtype.c_str());
+  else if (!s.model_dir.empty())
+    ImGui::TextDisabled("the model loads with its first job (Inspect, a map, evaluation)");
 
   section("Jobs");
   if (s.jobs.empty()) ImGui::TextDisabled("No jobs yet.");

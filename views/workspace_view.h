@@ -31,6 +31,8 @@ struct WorkspaceSnapshot {
   std::string device, dtype;
   int threads = 0;
   double memory_mb = 0;  // resident set of the studio process
+  double model_weights_mib = 0;  // the loaded model's weights in memory (0 = not loaded yet)
+  std::string model_weights_dtype;
   std::vector<JobRow> jobs;
 };
 

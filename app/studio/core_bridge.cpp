@@ -58,6 +58,20 @@ struct LoadedModel {
 CoreSession::CoreSession() = default;
 CoreSession::~CoreSession() = default;
 
+double CoreSession::weights_mib() const {
+  std::unique_lock<std::mutex> lk(mu_, std::try_to_lock);  // busy while a model loads: the UI never waits
+  if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return 0;
+  double bytes = 0;
+  for (const auto& [name, p] : loaded_->lm->named_parameters()) bytes += static_cast<double>(p.nbytes());
+  return bytes / (1024.0 * 1024.0);
+}
+
+std::string CoreSession::weights_dtype() const {
+  std::unique_lock<std::mutex> lk(mu_, std::try_to_lock);
+  if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return "";
+  return model::dtype_name(loaded_->lm->dtype());
+}
+
 std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir, const std::string& adapter,
                                                     runtime::JobContext& ctx) {
   if (model_dir.empty()) fail("no model is open: open a model directory (Workspace tab) first");

@@ -38,9 +38,14 @@ class CoreSession {
                                          runtime::JobContext& ctx);
   // Held while a job runs model code.
   std::unique_lock<std::mutex> compute() { return std::unique_lock<std::mutex>(compute_mu_); }
+  // The loaded model's weights in memory (MiB, 0 when none is loaded yet or one is
+  // loading) and their dtype; never blocks.
+  double weights_mib() const;
+  std::string weights_dtype() const;
 
  private:
-  std::mutex mu_, compute_mu_;
+  mutable std::mutex mu_;
+  std::mutex compute_mu_;
   std::string key_;
   std::shared_ptr<const LoadedModel> loaded_;
 };

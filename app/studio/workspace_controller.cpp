@@ -144,6 +144,7 @@ std::optional<WorkspaceController::Opened> WorkspaceController::open(views::Open
         return refuse(fmt::format("cannot open model {}: no config.json there (expected a Hugging Face model directory)", p));
       o.model = p;
       ws_.model_summary = model_summary(path);
+      ws_.model_weights_mib = 0;  // until its first job loads it
       break;
     case views::OpenKind::Adapter:
       if (!fs::exists(path / "genlens.json") && !fs::exists(path / "metrics.jsonl"))
@@ -237,6 +238,10 @@ void WorkspaceController::refresh(int frame_no, const RunLine& run, views::Layou
   ws_.run_dir = o.run;
   ws_.corpus_path = o.corpus;
   if (frame_no % 30 == 1) ws_.memory_mb = resident_mb();
+  if (const double w = cx_.core.weights_mib(); w > 0) {  // 0 while loading: keep what was shown
+    ws_.model_weights_mib = w;
+    ws_.model_weights_dtype = cx_.core.weights_dtype();
+  }
   ws_.jobs.clear();
   for (auto it = cx_.jobs.entries().rbegin(); it != cx_.jobs.entries().rend(); ++it) {
     auto s = it->job->snapshot();

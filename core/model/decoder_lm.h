@@ -93,6 +93,8 @@ class DecoderLM {
 
 // "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16" -> dtype; anything else throws.
 torch::ScalarType parse_dtype(const std::string& name);
+// The inverse, as the flags spell it: "f32", "bf16", "f16" (other types: LibTorch's name).
+std::string dtype_name(torch::ScalarType t);
 // "cpu", "cuda", "cuda:N"; throws when CUDA is asked for but not available.
 torch::Device parse_device(const std::string& name);
 

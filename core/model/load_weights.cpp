@@ -129,6 +129,15 @@ torch::ScalarType parse_dtype(const std::string& n) {
   fail("dtype '{}' is not supported (expected f32, bf16 or f16)", n);
 }
 
+std::string dtype_name(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32: return "f32";
+    case torch::kBFloat16: return "bf16";
+    case torch::kFloat16: return "f16";
+    default: return c10::toString(t);
+  }
+}
+
 namespace {
 // Whether this process's LibTorch was built with CUDA, GPU or not: a CPU-only build's
 // "cuda" error says so instead of "not available".
