@@ -61,10 +61,7 @@ EnvInfo probe_env() {
   using GetThreads = int (*)();
   if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) e.blas_threads = get();
   e.blas_core = blas_core_name();
-  if (!e.blas_core.empty())
-    e.blas_core_source = std::getenv("OPENBLAS_CORETYPE") && g_blas_core_source.rfind("genlens", 0) != 0
-                             ? std::string("OPENBLAS_CORETYPE=") + std::getenv("OPENBLAS_CORETYPE")
-                             : g_blas_core_source;
+  if (!e.blas_core.empty()) e.blas_core_source = g_blas_core_source;
   e.devices.push_back("cpu");
   if (torch::cuda::is_available()) {
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i)
@@ -94,7 +91,10 @@ void tune_allocator() {
 }
 
 void choose_blas_kernels() {
-  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  if (const char* set = std::getenv("OPENBLAS_CORETYPE")) {
+    g_blas_core_source = std::string("OPENBLAS_CORETYPE=") + set;
+    return;
+  }
   using Fn = void (*)();
   auto quit = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
   auto init = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
