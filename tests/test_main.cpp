@@ -48,9 +48,9 @@ bool has_case_filter(int argc, char** argv) {
 
 int main(int argc, char** argv) {
 #if GENLENS_TESTS_WITH_CORE
-  // As the genlens executables do: the allocator, OpenBLAS's kernels and its pool the
-  // size of LibTorch's (env_info.h).
-  genlens::runtime::tune_for_tensors();
+  // As the genlens executables do (env_info.h): the allocator, OpenBLAS's kernels, and
+  // one thread per test process, passed on to the processes the tests start.
+  genlens::runtime::tune_for_tensors(genlens::runtime::ThreadRole::Tests);
   // GENLENS_TEST_MKLDNN=0: bf16 matmuls take ATen's native gemm, as on a CPU without
   // AVX512BW/VL/DQ (tests/numeric_ref.h; tests/portability.sh runs the numerical tests so).
   if (const char* e = std::getenv("GENLENS_TEST_MKLDNN"); e && std::string(e) == "0")

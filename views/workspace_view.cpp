@@ -112,8 +112,9 @@ WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& s, WorkspaceState&
   }
 
   section("Machine");
-  ImGui::Text("device %s · dtype %s · %d %s%s", s.device.c_str(), s.dtype.c_str(), s.threads,
+  ImGui::Text("device %s · dtype %s · %d %s%s%s", s.device.c_str(), s.dtype.c_str(), s.threads,
               s.threads == 1 ? "thread" : "threads",
+              s.blas_threads > 0 ? fmt::format(" (BLAS {})", s.blas_threads).c_str() : "",
               s.memory_mb > 0 ? fmt::format(" · {:.0f} MB in use", s.memory_mb).c_str() : "");
   if (s.model_weights_mib > 0)
     ImGui::TextDisabled("the model's weights: %.0f MiB as %s (of the memory in use)", s.model_weights_mib,

@@ -29,7 +29,8 @@ struct WorkspaceSnapshot {
   std::vector<std::string> extras;  // other workspace parts found (tasks, eval, maps, latent index)
   std::vector<std::string> recent;  // paths opened before, newest first
   std::string device, dtype;
-  int threads = 0;
+  int threads = 0;       // LibTorch's intra-op pool
+  int blas_threads = 0;  // OpenBLAS's (0: not OpenBLAS)
   double memory_mb = 0;  // resident set of the studio process
   double model_weights_mib = 0;  // the loaded model's weights in memory (0 = not loaded yet)
   std::string model_weights_dtype;

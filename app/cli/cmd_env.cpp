@@ -15,8 +15,10 @@ RunFn setup_env(CLI::App& sub) {
     fmt::print("blas         {}{}\n", e.blas_library.empty() ? "(none mapped)" : e.blas_library,
                e.blas_is_reference ? "  [reference BLAS: fp32 matmul ~30x slower; install libopenblas0-pthread]" : "");
     if (!e.blas_core.empty()) fmt::print("blas kernels {}, chosen by {}\n", e.blas_core, e.blas_core_source);
-    fmt::print("threads      intra-op {} ({}), inter-op {}{}\n", e.intra_op_threads, e.threads_source,
-               e.inter_op_threads, e.blas_threads > 0 ? fmt::format(", OpenBLAS {}", e.blas_threads) : std::string());
+    fmt::print("threads      intra-op {} ({}), inter-op {}\n", e.intra_op_threads, e.threads_source,
+               e.inter_op_threads);
+    if (e.blas_threads > 0) fmt::print("blas threads {} ({})\n", e.blas_threads, e.blas_threads_source);
+    fmt::print("cores        {} usable (CPU affinity and cgroup quota)\n", e.usable_cores);
     fmt::print("devices     ");
     for (auto& d : e.devices) fmt::print(" {}", d);
     fmt::print("\n");

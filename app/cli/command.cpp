@@ -82,16 +82,14 @@ std::string required_option_message(const Cli& cli, const std::string& what) {
 }
 
 int run_cli(int argc, const char* const* argv) {
-  runtime::tune_for_tensors();
+  runtime::tune_for_tensors(runtime::ThreadRole::Command);
   Cli cli;
   build_cli(cli);
-  // One intra-op thread is what LibTorch picks on the 2-core machines this was measured
-  // on, and what won there (env_info.h: the demo ran 2.2x slower on 2); bigger models on
-  // more cores may want more: `genlens --threads N COMMAND` or OMP_NUM_THREADS.
+  // The default pools are chosen in runtime::choose_threads (env_info.h, with the figures).
   int threads = 0;
   cli.app.add_option("--threads", threads,
-                     "LibTorch intra-op threads for any command (default: LibTorch's choice, which honours "
-                     "OMP_NUM_THREADS; `genlens env` shows it)")
+                     "LibTorch's and OpenBLAS's threads for any command (default: genlens's choice, which "
+                     "OMP_NUM_THREADS and OPENBLAS_NUM_THREADS override; `genlens env` shows it and why)")
       ->check(CLI::NonNegativeNumber);
   try {
     cli.app.parse(argc, argv);

@@ -59,8 +59,8 @@ int print_no_display(const HeadlessRequest& a, const std::string& argv_tail) {
 int run_headless_report(bool build_if_missing, bool quick) {
   auto e = runtime::probe_env();
   fmt::print("== genlens demo report ==\n");
-  fmt::print("genlens {} | LibTorch {} | BLAS {} | {} threads\n", e.genlens_version, e.torch_version,
-             e.blas_library.empty() ? "(none)" : e.blas_library, e.intra_op_threads);
+  fmt::print("genlens {} | LibTorch {} | BLAS {} | {} threads, BLAS {}\n", e.genlens_version, e.torch_version,
+             e.blas_library.empty() ? "(none)" : e.blas_library, e.intra_op_threads, e.blas_threads);
   const auto ws = demo::default_demo_workspace();
   try {
     if (!demo::demo_report_exists(ws)) {

@@ -91,7 +91,7 @@ void glfw_error(int code, const char* desc) { fmt::print(stderr, "glfw error {}:
 }  // namespace
 
 int main(int argc, char** argv) {
-  genlens::runtime::tune_for_tensors();
+  genlens::runtime::tune_for_tensors(genlens::runtime::ThreadRole::Studio);
   Options opt;
   opt.app.cli_path = GENLENS_CLI_PATH;
   CLI::App app{"genlens-studio: see inside generative embeddings", "genlens-studio"};

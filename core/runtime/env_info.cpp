@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,11 +15,13 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace genlens::runtime {
 
 namespace {
-bool g_threads_flag = false;  // set_threads() was called (--threads)
+std::string g_threads_source = "LibTorch's default for this machine";
+std::string g_blas_threads_source = "OpenBLAS's default";
 std::string g_blas_core_source = "OpenBLAS, from the CPU model";
 
 using CoreName = char* (*)();
@@ -54,12 +57,11 @@ EnvInfo probe_env() {
   e.blas_is_reference = e.blas_library.find("/blas/") != std::string::npos;
   e.intra_op_threads = at::get_num_threads();
   e.inter_op_threads = at::get_num_interop_threads();
-  const char* omp = std::getenv("OMP_NUM_THREADS");
-  e.threads_source = g_threads_flag ? "--threads"
-                     : omp          ? std::string("OMP_NUM_THREADS=") + omp
-                                    : "LibTorch's default for this machine";
+  e.threads_source = g_threads_source;
   using GetThreads = int (*)();
   if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) e.blas_threads = get();
+  e.blas_threads_source = g_blas_threads_source;
+  e.usable_cores = usable_cores();
   e.blas_core = blas_core_name();
   if (!e.blas_core.empty()) e.blas_core_source = g_blas_core_source;
   e.devices.push_back("cpu");
@@ -120,24 +122,72 @@ void choose_blas_kernels() {
                                    avx512 ? "AVX-512" : "AVX2 + FMA");
 }
 
-void tune_for_tensors() {
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+  if (n < 1) n = std::max(1u, std::thread::hardware_concurrency());
+  // cgroup v2: "max 100000" (no quota) or "<quota> <period>" in microseconds.
+  std::ifstream f("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  long period = 0;
+  if (f >> quota >> period && quota != "max" && period > 0) {
+    const long q = std::atol(quota.c_str());
+    if (q > 0) n = std::min<int>(n, static_cast<int>(std::max<long>(1, (q + period - 1) / period)));
+  }
+  return n;
+}
+
+void choose_threads(ThreadRole role) {
+  const int cores = usable_cores();
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  const char* blas_env = std::getenv("OPENBLAS_NUM_THREADS");
+  if (role == ThreadRole::Tests) {
+    // Children inherit one thread; this process's pools started before main, so they are set too.
+    ::setenv("OMP_NUM_THREADS", "1", 0);
+    ::setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    omp = std::getenv("OMP_NUM_THREADS");
+    blas_env = std::getenv("OPENBLAS_NUM_THREADS");
+    const int t = std::max(1, std::atoi(omp)), b = std::max(1, std::atoi(blas_env));
+    at::set_num_threads(t);
+    set_blas_threads(b);
+    g_threads_source = fmt::format("OMP_NUM_THREADS={} (tests)", omp);
+    g_blas_threads_source = fmt::format("OPENBLAS_NUM_THREADS={} (tests)", blas_env);
+    return;
+  }
+  if (omp) {
+    g_threads_source = std::string("OMP_NUM_THREADS=") + omp;
+  } else if (cores <= 2) {
+    at::set_num_threads(1);
+    g_threads_source = fmt::format("genlens: 1 on {} usable core{}, where splitting LibTorch's ops lost", cores,
+                                   cores == 1 ? "" : "s");
+  } else {
+    at::set_num_threads(std::min(cores, at::get_num_threads()));
+    g_threads_source = "LibTorch's default for this machine";
+  }
+  if (blas_env || omp) {
+    g_blas_threads_source = blas_env ? std::string("OPENBLAS_NUM_THREADS=") + blas_env
+                                     : std::string("OMP_NUM_THREADS=") + omp;
+    return;
+  }
+  const int b = role == ThreadRole::Studio ? std::max(1, cores - 1) : cores;
+  if (set_blas_threads(b))
+    g_blas_threads_source = role == ThreadRole::Studio
+                                ? fmt::format("genlens: {} usable core{} less the UI's", cores, cores == 1 ? "" : "s")
+                                : fmt::format("genlens: every usable core ({})", cores);
+}
+
+void tune_for_tensors(ThreadRole role) {
   tune_allocator();
   choose_blas_kernels();
-  match_blas_threads();
+  choose_threads(role);
 }
 
 void set_threads(int n) {
   if (n < 1) return;
   at::set_num_threads(n);
-  g_threads_flag = true;
-  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
-  set_blas_threads(n);
-}
-
-int match_blas_threads() {
-  if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return 0;
-  const int n = std::max(1, at::get_num_threads());
-  return set_blas_threads(n) ? n : 0;
+  g_threads_source = "--threads";
+  if (set_blas_threads(n)) g_blas_threads_source = "--threads";
 }
 
 }  // namespace genlens::runtime

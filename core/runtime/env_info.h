@@ -12,8 +12,10 @@ struct EnvInfo {
   bool blas_is_reference = false;  // true when the slow reference BLAS is in use
   int intra_op_threads = 0;
   int inter_op_threads = 0;
-  std::string threads_source;    // who chose intra_op_threads: "--threads", "OMP_NUM_THREADS", LibTorch's default
+  std::string threads_source;    // who chose intra_op_threads: "--threads", "OMP_NUM_THREADS", genlens (why), LibTorch
   int blas_threads = 0;          // OpenBLAS's own pool (0: no OpenBLAS loaded)
+  std::string blas_threads_source;  // who chose blas_threads
+  int usable_cores = 0;
   std::string blas_core;         // OpenBLAS's kernel set ("SkylakeX", "Haswell", ...; "" = not OpenBLAS)
   std::string blas_core_source;  // who chose it: OpenBLAS, OPENBLAS_CORETYPE, or genlens (and why)
   std::vector<std::string> devices;  // "cpu", "cuda:0 (NVIDIA H100 ...)", ...
@@ -21,16 +23,28 @@ struct EnvInfo {
 
 EnvInfo probe_env();
 
-// Gives OpenBLAS's own thread pool as many threads as LibTorch's intra-op pool (unless
-// OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise). OpenBLAS starts one thread
-// per core, and its idle workers spin. Measured with `genlens demo --quick` on 2 cores,
-// LibTorch on 1 thread: alone, OpenBLAS's 2 threads finish in 62-65 s against 73-78 s
-// here, but burn 123-128 s of CPU against 73-78 s; beside another busy process (a
-// compile, a second test, the studio's UI thread) they took 135 s against 86 s. A
-// predictable share of the machine wins; set OPENBLAS_NUM_THREADS for the other trade.
-// (LibTorch itself on 2 threads took 163-166 s: its ops are too small to split.)
-// Returns the count set, or 0 when no OpenBLAS is loaded (or the environment decides).
-int match_blas_threads();
+// The cores this process may run on: its CPU affinity, capped by its cgroup's CPU
+// quota (cpu.max) when one is set.
+int usable_cores();
+
+// Who the thread pools are sized for (choose_threads).
+enum class ThreadRole {
+  Command,  // the genlens command line
+  Studio,   // genlens-studio: its UI thread keeps a core
+  Tests,    // test binaries: CTest runs them side by side, one core each
+};
+
+// The thread pools genlens chooses, measured at Qwen3-0.6B's shape and at toy sizes on
+// 2 cores (tests/bench/threads.sh): OpenBLAS, where the matmuls run, gets every usable
+// core (decoding 4.8 -> 9.8 tokens/s, the lens 2.98 -> 2.25 s, a toy training step 403 ->
+// 322 ms); LibTorch's own intra-op pool gets 1 thread on machines of up to 2 cores, where
+// splitting its ops lost everywhere (the lens 2.25 -> 2.80 s, decoding 9.8 -> 9.6
+// tokens/s), else LibTorch's default. LibTorch's default differs between versions (1.13
+// picks 1 here, 2.6 picks 2), so the choice is made here. OMP_NUM_THREADS (LibTorch) and
+// OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (OpenBLAS) still decide when set; `--threads N`
+// over both. Tests: both pools 1, and both variables exported (unless set) so the
+// processes a test starts (genlens, the Python references) run one thread too.
+void choose_threads(ThreadRole role);
 
 // glibc's allocator tuned for tensors: allocations up to 32 MB (its maximum) come from
 // the heap instead of a fresh mmap, and freed memory is kept for reuse rather than
@@ -50,12 +64,12 @@ void tune_allocator();
 // run the same kernels. Left alone when OPENBLAS_CORETYPE is set or OpenBLAS is not loaded.
 void choose_blas_kernels();
 
-// What every genlens process does first: the allocator, OpenBLAS's kernels and its
-// thread pool (the three functions above).
-void tune_for_tensors();
+// What every genlens process does first: the allocator, OpenBLAS's kernels and the
+// thread pools (the functions above).
+void tune_for_tensors(ThreadRole role);
 
-// `genlens --threads N`: LibTorch's intra-op pool (N >= 1) and OpenBLAS's to match
-// (unless OPENBLAS_NUM_THREADS is set). Remembered for probe_env().
+// `genlens --threads N`: LibTorch's intra-op pool and OpenBLAS's, both N (N >= 1), over
+// the environment. Remembered for probe_env().
 void set_threads(int n);
 
 }  // namespace genlens::runtime

@@ -18,7 +18,10 @@ shape=(--shape qwen3-0.6b --batch 1)
 run() {  # run LABEL CORETYPE ARGS...: the bench's JSON lines, labelled; CORETYPE "" = genlens's choice
   local label="$1" core="$2"
   shift 2
-  if [ -n "$core" ]; then OPENBLAS_CORETYPE="$core" "$genlens" "$@"; else "$genlens" "$@"; fi 2>/dev/null |
+  # One thread in both pools (--threads 2 overrides both): this table compares kernels
+  # and code paths; tests/bench/threads.sh measures the pools.
+  if [ -n "$core" ]; then export OPENBLAS_CORETYPE="$core"; else unset OPENBLAS_CORETYPE; fi
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$genlens" "$@" 2>/dev/null |
     while IFS= read -r line; do
       case "$line" in "{"*) printf '{"label":"%s",%s\n' "$label" "${line#\{}" ;; esac
     done >>"$json"

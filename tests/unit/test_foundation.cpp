@@ -3,6 +3,11 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+
 #include "app/cli/command.h"
 #include "core/model/checkpoint.h"
 #include "core/model/decoder_lm.h"
@@ -92,11 +97,42 @@ TEST_CASE("cli: --threads sets LibTorch's and OpenBLAS's pools, and env says who
   INFO(two.output);
   REQUIRE(two.exit_code == 0);
   CHECK(two.output.find("intra-op 2 (--threads)") != std::string::npos);
-  if (two.output.find("openblas") != std::string::npos) CHECK(two.output.find("OpenBLAS 2") != std::string::npos);
+  if (two.output.find("openblas") != std::string::npos) CHECK(two.output.find("blas threads 2 (--threads)") != std::string::npos);
   auto env = test::run_command("OMP_NUM_THREADS=1 " + test::shell_quote(GENLENS_CLI_PATH) + " env");
   INFO(env.output);
   CHECK(env.output.find("intra-op 1 (OMP_NUM_THREADS=1)") != std::string::npos);
   CHECK(test::run_genlens("--threads -1 env").exit_code == 2);
+}
+
+TEST_CASE("cli: genlens chooses the thread pools (OpenBLAS every usable core, LibTorch 1 on up to 2), tests run one") {
+  // This process is a test: one thread in both pools, and the children told so.
+  CHECK(at::get_num_threads() == 1);
+  REQUIRE(std::getenv("OMP_NUM_THREADS") != nullptr);
+  REQUIRE(std::getenv("OPENBLAS_NUM_THREADS") != nullptr);
+  CHECK(std::string(std::getenv("OMP_NUM_THREADS")) == "1");
+  // The command line without either variable: cores as `nproc` counts them (affinity).
+  auto n = test::run_command("env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc");  // nproc honours both
+  REQUIRE(n.exit_code == 0);
+  const int cores = std::stoi(n.output);
+  const bool quota = [] {
+    std::ifstream f("/sys/fs/cgroup/cpu.max");
+    std::string q;
+    return f >> q && q != "max";
+  }();
+  auto e = test::run_command("env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS " +
+                             test::shell_quote(GENLENS_CLI_PATH) + " env");
+  INFO(e.output);
+  REQUIRE(e.exit_code == 0);
+  if (!quota) CHECK(e.output.find(fmt::format("cores        {} usable", cores)) != std::string::npos);
+  if (!quota && cores <= 2)
+    CHECK(e.output.find(fmt::format("intra-op 1 (genlens: 1 on {} usable core", cores)) != std::string::npos);
+  if (!quota && e.output.find("openblas") != std::string::npos)
+    CHECK(e.output.find(fmt::format("blas threads {} (genlens: every usable core ({}))", cores, cores)) !=
+          std::string::npos);
+  auto b = test::run_command("env -u OMP_NUM_THREADS OPENBLAS_NUM_THREADS=1 " + test::shell_quote(GENLENS_CLI_PATH) +
+                             " env");
+  if (b.output.find("openblas") != std::string::npos)
+    CHECK(b.output.find("blas threads 1 (OPENBLAS_NUM_THREADS=1)") != std::string::npos);
 }
 
 TEST_CASE("cli: OpenBLAS runs kernels the CPU has, and OPENBLAS_CORETYPE still decides") {
