@@ -268,7 +268,7 @@ RunFn setup(CLI::App& sub) {
 
 RegisterCommand reg({"attribute",
                      "Which input tokens an embedding leans on: integrated gradients of the cosine to a target", setup,
-                     53});
+                     54});
 
 }  // namespace
 }  // namespace genlens::cli

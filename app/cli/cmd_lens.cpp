@@ -24,7 +24,7 @@ struct Opts {
   std::vector<std::string> queries;
   analysis::LensOptions lens;
   DeviceArgs dev;
-  bool json = false, quiet = false, keep_punct = false, keep_special = false;
+  bool json = false, quiet = false, keep_punct = false, keep_special = false, per_layer = false;
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -93,6 +93,28 @@ void print_lens(const analysis::LensResult& r, const analysis::LensOptions& opt)
   }
 }
 
+// --summary: one line per layer instead of the layers x positions wall (a 28-layer model
+// with 20 special tokens stays readable).
+void print_layer_summaries(const analysis::LensResult& r, const std::vector<std::vector<analysis::SummaryWord>>& per_layer,
+                           const analysis::LensOptions& opt) {
+  fmt::print("query: {}\n", one_line(r.instruction + r.query));
+  std::string pos;
+  for (const auto& p : r.positions) pos += (pos.empty() ? "" : " ") + p.label;
+  fmt::print("\ndominant words per layer over {} (union of each position's top {}, summed probability; "
+             "layer 0 = embeddings, {} = last; · is a space)\n",
+             fit(pos, 60), opt.summary_top_k, r.n_layers);
+  constexpr size_t kWidth = 100;
+  for (size_t li = 0; li < r.layers.size(); ++li) {
+    std::string line = pad_left(std::to_string(r.layers[li]), 5) + " ";
+    for (const auto& w : per_layer[li]) {
+      std::string item = fmt::format("  {} {:.2f}", w.text, w.prob_sum);
+      if (line.size() + item.size() > kWidth) break;
+      line += item;
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
 void print_summary(const std::vector<analysis::SummaryWord>& s, int64_t layer, bool adapter) {
   fmt::print("\ndominant words ({} positions at layer {}; union of top-k, summed probability):\n",
              adapter ? "compression" : "token", layer);
@@ -119,6 +141,11 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--track", o->track, "Comma-separated words whose rank and probability every cell reports");
   add_max_length_option(sub, o->lens.max_length);
   sub.add_flag("--include-tokens", o->lens.include_ordinary, "With --adapter: also the query's own tokens");
+  sub.add_option("--positions", o->lens.positions,
+                 "With --adapter: only these special positions: labels (T0,C3), ranges (C0:C9), thought, compression");
+  sub.add_flag("--summary", o->per_layer,
+               "One line per layer: the dominant words over the positions shown, instead of the layers x positions "
+               "table (readable at 28 layers)");
   sub.add_option("--summary-size", o->lens.summary_size, "Words in the dominant-word summary")->capture_default_str();
   sub.add_option("--summary-top-k", o->lens.summary_top_k, "Top-k per compression token feeding the summary")
       ->capture_default_str();
@@ -140,6 +167,11 @@ RunFn setup(CLI::App& sub) {
     // Check every argument before the work starts (layers, lengths); a query longer than
     // the limit is cut as encode cuts it, and said so.
     analysis::parse_layer_range(o->lens.layers, lm->config().num_hidden_layers);
+    if (!o->lens.positions.empty()) {
+      if (!adapter) fail("--positions: names thought and compression positions (T0, C3, ...); it needs --adapter");
+      analysis::parse_special_positions(o->lens.positions, adapter->adapter.shape().n_thought,
+                                        adapter->adapter.shape().n_compression);
+    }
     o->lens.max_length = query_max_length_of(sub, o->lens.max_length, adapter);
     gen::QueryCuts cuts;
     cuts.max_length = o->lens.max_length;
@@ -164,14 +196,24 @@ RunFn setup(CLI::App& sub) {
     if (o->json) {
       nlohmann::json j;
       j["results"] = nlohmann::json::array();
-      for (const auto& r : results) j["results"].push_back(analysis::to_json(r));
+      for (const auto& r : results) {
+        auto rj = analysis::to_json(r);
+        if (o->per_layer) {
+          const auto per_layer = analysis::layer_summaries(r, *tok, o->lens);
+          rj["layer_summary"] = nlohmann::json::array();
+          for (size_t li = 0; li < r.layers.size(); ++li)
+            rj["layer_summary"].push_back({{"layer", r.layers[li]}, {"words", analysis::to_json(per_layer[li])}});
+        }
+        j["results"].push_back(std::move(rj));
+      }
       j["summary"] = analysis::to_json(summary);
       fmt::print("{}\n", j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
       return kOk;
     }
     for (size_t i = 0; i < results.size(); ++i) {
       if (i) fmt::print("\n{}\n", std::string(72, '-'));
-      print_lens(results[i], o->lens);
+      if (o->per_layer) print_layer_summaries(results[i], analysis::layer_summaries(results[i], *tok, o->lens), o->lens);
+      else print_lens(results[i], o->lens);
     }
     print_summary(summary, results.front().summary_layer, adapter.has_value());
     return kOk;

@@ -71,6 +71,53 @@ std::vector<int64_t> parse_layer_range(const std::string& spec, int64_t n_layers
   return out;
 }
 
+std::vector<int64_t> parse_special_positions(const std::string& spec, int64_t n_thought, int64_t n_compression) {
+  const std::string has = n_thought > 0 ? fmt::format("T0..T{} and C0..C{}", n_thought - 1, n_compression - 1)
+                                        : fmt::format("C0..C{} (no thought tokens)", n_compression - 1);
+  auto bad = [&](const std::string& why) -> int64_t {
+    fail("--positions: {} (found \"{}\"; the adapter has {}; give labels, ranges like C0:C9, or thought, "
+         "compression, special)",
+         why, spec, has);
+  };
+  // "T3" -> 3, "C0" -> n_thought + 0
+  auto one = [&](const std::string& s) -> int64_t {
+    if (s.size() < 2 || (s[0] != 'T' && s[0] != 'C' && s[0] != 't' && s[0] != 'c') ||
+        !std::all_of(s.begin() + 1, s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
+      return bad("'" + s + "' is not a position label");
+    const bool thought = s[0] == 'T' || s[0] == 't';
+    const int64_t i = std::stoll(s.substr(1)), n = thought ? n_thought : n_compression;
+    if (i >= n) return bad("'" + s + "' is out of range");
+    return thought ? i : n_thought + i;
+  };
+  std::vector<int64_t> out;
+  auto add_range = [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) out.push_back(i);
+  };
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty()) bad("an empty item");
+    if (item == "special" || item == "all") add_range(0, n_thought + n_compression);
+    else if (item == "thought") {
+      if (n_thought == 0) bad("this adapter has no thought tokens");
+      add_range(0, n_thought);
+    } else if (item == "compression") add_range(n_thought, n_thought + n_compression);
+    else if (auto colon = item.find(':'); colon != std::string::npos) {
+      const int64_t a = one(item.substr(0, colon)), b = one(item.substr(colon + 1));
+      if ((a < n_thought) != (b < n_thought)) bad("a range stays within T or within C");
+      if (a > b) bad("the range '" + item + "' is empty");
+      add_range(a, b + 1);
+    } else {
+      out.push_back(one(item));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::vector<int32_t> lens_query_ids(const text::Tokenizer& tok, const std::string& query, const LensOptions& opt,
                                     int64_t* n_tokens) {
   auto ids = tok.encode(opt.instruction + query, /*add_special=*/true);
@@ -364,7 +411,22 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
   // Positions shown: ordinary tokens (no adapter, or asked for), then thought, compression.
   const int64_t first = (adapter && !opt.include_ordinary) ? T : 0;
   res.positions = query_positions(tok, ids, qs, first);
+  if (!opt.positions.empty()) {
+    if (!adapter) fail("--positions: names thought and compression positions (T0, C3, ...); it needs --adapter");
+    const auto keep = parse_special_positions(opt.positions, n_thought, n_comp);
+    std::vector<LensPosition> kept;
+    for (auto& p : res.positions)
+      if (p.index < T || std::binary_search(keep.begin(), keep.end(), p.index - T)) kept.push_back(std::move(p));
+    res.positions = std::move(kept);
+  }
   const int64_t P = static_cast<int64_t>(res.positions.size());
+  const auto dev = out.hidden_states[0].device();
+  auto rows_at = [&](const std::vector<int64_t>& at) {
+    return torch::tensor(at, torch::TensorOptions().dtype(torch::kLong)).to(dev);
+  };
+  std::vector<int64_t> shown;
+  for (const auto& p : res.positions) shown.push_back(p.index);
+  const Tensor shown_rows = rows_at(shown);
   // Every (layer, position) cell asked for, plus the summary rows (the compression
   // positions at the last layer; the ordinary ones without an adapter), in one pass.
   const int64_t sum_first = adapter ? T + n_thought : 0, sum_count = adapter ? n_comp : T;
@@ -372,15 +434,20 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
   std::vector<Tensor> parts;
   std::vector<LensRow> rows;
   for (int64_t layer : res.layers) {
-    parts.push_back(out.hidden_states[static_cast<size_t>(layer)][0].narrow(0, first, P));
+    parts.push_back(out.hidden_states[static_cast<size_t>(layer)][0].index_select(0, shown_rows));
     for (int64_t i = 0; i < P; ++i) {
-      const int64_t pos = first + i;
+      const int64_t pos = shown[static_cast<size_t>(i)];
       rows.push_back({layer, i, true, layer == res.summary_layer && pos >= sum_first && pos < sum_first + sum_count});
     }
   }
-  if (!summary_shown) {
-    parts.push_back(out.hidden_states[static_cast<size_t>(L)][0].narrow(0, sum_first, sum_count));
-    for (int64_t i = 0; i < sum_count; ++i) rows.push_back({L, -1, false, true});
+  // The summary positions that no cell covers (the last layer not shown, or positions left
+  // out by opt.positions): rows of their own, so the summary never depends on the view.
+  std::vector<int64_t> unseen;
+  for (int64_t pos = sum_first; pos < sum_first + sum_count; ++pos)
+    if (!summary_shown || !std::binary_search(shown.begin(), shown.end(), pos)) unseen.push_back(pos);
+  if (!unseen.empty()) {
+    parts.push_back(out.hidden_states[static_cast<size_t>(L)][0].index_select(0, rows_at(unseen)));
+    for (size_t i = 0; i < unseen.size(); ++i) rows.push_back({L, -1, false, true});
   }
   // With an adapter, the soft prompts S = recon(C) (C = the final-normed last layer at the
   // compression positions, what encode reads) go through the same head pass as the cells
@@ -446,6 +513,31 @@ std::vector<SummaryWord> summarize_lens(const std::vector<LensResult>& results, 
   auto out = sorted_summary(acc);
   if (opt.summary_size > 0 && static_cast<int64_t>(out.size()) > opt.summary_size)
     out.resize(static_cast<size_t>(opt.summary_size));
+  return out;
+}
+
+std::vector<std::vector<SummaryWord>> layer_summaries(const LensResult& r, const text::Tokenizer& tok,
+                                                      const LensOptions& opt) {
+  std::vector<std::vector<SummaryWord>> out;
+  for (size_t li = 0; li < r.layers.size(); ++li) {
+    std::map<int32_t, SummaryWord> acc;
+    for (size_t p = 0; p < r.positions.size(); ++p) {
+      const auto& top = r.cell(li, p).top;
+      const size_t k = std::min(top.size(), static_cast<size_t>(std::max<int64_t>(1, opt.summary_top_k)));
+      for (size_t j = 0; j < k; ++j) {
+        if (!keep_in_summary(tok, top[j].id, top[j].text, opt)) continue;
+        auto& a = acc[top[j].id];
+        a.id = top[j].id;
+        a.text = top[j].text;
+        a.prob_sum += top[j].score;
+        a.count += 1;
+      }
+    }
+    auto words = sorted_summary(acc);
+    if (opt.summary_size > 0 && static_cast<int64_t>(words.size()) > opt.summary_size)
+      words.resize(static_cast<size_t>(opt.summary_size));
+    out.push_back(std::move(words));
+  }
   return out;
 }
 

@@ -32,6 +32,8 @@ struct LensOptions {
   std::vector<std::string> track;       // words whose rank/probability each cell reports
   int64_t max_length = 512;             // tokens of instruction + text, cut as encode cuts (gen::query_max_length)
   bool include_ordinary = false;        // with an adapter: also the ordinary tokens
+  std::string positions;                // with an adapter: only these special positions
+                                        // (parse_special_positions; "" = all of them)
   int64_t input_lens_top_k = 10;        // soft prompts' nearest vocabulary embeddings
   // Summary of dominant words
   int64_t summary_top_k = 5;            // per-cell top-k feeding the union (reference: 5)
@@ -43,6 +45,11 @@ struct LensOptions {
 // "all" | "a:b" | "a,b,c" over 0..n_layers (negative = from the end: -1 = n_layers).
 // Errors name the flag, what was expected and the valid range.
 std::vector<int64_t> parse_layer_range(const std::string& spec, int64_t n_layers, const std::string& flag = "--layers");
+
+// The special positions a spec names ("T0,C3", "C0:C9", "thought", "compression",
+// "special"), as indices 0..n_thought+n_compression-1 (thought first), ascending. Errors
+// name --positions and list what the adapter has.
+std::vector<int64_t> parse_special_positions(const std::string& spec, int64_t n_thought, int64_t n_compression);
 
 // Tokenizes instruction + query like gen::tokenize_queries and keeps its first
 // max_length tokens, as encode does (core/gen/query_length.h); `n_tokens` receives the
@@ -62,6 +69,12 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
 // compression positions (ordinary ones when there are none) at each result's summary_layer.
 std::vector<SummaryWord> summarize_lens(const std::vector<LensResult>& results, const text::Tokenizer& tok,
                                         const LensOptions& opt);
+
+// Per layer shown, the dominant words over the positions shown (the union of each cell's
+// top summary_top_k, filtered as the summary is, by summed probability, the first
+// summary_size): what `lens --summary` prints instead of the layers x positions wall.
+std::vector<std::vector<SummaryWord>> layer_summaries(const LensResult& r, const text::Tokenizer& tok,
+                                                      const LensOptions& opt);
 
 // Pieces that are pure whitespace/punctuation once made readable (summary filter).
 bool is_punct_or_space_piece(const std::string& readable_text);

@@ -48,6 +48,19 @@ Tensor soft_prompts_of_last(const gen::Adapter& adapter, const Tensor& last_hidd
 
 }  // namespace
 
+Tensor embedding_of_last_hidden(const gen::Adapter& adapter, const Tensor& last_hidden) {
+  return gen::embedding_of(adapter, soft_prompts_of_last(adapter, last_hidden));
+}
+
+std::string decode_last_hidden(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                               const Tensor& last_hidden, int64_t max_new_tokens, int64_t row) {
+  const Tensor S = soft_prompts_of_last(adapter, last_hidden.narrow(0, row, 1));
+  DecodeOptions dopt;
+  dopt.max_new_tokens = static_cast<int>(max_new_tokens);
+  dopt.model_answer = false;
+  return decode_soft_prompts(lm, &tok, S, dopt).at(0).text;
+}
+
 Tensor embedding_from_layer(const model::DecoderLM& lm, const gen::Adapter& adapter, const Tensor& stream,
                             int64_t layer) {
   torch::NoGradGuard ng;
@@ -55,7 +68,7 @@ Tensor embedding_from_layer(const model::DecoderLM& lm, const gen::Adapter& adap
   model::ForwardOptions fo;
   fo.start_layer = layer;
   auto out = lm.forward(stream, torch::ones({P, T}, torch::TensorOptions().dtype(torch::kLong).device(lm.device())), fo);
-  return gen::embedding_of(adapter, soft_prompts_of_last(adapter, out.last_hidden));
+  return embedding_of_last_hidden(adapter, out.last_hidden);
 }
 
 Tensor trace_effect(const Tensor& patched, const Tensor& e_base, const Tensor& e_source) {
@@ -92,15 +105,6 @@ std::vector<int64_t> word_positions(const text::Encoding& enc, const std::string
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
-}
-
-std::string decode_one(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
-                       const Tensor& last_hidden, int64_t max_new_tokens) {
-  const Tensor S = soft_prompts_of_last(adapter, last_hidden);
-  DecodeOptions dopt;
-  dopt.max_new_tokens = static_cast<int>(max_new_tokens);
-  dopt.model_answer = false;
-  return decode_soft_prompts(lm, &tok, S, dopt).at(0).text;
 }
 
 }  // namespace
@@ -184,10 +188,8 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
       src_of.push_back(p.index);
     }
   }
-  auto embedding_of_last = [&](const Tensor& last) {
-    return gen::embedding_of(adapter, soft_prompts_of_last(adapter, last)).reshape({-1});
-  };
-  const Tensor e_x = embedding_of_last(last_x), e_y = embedding_of_last(last_y);
+  const Tensor e_x = embedding_of_last_hidden(adapter, last_x).reshape({-1}),
+               e_y = embedding_of_last_hidden(adapter, last_y).reshape({-1});
   r.cos_base_source = F::cosine_similarity(e_x.unsqueeze(0), e_y.unsqueeze(0)).item<double>();
   if (r.cos_base_source > 1 - 1e-6)
     r.notes.push_back("X and Y give the same embedding direction (cosine 1): every effect is undefined (NaN)");
@@ -217,8 +219,8 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
   }
   auto top = r.top_cells(1);
   if (!top.empty()) r.strongest = top[0];
-  r.decoded_base = decode_one(lm, adapter, tok, last_x, opt.decode_tokens);
-  r.decoded_source = decode_one(lm, adapter, tok, last_y, opt.decode_tokens);
+  r.decoded_base = decode_last_hidden(lm, adapter, tok, last_x, opt.decode_tokens);
+  r.decoded_source = decode_last_hidden(lm, adapter, tok, last_y, opt.decode_tokens);
   if (r.strongest.layer >= 0) {
     const size_t pi = r.strongest.position;
     Tensor stream = hx[static_cast<size_t>(r.strongest.layer)].clone();
@@ -226,7 +228,7 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
     model::ForwardOptions fo;
     fo.start_layer = r.strongest.layer;
     auto out = lm.forward(stream, torch::ones({1, Ta}, torch::TensorOptions().dtype(torch::kLong).device(lm.device())), fo);
-    r.decoded_strongest = decode_one(lm, adapter, tok, out.last_hidden, opt.decode_tokens);
+    r.decoded_strongest = decode_last_hidden(lm, adapter, tok, out.last_hidden, opt.decode_tokens);
   }
   return r;
 }

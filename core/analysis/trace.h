@@ -86,6 +86,14 @@ struct TraceResult {
 torch::Tensor embedding_from_layer(const model::DecoderLM& lm, const gen::Adapter& adapter, const torch::Tensor& stream,
                                    int64_t layer);
 
+// The generative embedding of encoder runs' final states [P, T, H] (their last
+// n_compression positions): [P, D] float32. Shared with ablation (ablate.h).
+torch::Tensor embedding_of_last_hidden(const gen::Adapter& adapter, const torch::Tensor& last_hidden);
+
+// The text greedily decoded from row `row`'s soft prompts (no model answer).
+std::string decode_last_hidden(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                               const torch::Tensor& last_hidden, int64_t max_new_tokens, int64_t row = 0);
+
 // The effect formula above, for patched embeddings [P, D] against e_X, e_Y [D].
 torch::Tensor trace_effect(const torch::Tensor& patched, const torch::Tensor& e_base, const torch::Tensor& e_source);
 

@@ -230,6 +230,7 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
   if (opt.start_layer < 0 || opt.start_layer > n_layers)
     fail("DecoderLM::forward: start_layer must be 0 to {} (the model's layers), found {}", n_layers, opt.start_layer);
   if (opt.start_layer > 0 && opt.cache) fail("DecoderLM::forward: start_layer > 0 cannot fill a KV cache");
+  if (opt.edit_stream && opt.cache) fail("DecoderLM::forward: edit_stream cannot fill a KV cache");
   if (opt.cache && opt.cache->length() > 0 && opt.cache->batch_size() != B)
     fail("DecoderLM::forward: batch size {} does not match the KV cache's {}", B, opt.cache->batch_size());
   const auto dev = impl_->device;
@@ -273,6 +274,16 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
 
   ForwardOutput out;
   Tensor h = inputs_embeds.to(dt);
+  auto edit = [&](int64_t l) {
+    if (!opt.edit_stream) return;
+    if (Tensor e = opt.edit_stream(l, h); e.defined()) {
+      if (e.sizes() != h.sizes())
+        fail("DecoderLM::forward: edit_stream at layer {} returned [{}] for a [{}] stream", l, fmt::join(e.sizes(), ", "),
+             fmt::join(h.sizes(), ", "));
+      h = e.to(dev, dt);
+    }
+  };
+  edit(opt.start_layer);
   if (opt.output_hidden_states) out.hidden_states.push_back(h);
   // LibTorch 1.13's Function::apply refuses undefined tensor arguments: an empty mask
   // stands in for "no mask" (causal_only says which).
@@ -283,6 +294,7 @@ ForwardOutput DecoderLM::forward(const Tensor& inputs_embeds, const Tensor& atte
                                  allowed_arg, a.causal_only);
     else
       h = layer_forward(*impl_, l, h, a, opt.cache);
+    edit(static_cast<int64_t>(l) + 1);
     if (opt.output_hidden_states) out.hidden_states.push_back(h);
   }
   if (opt.cache) opt.cache->commit(T);

@@ -36,6 +36,11 @@ struct ForwardOptions {
   // start_layer.. run; hidden_states, when asked, then begin with it. Causal tracing
   // patches one cell of that stream and runs the rest (core/analysis/trace.h). No cache.
   int64_t start_layer = 0;
+  // Intervention on the residual stream (ablation, core/analysis/ablate.h): called with the
+  // stream entering each layer l = start_layer..n_layers-1, and with l = n_layers for the
+  // last layer's output before the final norm; returns the stream to go on with (an
+  // undefined tensor keeps it). hidden_states, when asked, record what went on. No cache.
+  std::function<torch::Tensor(int64_t layer, const torch::Tensor& stream)> edit_stream;
 };
 
 struct ForwardOutput {

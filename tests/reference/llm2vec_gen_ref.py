@@ -12,7 +12,8 @@ Subcommands:
   encode         load an official-layout checkpoint the way the official loader does
                  (torch.load of the pickles, the PEFT safetensors) and embed token-id rows:
                  embedding = mean_k align(recon(h_k)) over the last K positions of
-                 LLM(ids ++ special ids)
+                 LLM(ids ++ special ids); --ablate-* replaces special positions in the
+                 residual stream at chosen layers (zeros, or a mean over other rows)
   make-lora      write a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)
   merge-lora     W + scale * B @ A for every LoRA module, written as float32 .npy files
   llm2vec        LLM2Vec teacher embeddings: LoRAs merged in order, bidirectional
@@ -49,8 +50,10 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def forward_embeds(cfg, W, h, causal=True):
-    """One unpadded sequence of input embeddings [T, H] -> last hidden state [T, H]."""
+def forward_embeds(cfg, W, h, causal=True, edit=None, record=None):
+    """One unpadded sequence of input embeddings [T, H] -> last hidden state [T, H].
+    edit(l, h) -> h replaces the residual stream entering layer l (l = L: the last layer's
+    output before the final norm); record, a list, receives those L+1 streams."""
     mt = cfg["model_type"]
     H = cfg["hidden_size"]
     nh = cfg["num_attention_heads"]
@@ -71,7 +74,13 @@ def forward_embeds(cfg, W, h, causal=True):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     mask = torch.full((T, T), float("-inf")).triu(1) if causal else torch.zeros(T, T)
-    for l in range(cfg["num_hidden_layers"]):
+    for l in range(cfg["num_hidden_layers"] + 1):
+        if edit is not None:
+            h = edit(l, h)
+        if record is not None:
+            record.append(h)
+        if l == cfg["num_hidden_layers"]:
+            break
         p = f"model.layers.{l}."
         x = rms_norm(h, W[p + "input_layernorm.weight"], eps)
         q = lin(x, p + "self_attn.q_proj", qkv_bias).view(T, nh, hd)
@@ -170,7 +179,9 @@ def encode(a):
     delta = st[key[0]].to(torch.float32)
     # PEFT: the resized embedding matrix with the delta rows copied in at token_indices.
     E = W["model.embed_tokens.weight"]
-    E = torch.cat([E, torch.zeros(max(token_indices) + 1 - E.shape[0], E.shape[1])], 0)
+    grow = max(token_indices) + 1 - E.shape[0]  # special tokens past the vocabulary (none when it has room)
+    if grow > 0:
+        E = torch.cat([E, torch.zeros(grow, E.shape[1])], 0)
     E = E.index_copy(0, torch.tensor(token_indices), delta)
     rc_path = os.path.join(ck, "run_config.yml")
     if os.path.exists(rc_path):  # the official loader: yaml.safe_load, len(special_tokens)
@@ -191,11 +202,40 @@ def encode(a):
         K = int(json.load(f)["encoding_mode"].split("_")[1])
     with open(a.ids) as f:
         rows = json.load(f)
+    S = len(order)
+
+    def embeds(ids):
+        return E[torch.tensor(list(ids) + list(order), dtype=torch.long)]
+
+    edit = None
+    if a.ablate_positions:  # ablation: those special positions replaced at those layers
+        positions = [int(x) for x in a.ablate_positions.split(",")]
+        layers = set(int(x) for x in a.ablate_layers.split(","))
+        rep = None
+        if a.ablate_mean_ids:  # the mean of the special positions' streams over these rows
+            with open(a.ablate_mean_ids) as f:
+                mean_rows = json.load(f)
+            acc = None
+            with torch.no_grad():
+                for ids in mean_rows:
+                    rec = []
+                    forward_embeds(cfg, W, embeds(ids), causal=True, record=rec)
+                    st = torch.stack([r[-S:] for r in rec]).to(torch.float64)
+                    acc = st if acc is None else acc + st
+            rep = (acc / len(mean_rows)).to(torch.float32)
+
+        def edit(l, h):
+            if l not in layers:
+                return h
+            h = h.clone()
+            for i in positions:
+                h[h.shape[0] - S + i] = 0 if rep is None else rep[l][i]
+            return h
+
     out = []
     with torch.no_grad():
         for ids in rows:
-            full = list(ids) + list(order)
-            h = forward_embeds(cfg, W, E[torch.tensor(full, dtype=torch.long)], causal=True)
+            h = forward_embeds(cfg, W, embeds(ids), causal=True, edit=edit)
             c = h[-K:]
             out.append(heads["alignment_mlp"](heads["reconstruction_mlp"](c)).mean(0))
     emb = torch.stack(out).numpy().astype(np.float32)
@@ -283,6 +323,10 @@ def main():
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--ids", required=True, help="JSON list of token-id rows")
     p.add_argument("--out", required=True)
+    p.add_argument("--ablate-positions", default="", help="special positions (0 = first special token) to ablate")
+    p.add_argument("--ablate-layers", default="", help="residual-stream layers (0..L) where they are replaced")
+    p.add_argument("--ablate-mean-ids", default="", help="JSON id rows whose mean special states replace them "
+                   "(default: zeros)")
     p.set_defaults(fn=encode)
     p = sub.add_parser("make-lora")
     p.add_argument("--model", required=True)

@@ -321,3 +321,85 @@ TEST_CASE("lens CLI: table, --json, a long query cut with a warning, and clear e
   CHECK(h.exit_code == 0);
   CHECK(h.output.find("--track") != std::string::npos);
 }
+
+TEST_CASE("lens: --positions keeps those cells as the full lens has them; --summary's words per layer are their top words summed") {
+  auto& m = text_model();
+  test::TempDir tmp("lens-positions");
+  auto ad_dir = test::random_adapter_dir(*m.lm, m.dir, tmp / "adapter", 3, 4);
+  auto ad = gen::load_adapter(ad_dir, *m.lm, m.dir);
+  analysis::LensOptions opt;
+  opt.top_k = 6;
+  opt.summary_top_k = 3;
+  opt.summary_skip_punct = false;
+  const std::string query = "why is the sky blue?";
+  auto full = analysis::logit_lens(*m.lm, &ad.adapter, *m.tok, query, opt);
+  auto some_opt = opt;
+  some_opt.positions = "C3,T1,C1:C2";
+  some_opt.layers = "1:2";
+  auto some = analysis::logit_lens(*m.lm, &ad.adapter, *m.tok, query, some_opt);
+  REQUIRE(some.positions.size() == 4);
+  CHECK(some.positions[0].label == "T1");
+  CHECK(some.positions[1].label == "C1");
+  CHECK(some.positions[3].label == "C3");
+  REQUIRE(some.layers == std::vector<int64_t>{1, 2});
+  for (size_t li = 0; li < some.layers.size(); ++li)
+    for (size_t p = 0; p < some.positions.size(); ++p) {
+      size_t fp = 0;
+      while (full.positions[fp].index != some.positions[p].index) ++fp;
+      const auto& a = some.cell(li, p);
+      const auto& b = full.cell(static_cast<size_t>(some.layers[li]), fp);
+      REQUIRE(a.top.size() == b.top.size());
+      for (size_t j = 0; j < a.top.size(); ++j) {
+        CHECK(a.top[j].id == b.top[j].id);
+        CHECK(a.top[j].score == doctest::Approx(b.top[j].score).epsilon(1e-6));
+      }
+      CHECK(a.entropy == doctest::Approx(b.entropy).epsilon(1e-6));
+    }
+  // The dominant-word summary covers every compression position at the last layer, whatever is shown.
+  REQUIRE(some.summary.size() == full.summary.size());
+  for (size_t i = 0; i < full.summary.size(); ++i) {
+    CHECK(some.summary[i].id == full.summary[i].id);
+    CHECK(some.summary[i].prob_sum == doctest::Approx(full.summary[i].prob_sum).epsilon(1e-6));
+  }
+  // Per layer: each word's sum is its probability summed over the cells where it is in the top 3.
+  const auto per_layer = analysis::layer_summaries(some, *m.tok, some_opt);
+  REQUIRE(per_layer.size() == 2);
+  for (size_t li = 0; li < 2; ++li) {
+    REQUIRE_FALSE(per_layer[li].empty());
+    for (size_t i = 0; i < per_layer[li].size(); ++i) {
+      const auto& w = per_layer[li][i];
+      double sum = 0;
+      int64_t count = 0;
+      for (size_t p = 0; p < some.positions.size(); ++p)
+        for (size_t j = 0; j < 3; ++j)
+          if (some.cell(li, p).top[j].id == w.id) sum += some.cell(li, p).top[j].score, ++count;
+      CHECK(w.prob_sum == doctest::Approx(sum).epsilon(1e-12));
+      CHECK(w.count == count);
+      if (i) CHECK(per_layer[li][i - 1].prob_sum >= w.prob_sum);
+    }
+  }
+  some_opt.positions = "C4";
+  CHECK_THROWS_WITH_AS(analysis::logit_lens(*m.lm, &ad.adapter, *m.tok, query, some_opt),
+                       doctest::Contains("--positions: 'C4' is out of range"), std::exception);
+  some_opt.positions = "C0";
+  CHECK_THROWS_WITH_AS(analysis::logit_lens(*m.lm, nullptr, *m.tok, query, some_opt),
+                       doctest::Contains("it needs --adapter"), std::exception);
+
+  const std::string base = "lens --model " + test::shell_quote(m.dir.string()) + " --adapter " +
+                           test::shell_quote(ad_dir.string()) + " --query 'why is the sky blue?' ";
+  auto r = test::run_genlens(base + "--positions C0:C2 --summary");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("dominant words per layer over C0 C1 C2") != std::string::npos);
+  CHECK(r.output.find("logit lens, top-1 per cell") == std::string::npos);  // no wall
+  auto j = test::run_genlens(base + "--positions thought --summary --layers -1 --json -q");
+  INFO(j.output);
+  REQUIRE(j.exit_code == 0);
+  auto js = nlohmann::json::parse(j.output);
+  CHECK(js["results"][0]["cells"][0].size() == 3);
+  REQUIRE(js["results"][0]["layer_summary"].size() == 1);
+  CHECK(js["results"][0]["layer_summary"][0]["layer"] == 2);
+  auto e = test::run_genlens("lens --model " + test::shell_quote(m.dir.string()) + " --query x --positions C0");
+  CHECK(e.exit_code == 1);
+  CHECK(e.output.find("--positions: names thought and compression positions") != std::string::npos);
+}
