@@ -50,6 +50,7 @@ struct LoadedModel {
   std::optional<text::ChatTemplate> chat;  // absent when the model has no usable template
   std::string chat_problem;
   std::optional<gen::LoadedAdapter> adapter;
+  double weights_mib = 0;  // summed once at load
   // Latent indexes opened so far (memory-mapped; cheap to keep).
   mutable std::mutex index_mu;
   mutable std::map<std::string, std::shared_ptr<analysis::LatentIndex>> indexes;
@@ -58,18 +59,10 @@ struct LoadedModel {
 CoreSession::CoreSession() = default;
 CoreSession::~CoreSession() = default;
 
-double CoreSession::weights_mib() const {
+CoreSession::Weights CoreSession::weights() const {
   std::unique_lock<std::mutex> lk(mu_, std::try_to_lock);  // busy while a model loads: the UI never waits
-  if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return 0;
-  double bytes = 0;
-  for (const auto& [name, p] : loaded_->lm->named_parameters()) bytes += static_cast<double>(p.nbytes());
-  return bytes / (1024.0 * 1024.0);
-}
-
-std::string CoreSession::weights_dtype() const {
-  std::unique_lock<std::mutex> lk(mu_, std::try_to_lock);
-  if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return "";
-  return model::dtype_name(loaded_->lm->dtype());
+  if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return {};
+  return {loaded_->model_dir, loaded_->weights_mib, model::dtype_name(loaded_->lm->dtype())};
 }
 
 std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir, const std::string& adapter,
@@ -86,9 +79,13 @@ std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir
   if (!loaded_ || loaded_->model_dir != model_dir) {
     m->tok = text::load_tokenizer(model_dir);
     m->lm = model::DecoderLM::load(model_dir);
+    double bytes = 0;
+    for (const auto& [name, p] : m->lm->named_parameters()) bytes += static_cast<double>(p.nbytes());
+    m->weights_mib = bytes / (1024.0 * 1024.0);
   } else {  // same base model, another adapter: reuse the weights
     m->tok = text::load_tokenizer(model_dir);
     m->lm = loaded_->lm;
+    m->weights_mib = loaded_->weights_mib;
   }
   try {
     m->chat = text::load_chat_template(model_dir);

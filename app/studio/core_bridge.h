@@ -38,10 +38,14 @@ class CoreSession {
                                          runtime::JobContext& ctx);
   // Held while a job runs model code.
   std::unique_lock<std::mutex> compute() { return std::unique_lock<std::mutex>(compute_mu_); }
-  // The loaded model's weights in memory (MiB, 0 when none is loaded yet or one is
-  // loading) and their dtype; never blocks.
-  double weights_mib() const;
-  std::string weights_dtype() const;
+  // The loaded model's weights in memory: which model, MiB and dtype (all empty while
+  // none is loaded or one is loading); never blocks, so the UI can ask every frame.
+  struct Weights {
+    std::string model_dir;
+    double mib = 0;
+    std::string dtype;
+  };
+  Weights weights() const;
 
  private:
   mutable std::mutex mu_;

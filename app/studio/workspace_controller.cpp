@@ -91,6 +91,7 @@ WorkspaceController::WorkspaceController(StudioContext& cx) : cx_(cx) {
   ws_.device = env.devices.empty() ? "cpu" : env.devices.front();
   ws_.dtype = "f32 (CPU)";
   ws_.threads = env.intra_op_threads;
+  ws_.blas_threads = env.blas_threads;
   cx_.log(fmt::format("genlens {} on LibTorch {}", env.genlens_version, env.torch_version));
 }
 
@@ -144,7 +145,7 @@ std::optional<WorkspaceController::Opened> WorkspaceController::open(views::Open
         return refuse(fmt::format("cannot open model {}: no config.json there (expected a Hugging Face model directory)", p));
       o.model = p;
       ws_.model_summary = model_summary(path);
-      ws_.model_weights_mib = 0;  // until its first job loads it
+      ws_.model_weights_mib = 0;  // until it loads
       break;
     case views::OpenKind::Adapter:
       if (!fs::exists(path / "genlens.json") && !fs::exists(path / "metrics.jsonl"))
@@ -238,9 +239,12 @@ void WorkspaceController::refresh(int frame_no, const RunLine& run, views::Layou
   ws_.run_dir = o.run;
   ws_.corpus_path = o.corpus;
   if (frame_no % 30 == 1) ws_.memory_mb = resident_mb();
-  if (const double w = cx_.core.weights_mib(); w > 0) {  // 0 while loading: keep what was shown
-    ws_.model_weights_mib = w;
-    ws_.model_weights_dtype = cx_.core.weights_dtype();
+  // Only the open model's weights: after another model is opened, nothing until it loads
+  // (weights() is empty while a load holds the session: keep what was shown meanwhile).
+  if (auto w = cx_.core.weights(); !w.model_dir.empty()) {
+    const bool open_model = w.model_dir == o.model;
+    ws_.model_weights_mib = open_model ? w.mib : 0;
+    ws_.model_weights_dtype = open_model ? w.dtype : "";
   }
   ws_.jobs.clear();
   for (auto it = cx_.jobs.entries().rbegin(); it != cx_.jobs.entries().rend(); ++it) {
