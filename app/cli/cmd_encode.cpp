@@ -23,6 +23,7 @@ namespace {
 
 struct Opts {
   std::string model, adapter, input, output, mode = "generative", instruction, field = "text";
+  std::string hidden_states, hidden_dtype = "f32";
   int64_t batch_size = 16, max_length = 0, window = 4096;
   DeviceArgs dev;
   bool quiet = false;
@@ -43,6 +44,12 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--window", o->window,
                  "Rows read, encoded and written at a time (memory bound; ranks share out whole windows)")
       ->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--hidden-states", o->hidden_states,
+                 "Also write every text's thought and compression states, [N, layers+1, n_special, H] .npy "
+                 "(residual stream: 0 = input embeddings, the last before the final norm), for your own probes");
+  sub.add_option("--hidden-dtype", o->hidden_dtype, "dtype of --hidden-states: f32 or f16")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
@@ -84,6 +91,8 @@ RunFn setup(CLI::App& sub) {
       es.field = o->field;
       es.instruction = instruction;
       es.window = o->window;
+      es.hidden_states = o->hidden_states;
+      es.hidden_dtype = o->hidden_dtype == "f16" ? torch::kFloat16 : torch::kFloat32;
       es.identity = {{"model", std::filesystem::absolute(o->model).string()},
                      {"adapter", adapter ? std::filesystem::absolute(adapter->dir).string() : std::string()}};
       rep = data::encode_file(ctx, *lm, adapter ? &adapter->adapter : nullptr, *tok, o->input, o->output, es, group);
@@ -94,6 +103,11 @@ RunFn setup(CLI::App& sub) {
     warn_cuts("encode", cuts, quiet);
     fmt::print("{}: {} x {} float32 ({} mode{})\n", o->output, rep.rows, rep.cols, o->mode,
                adapter ? ", adapter " + adapter->dir.string() : std::string());
+    if (!o->hidden_states.empty() && adapter)
+      fmt::print("{}: {} x {} x {} x {} {} (texts, layers 0..{}, thought + compression positions, hidden)\n",
+                 o->hidden_states, rep.rows, lm->config().num_hidden_layers + 1, adapter->adapter.shape().n_special(),
+                 lm->config().hidden_size, o->hidden_dtype == "f16" ? "float16" : "float32",
+                 lm->config().num_hidden_layers);
     return kOk;
   };
 }

@@ -140,9 +140,21 @@ RunFn setup(CLI::App& sub) {
     to.batch_size = o->batch_size;
     warn_cuts("trace", gen::count_query_cuts(*tok, {o->query}, to.instruction, to.max_length), quiet, "query");
     if (!quiet) {
-      // The cost, before a long trace starts: every layer asked x every position, in batches.
-      const auto n_layers = analysis::parse_layer_range(o->layers, lm->config().num_hidden_layers, "--layers").size();
-      fmt::print(stderr, "trace: {} layer(s) x the query's positions, {} cells per forward\n", n_layers, o->batch_size);
+      // The cost, before a long trace starts: every layer asked x every position traced
+      // (as causal_trace picks them), in batched forwards that start at their layer.
+      const auto n_layers =
+          static_cast<int64_t>(analysis::parse_layer_range(o->layers, lm->config().num_hidden_layers, "--layers").size());
+      analysis::LensOptions lo;
+      lo.instruction = to.instruction;
+      lo.max_length = to.max_length;
+      const auto n_a = static_cast<int64_t>(analysis::lens_query_ids(*tok, o->query, lo).size());
+      int64_t positions = adapter->adapter.shape().n_special();
+      if (!o->no_input &&
+          (o->contrast.empty() || static_cast<int64_t>(analysis::lens_query_ids(*tok, o->contrast, lo).size()) == n_a))
+        positions += n_a;
+      const int64_t forwards = n_layers * ((positions + o->batch_size - 1) / o->batch_size);
+      fmt::print(stderr, "trace: {} layers x {} positions = {} cells, in {} forwards of up to {} rows\n", n_layers,
+                 positions, n_layers * positions, forwards, o->batch_size);
     }
     analysis::TraceResult r;
     runtime::Job job("trace", [&](runtime::JobContext& ctx) {

@@ -2,13 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <set>
 
 #include "core/data/responses.h"
 #include "core/dist/group.h"
+#include "core/gen/adapter.h"
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
+#include "core/model/decoder_lm.h"
 #include "core/util/error.h"
 
 namespace genlens::data {
@@ -69,6 +72,14 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
                                                           : lm.config().hidden_size;
   if (rep.cols < 1) fail("encode: mode generative needs an adapter");
   rep.windows = (rep.rows + s.window - 1) / s.window;
+  const bool with_states = !s.hidden_states.empty();
+  std::vector<int64_t> states_shape;
+  if (with_states) {
+    if (s.encode.mode != gen::EncodeMode::Generative || !adapter)
+      fail("--hidden-states: the thought and compression states come with --mode generative and an adapter");
+    states_shape = {lm.config().num_hidden_layers + 1, adapter->shape().n_special(), lm.config().hidden_size};
+  }
+  const auto states_partial = with_states ? with_suffix(s.hidden_states, ".partial") : fs::path();
 
   const auto partial = with_suffix(output, ".partial"), meta_path = with_suffix(output, ".partial.json");
   json meta = s.identity;
@@ -83,6 +94,10 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
   meta["max_length"] = s.encode.max_length;
   meta["field"] = s.field;
   meta["instruction"] = s.instruction;
+  if (with_states) {
+    meta["hidden_states"] = fs::absolute(s.hidden_states).string();
+    meta["hidden_dtype"] = s.hidden_dtype == torch::kFloat16 ? "f16" : "f32";
+  }
 
   if (rank == 0) {
     bool resume = false;
@@ -92,7 +107,7 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
         have = io::read_json_file(meta_path);
       } catch (const Error&) {
       }
-      resume = have == meta;
+      resume = have == meta && (!with_states || fs::exists(states_partial, ec));
       if (!resume)
         ctx.log(fmt::format("{} is for another input or other settings; starting over", partial.string()));
     }
@@ -101,12 +116,20 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
       if (output.has_parent_path()) fs::create_directories(output.parent_path(), ec);
       io::NpyRowWriter create(partial, rep.rows, rep.cols, io::NpyRowWriter::Mode::Create);
       create.sync();
+      if (with_states) {
+        if (s.hidden_states.has_parent_path()) fs::create_directories(s.hidden_states.parent_path(), ec);
+        io::NpyRowWriter(states_partial, rep.rows, states_shape, io::NpyRowWriter::Mode::Create, s.hidden_dtype).sync();
+      }
       io::write_file_atomic(meta_path, meta.dump(2) + "\n");
     }
   }
   if (group) group->barrier_long("rank 0 prepares " + partial.string());
 
   io::NpyRowWriter out(partial, rep.rows, rep.cols, io::NpyRowWriter::Mode::Open);
+  std::unique_ptr<io::NpyRowWriter> states_out;
+  if (with_states)
+    states_out = std::make_unique<io::NpyRowWriter>(states_partial, rep.rows, states_shape,
+                                                    io::NpyRowWriter::Mode::Open, s.hidden_dtype);
   const auto done_before = done_windows(output);
   rep.windows_before = static_cast<int64_t>(done_before.size());
   const auto mine = dist::slice_of(rep.windows, rank, world);
@@ -138,9 +161,15 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
     const int64_t base = rows_done;
     eo.on_progress = [&](int64_t d) { ctx.set_done(base + d); };
     eo.check_cancel = [&] { ctx.check_cancel(); };
+    if (states_out)
+      eo.on_special_states = [&](const std::vector<int64_t>& rows, const torch::Tensor& states) {
+        for (size_t k = 0; k < rows.size(); ++k)
+          states_out->write_rows(w * s.window + rows[k], states[static_cast<int64_t>(k)].unsqueeze(0));
+      };
     auto emb = gen::encode_texts(lm, adapter, tok, texts, s.instruction, eo);
     out.write_rows(w * s.window, emb);
     out.sync();
+    if (states_out) states_out->sync();
     // Only after the rows are on disk: mark the window done.
     if (!marks)
       marks = std::make_unique<io::JsonlWriter>(with_suffix(output, ".partial.done-" + std::to_string(rank)),
@@ -158,6 +187,11 @@ EncodeFileReport encode_file(runtime::JobContext& ctx, const model::DecoderLM& l
     for (int64_t w = 0; w < rep.windows; ++w)
       if (!done.count(w)) fail("{}: window {} (rows {}..{}) was not encoded by any rank", partial.string(), w,
                                w * s.window, std::min(rep.rows, (w + 1) * s.window) - 1);
+    if (with_states) {  // first, so that OUTPUT existing means both are complete
+      fs::rename(states_partial, s.hidden_states, ec);
+      if (ec) fail("cannot rename {} to {} ({})", states_partial.string(), s.hidden_states.string(), ec.message());
+      io::fsync_path(s.hidden_states.has_parent_path() ? s.hidden_states.parent_path() : fs::path("."));
+    }
     fs::rename(partial, output, ec);
     if (ec) fail("cannot rename {} to {} ({})", partial.string(), output.string(), ec.message());
     io::fsync_path(output.has_parent_path() ? output.parent_path() : fs::path("."));

@@ -8,7 +8,8 @@
 // Resumable: OUTPUT.partial (the pre-sized .npy), OUTPUT.partial.json (what is being
 // computed) and OUTPUT.partial.done-R (windows finished by rank R, appended and fsync'ed
 // after their rows) let a rerun, with any number of ranks, skip finished windows. When
-// every window is done rank 0 renames OUTPUT.partial to OUTPUT.
+// every window is done rank 0 renames OUTPUT.partial to OUTPUT (and the hidden states'
+// .partial beside it).
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,11 @@ struct EncodeFileSettings {
   int64_t window = 4096;
   // What else must match for a partial output to be continued (model, adapter, ...).
   nlohmann::json identity = nlohmann::json::object();
+  // Also every row's thought and compression states (generative mode), [rows, L+1,
+  // n_special, H] (residual stream; layer L before the final norm) as float32 or float16,
+  // from the same forwards, written and resumed beside the embeddings (its own .partial).
+  std::filesystem::path hidden_states;
+  torch::ScalarType hidden_dtype = torch::kFloat32;
 };
 
 struct EncodeFileReport {

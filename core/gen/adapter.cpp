@@ -114,12 +114,14 @@ Tensor embedding_of(const Adapter& adapter, const Tensor& soft_prompts) {
 }
 
 EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query,
-                            bool recompute) {
+                            bool recompute, std::vector<torch::Tensor>* hidden_states) {
   const auto& s = adapter.shape();
   auto in = encoder_input(lm, adapter, query);
   model::ForwardOptions fo;
   fo.recompute = recompute;
+  fo.output_hidden_states = hidden_states != nullptr;
   auto out = lm.forward(in.embeds, in.mask, fo);
+  if (hidden_states) *hidden_states = std::move(out.hidden_states);
   EncodeOutput r;
   r.compression = out.last_hidden.narrow(1, out.last_hidden.size(1) - s.n_compression, s.n_compression)
                       .to(torch::kFloat32);

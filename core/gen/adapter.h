@@ -75,8 +75,10 @@ torch::Tensor embedding_of(const Adapter& adapter, const torch::Tensor& soft_pro
 
 // Encoder pass: LLM(query ++ special tokens), last n_compression positions -> C, S, embedding.
 // recompute: per-layer activation recomputation in the backward (ForwardOptions::recompute).
+// hidden_states (optional): receives every layer's residual stream ([B, T, H] each, L+1 of
+// them, the last before the final norm) from the same forward.
 EncodeOutput encode_queries(const model::DecoderLM& lm, const Adapter& adapter, const PaddedBatch& query,
-                            bool recompute = false);
+                            bool recompute = false, std::vector<torch::Tensor>* hidden_states = nullptr);
 
 // Reconstruction loss: decoder input [pads][S][embed(target)] (left padded before S);
 // cross-entropy of the frozen LLM's predictions on the target tokens only, mean over

@@ -74,7 +74,14 @@ torch::Tensor encode_ids(const model::DecoderLM& lm, const Adapter* adapter, con
     }
     auto pb = left_pad(batch_rows, opt.max_length, lm.device());
     torch::Tensor emb;
-    if (opt.mode == EncodeMode::Generative) {
+    if (opt.mode == EncodeMode::Generative && opt.on_special_states) {
+      std::vector<torch::Tensor> hs;
+      emb = encode_queries(lm, *adapter, pb, /*recompute=*/false, &hs).embedding;
+      const int64_t S = adapter->shape().n_special(), T = hs.front().size(1);
+      std::vector<torch::Tensor> per_layer;
+      for (const auto& h : hs) per_layer.push_back(h.narrow(1, T - S, S));
+      opt.on_special_states(idx, torch::stack(per_layer, 1).to(torch::kCPU, torch::kFloat32));
+    } else if (opt.mode == EncodeMode::Generative) {
       emb = encode_queries(lm, *adapter, pb).embedding;
     } else {
       auto h = lm.forward(lm.embed(pb.ids), pb.mask).last_hidden;

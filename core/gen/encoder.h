@@ -40,6 +40,10 @@ struct EncodeOptions {
   QueryCuts* cuts = nullptr;  // when set: every row encoded is counted (what max_length cut)
   std::function<void(int64_t done)> on_progress;  // rows finished so far
   std::function<void()> check_cancel;             // may throw (runtime::Cancelled)
+  // Generative only: each batch's thought and compression states from the same forward,
+  // [n, L+1, n_special, H] float32 on the CPU (residual stream; layer L before the final
+  // norm), with the batch's input row indices.
+  std::function<void(const std::vector<int64_t>& rows, const torch::Tensor& states)> on_special_states;
   // Hyde only: the chat template (null: the one in lm.config().source_dir) and answer length.
   const text::ChatTemplate* hyde_chat = nullptr;
   int hyde_max_new_tokens = 128;

@@ -10,6 +10,8 @@
 #include "core/io/npy_header.h"
 #include "core/util/error.h"
 
+#include <fmt/format.h>
+
 namespace genlens::io {
 
 namespace fs = std::filesystem;
@@ -17,13 +19,13 @@ namespace fs = std::filesystem;
 namespace {
 
 // Magic, version 1.0, header length and the header dict padded to 64 bytes: everything
-// before the data of a float32 C-order array of `sizes`.
-std::string npy_f32_header(const std::vector<int64_t>& sizes) {
+// before the data of a C-order array of `sizes` ('<f4' float32 or '<f2' float16).
+std::string npy_header(const std::vector<int64_t>& sizes, const char* descr = "<f4") {
   // NumPy tuple syntax: "()", "(N,)", "(N, D)", ...
   std::string shape = "(";
   for (size_t i = 0; i < sizes.size(); ++i) shape += (i ? ", " : "") + std::to_string(sizes[i]);
   shape += sizes.size() == 1 ? ",)" : ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
@@ -42,17 +44,28 @@ std::string npy_f32_header(const std::vector<int64_t>& sizes) {
 void save_npy(const fs::path& path, const torch::Tensor& t) {
   if (!t.defined()) fail("save_npy '{}': tensor is undefined", path.string());
   auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  std::string bytes = npy_f32_header(c.sizes().vec());
+  std::string bytes = npy_header(c.sizes().vec());
   bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
   write_file_atomic(path, bytes);
 }
 
 NpyRowWriter::NpyRowWriter(const fs::path& path, int64_t rows, int64_t cols, Mode mode)
-    : path_(path), rows_(rows), cols_(cols) {
-  if (rows < 0 || cols < 1) fail("'{}': cannot write a .npy of shape ({}, {})", path.string(), rows, cols);
-  const std::string header = npy_f32_header({rows, cols});
+    : NpyRowWriter(path, rows, std::vector<int64_t>{cols}, mode, torch::kFloat32) {}
+
+NpyRowWriter::NpyRowWriter(const fs::path& path, int64_t rows, const std::vector<int64_t>& row_shape, Mode mode,
+                           torch::ScalarType dtype)
+    : path_(path), rows_(rows), cols_(1), dtype_(dtype), row_shape_(row_shape) {
+  for (int64_t d : row_shape) cols_ *= d;
+  std::vector<int64_t> sizes = {rows};
+  sizes.insert(sizes.end(), row_shape.begin(), row_shape.end());
+  const std::string shape = fmt::format("({})", fmt::join(sizes, ", "));
+  if (rows < 0 || row_shape.empty() || cols_ < 1) fail("'{}': cannot write a .npy of shape {}", path.string(), shape);
+  if (dtype != torch::kFloat32 && dtype != torch::kFloat16)
+    fail("'{}': a .npy is written as float32 or float16, not {}", path.string(), c10::toString(dtype));
+  item_bytes_ = dtype == torch::kFloat16 ? 2u : 4u;
+  const std::string header = npy_header(sizes, dtype == torch::kFloat16 ? "<f2" : "<f4");
   data_offset_ = header.size();
-  const uint64_t total = data_offset_ + static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 4u;
+  const uint64_t total = data_offset_ + static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols_) * item_bytes_;
   if (mode == Mode::Create) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) fail("'{}': cannot create ({})", path.string(), std::strerror(errno));
@@ -66,8 +79,8 @@ NpyRowWriter::NpyRowWriter(const fs::path& path, int64_t rows, int64_t cols, Mod
     const auto size = ::lseek(fd_, 0, SEEK_END);
     if (::pread(fd_, have.data(), have.size(), 0) != static_cast<ssize_t>(have.size()) || have != header ||
         size != static_cast<off_t>(total))
-      fail("'{}': not the partial .npy of shape ({}, {}) this command writes (move it away to start over)",
-           path.string(), rows, cols);
+      fail("'{}': not the partial .npy of shape {} this command writes (move it away to start over)",
+           path.string(), shape);
   }
 }
 
@@ -76,18 +89,19 @@ NpyRowWriter::~NpyRowWriter() {
 }
 
 void NpyRowWriter::write_rows(int64_t first_row, const torch::Tensor& block) {
-  auto c = block.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  if (c.dim() != 2 || c.size(1) != cols_ || first_row < 0 || first_row + c.size(0) > rows_)
-    fail("'{}': rows {}..{} of width {} do not fit the array ({}, {})", path_.string(), first_row,
-         first_row + (c.dim() > 0 ? c.size(0) : 0), c.dim() == 2 ? c.size(1) : -1, rows_, cols_);
+  const int64_t n = block.dim() > 0 ? block.size(0) : 0;
+  if (block.dim() < 1 || block.numel() != n * cols_ || first_row < 0 || first_row + n > rows_)
+    fail("'{}': rows {}..{} of shape [{}] do not fit the array of {} rows of {} values", path_.string(), first_row,
+         first_row + n, fmt::join(block.sizes(), ", "), rows_, cols_);
+  auto c = block.detach().to(torch::kCPU, dtype_).contiguous();
   const char* p = static_cast<const char*>(c.data_ptr());
   size_t left = c.nbytes();
-  auto off = static_cast<off_t>(data_offset_ + static_cast<uint64_t>(first_row) * static_cast<uint64_t>(cols_) * 4u);
+  auto off = static_cast<off_t>(data_offset_ + static_cast<uint64_t>(first_row) * static_cast<uint64_t>(cols_) * item_bytes_);
   while (left > 0) {
-    ssize_t n = ::pwrite(fd_, p, left, off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("'{}': write failed ({})", path_.string(), std::strerror(errno));
-    p += n, off += n, left -= static_cast<size_t>(n);
+    ssize_t k = ::pwrite(fd_, p, left, off);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) fail("'{}': write failed ({})", path_.string(), std::strerror(errno));
+    p += k, off += k, left -= static_cast<size_t>(k);
   }
 }
 

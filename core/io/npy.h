@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <vector>
 
 namespace genlens::io {
 
@@ -23,10 +24,13 @@ class NpyRowWriter {
  public:
   enum class Mode { Create, Open };
   NpyRowWriter(const std::filesystem::path& path, int64_t rows, int64_t cols, Mode mode);
+  // Rows of any shape ([rows, *row_shape]), stored as float32 or float16.
+  NpyRowWriter(const std::filesystem::path& path, int64_t rows, const std::vector<int64_t>& row_shape, Mode mode,
+               torch::ScalarType dtype);
   ~NpyRowWriter();
   NpyRowWriter(const NpyRowWriter&) = delete;
   NpyRowWriter& operator=(const NpyRowWriter&) = delete;
-  // block: [n, cols] (any float dtype/device); rows first_row .. first_row + n - 1.
+  // block: [n, cols] or [n, *row_shape] (any float dtype/device); rows first_row .. first_row + n - 1.
   void write_rows(int64_t first_row, const torch::Tensor& block);
   void sync();  // fdatasync: the rows written so far survive a crash
   int64_t rows() const { return rows_; }
@@ -35,7 +39,10 @@ class NpyRowWriter {
  private:
   std::filesystem::path path_;
   int fd_ = -1;
-  int64_t rows_, cols_;
+  int64_t rows_, cols_;  // cols_: values per row (the product of row_shape_)
+  torch::ScalarType dtype_ = torch::kFloat32;
+  std::vector<int64_t> row_shape_;
+  uint64_t item_bytes_ = 4;
   uint64_t data_offset_ = 0;
 };
 

@@ -75,7 +75,7 @@ test::RunResult pyref(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("ablate: position specs name thought and compression tokens; bad ones name --positions") {
+TEST_CASE("ablate: position specs name thought and compression tokens, bad ones name --positions") {
   using analysis::parse_special_positions;
   CHECK(parse_special_positions("special", 3, 4) == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6});
   CHECK(parse_special_positions("thought", 3, 4) == std::vector<int64_t>{0, 1, 2});

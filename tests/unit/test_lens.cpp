@@ -322,7 +322,7 @@ TEST_CASE("lens CLI: table, --json, a long query cut with a warning, and clear e
   CHECK(h.output.find("--track") != std::string::npos);
 }
 
-TEST_CASE("lens: --positions keeps those cells as the full lens has them; --summary's words per layer are their top words summed") {
+TEST_CASE("lens: --positions keeps those cells as the full lens has them, --summary's words per layer are their top words summed") {
   auto& m = text_model();
   test::TempDir tmp("lens-positions");
   auto ad_dir = test::random_adapter_dir(*m.lm, m.dir, tmp / "adapter", 3, 4);

@@ -5,6 +5,7 @@
 // (layer 0) and through the start-layer forward, the noise mode, the CLI and its errors.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -193,6 +194,11 @@ TEST_CASE("trace CLI: heatmap table, JSON shape, and errors that name the flag")
   CHECK(r.output.find(" layer") != std::string::npos);
   CHECK(r.output.find("strongest cells:") != std::string::npos);
   CHECK(r.output.find("decoded  base:") != std::string::npos);
+  {  // the cost said before it starts: 3 layers x (7 special + A's tokens), 32 rows a forward
+    const size_t P = 7 + f.ids(kA).size();
+    CHECK(r.output.find(fmt::format("trace: 3 layers x {} positions = {} cells, in {} forwards of up to 32 rows", P,
+                                    3 * P, 3 * ((P + 31) / 32))) != std::string::npos);
+  }
 
   auto j = test::run_genlens(f.cli_base() + "--json --quiet --no-input-positions --layers 1:2 --query " +
                              test::shell_quote(kA) + " --contrast " + test::shell_quote(kLong));
