@@ -13,6 +13,7 @@
 #include "app/cli/text_table.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/result_json.h"
+#include "core/analysis/tuned_lens.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -20,7 +21,7 @@ namespace genlens::cli {
 namespace {
 
 struct Opts {
-  std::string model, adapter, layers = "all", track;
+  std::string model, adapter, layers = "all", track, tuned;
   std::vector<std::string> queries;
   analysis::LensOptions lens;
   DeviceArgs dev;
@@ -48,7 +49,8 @@ void print_lens(const analysis::LensResult& r, const analysis::LensOptions& opt)
   // Matrix: rows = layers, columns = positions, cell = top-1 piece and its probability,
   // in blocks of 8 positions so it fits a terminal.
   constexpr size_t kCol = 13, kBlock = 8;
-  fmt::print("\nlogit lens, top-1 per cell (layer 0 = embeddings, {} = last; · is a space)\n", r.n_layers);
+  fmt::print("\n{} lens, top-1 per cell (layer 0 = embeddings, {} = last; · is a space)\n",
+             opt.tuned ? "tuned" : "logit", r.n_layers);
   for (size_t b0 = 0; b0 < r.positions.size(); b0 += kBlock) {
     const size_t b1 = std::min(r.positions.size(), b0 + kBlock);
     std::string head = pad("layer", 6);
@@ -98,11 +100,19 @@ void print_lens(const analysis::LensResult& r, const analysis::LensOptions& opt)
 void print_layer_summaries(const analysis::LensResult& r, const std::vector<std::vector<analysis::SummaryWord>>& per_layer,
                            const analysis::LensOptions& opt) {
   fmt::print("query: {}\n", one_line(r.instruction + r.query));
+  // Runs of special positions shown as ranges: "T0..T9 C0..C9".
   std::string pos;
-  for (const auto& p : r.positions) pos += (pos.empty() ? "" : " ") + p.label;
-  fmt::print("\ndominant words per layer over {} (union of each position's top {}, summed probability; "
+  for (size_t i = 0; i < r.positions.size();) {
+    size_t j = i;
+    while (j + 1 < r.positions.size() && r.positions[i].kind != analysis::PositionKind::Ordinary &&
+           r.positions[j + 1].kind == r.positions[i].kind && r.positions[j + 1].index == r.positions[j].index + 1)
+      ++j;
+    pos += (pos.empty() ? "" : " ") + r.positions[i].label + (j > i ? ".." + r.positions[j].label : "");
+    i = j + 1;
+  }
+  fmt::print("\ndominant words per layer{} over {} (union of each position's top {}, summed probability; "
              "layer 0 = embeddings, {} = last; · is a space)\n",
-             fit(pos, 60), opt.summary_top_k, r.n_layers);
+             opt.tuned ? " (tuned lens)" : "", fit(pos, 60), opt.summary_top_k, r.n_layers);
   constexpr size_t kWidth = 100;
   for (size_t li = 0; li < r.layers.size(); ++li) {
     std::string line = pad_left(std::to_string(r.layers[li]), 5) + " ";
@@ -143,6 +153,9 @@ RunFn setup(CLI::App& sub) {
   sub.add_flag("--include-tokens", o->lens.include_ordinary, "With --adapter: also the query's own tokens");
   sub.add_option("--positions", o->lens.positions,
                  "With --adapter: only these special positions: labels (T0,C3), ranges (C0:C9), thought, compression");
+  sub.add_option("--tuned", o->tuned,
+                 "A tuned lens directory (`genlens tuned-lens train`): layers below the last read through its "
+                 "translators");
   sub.add_flag("--summary", o->per_layer,
                "One line per layer: the dominant words over the positions shown, instead of the layers x positions "
                "table (readable at 28 layers)");
@@ -164,6 +177,11 @@ RunFn setup(CLI::App& sub) {
     auto tok = text::load_tokenizer(o->model);
     auto lm = o->dev.load(o->model);
     auto adapter = load_optional_adapter(o->adapter, *lm, o->model);
+    std::optional<analysis::TunedLens> tuned;
+    if (!o->tuned.empty()) {
+      tuned = analysis::load_tuned_lens(o->tuned, *lm, o->model);
+      o->lens.tuned = &*tuned;
+    }
     // Check every argument before the work starts (layers, lengths); a query longer than
     // the limit is cut as encode cuts it, and said so.
     analysis::parse_layer_range(o->lens.layers, lm->config().num_hidden_layers);

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/analysis/layer_state.h"
+#include "core/analysis/tuned_lens.h"
 #include "core/gen/adapter.h"
 #include "core/model/decoder_lm.h"
 #include "core/text/readable_piece.h"
@@ -434,7 +435,9 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
   std::vector<Tensor> parts;
   std::vector<LensRow> rows;
   for (int64_t layer : res.layers) {
-    parts.push_back(out.hidden_states[static_cast<size_t>(layer)][0].index_select(0, shown_rows));
+    Tensor h = out.hidden_states[static_cast<size_t>(layer)][0].index_select(0, shown_rows);
+    if (opt.tuned) h = opt.tuned->apply(layer, h).to(h.device(), h.scalar_type());  // the tuned lens's translator
+    parts.push_back(h);
     for (int64_t i = 0; i < P; ++i) {
       const int64_t pos = shown[static_cast<size_t>(i)];
       rows.push_back({layer, i, true, layer == res.summary_layer && pos >= sum_first && pos < sum_first + sum_count});

@@ -25,6 +25,8 @@ class Tokenizer;
 
 namespace genlens::analysis {
 
+struct TunedLens;  // tuned_lens.h
+
 struct LensOptions {
   std::string instruction;
   int64_t top_k = 10;
@@ -32,6 +34,7 @@ struct LensOptions {
   std::vector<std::string> track;       // words whose rank/probability each cell reports
   int64_t max_length = 512;             // tokens of instruction + text, cut as encode cuts (gen::query_max_length)
   bool include_ordinary = false;        // with an adapter: also the ordinary tokens
+  const TunedLens* tuned = nullptr;        // layers 0..L-1 read through its translators (tuned_lens.h)
   std::string positions;                // with an adapter: only these special positions
                                         // (parse_special_positions; "" = all of them)
   int64_t input_lens_top_k = 10;        // soft prompts' nearest vocabulary embeddings

@@ -390,7 +390,7 @@ TEST_CASE("lens: --positions keeps those cells as the full lens has them, --summ
   auto r = test::run_genlens(base + "--positions C0:C2 --summary");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("dominant words per layer over C0 C1 C2") != std::string::npos);
+  CHECK(r.output.find("dominant words per layer over C0..C2") != std::string::npos);
   CHECK(r.output.find("logit lens, top-1 per cell") == std::string::npos);  // no wall
   auto j = test::run_genlens(base + "--positions thought --summary --layers -1 --json -q");
   INFO(j.output);
