@@ -382,8 +382,22 @@ TEST_CASE("bf16: as accurate as a plain bf16 forward, judged against float64, fo
                 << "weights) max abs diff " << test::max_abs_err(b, a) << " (max |logit| "
                 << a.abs().max().item<double>() << ")");
     CHECK(ours <= test::no_worse_tol(plain_err, u));
-    // Top-1 flips only where the float64 logits nearly tie; allow one position more than plain.
-    CHECK(agree >= plain_agree - 1.0 / static_cast<double>(kIds.size()) - 1e-9);
+    // Top-1 flips only where the float64 logits nearly tie: wherever ours picks another
+    // token than float64, float64's margin between the two is one that the plain bf16
+    // forward's own error on that row could bridge (2x its largest error there). Counting
+    // flips against plain's count instead failed on LibTorch 2.6, where both are within
+    // rounding of each other at random near-ties.
+    {
+      const Tensor f64 = ref.f64.to(torch::kFloat64), ours_t = b.to(torch::kFloat64);
+      const Tensor plain_err_row = (ref.plain.to(torch::kFloat64) - f64).abs().amax(-1);
+      const Tensor want = f64.argmax(-1), got = ours_t.argmax(-1);
+      for (int64_t t = 0; t < f64.size(0); ++t) {
+        if (want[t].item<int64_t>() == got[t].item<int64_t>()) continue;
+        const double margin = (f64[t][want[t]] - f64[t][got[t]]).item<double>();
+        CAPTURE(t);
+        CHECK(margin <= 2 * plain_err_row[t].item<double>());
+      }
+    }
     // bf16 KV-cache decoding is as accurate as the bf16 full forward.
     torch::NoGradGuard ng;
     auto t = torch::tensor(kIds, torch::kLong).view({1, -1});

@@ -10,6 +10,7 @@
 
 #include <ctime>
 #include <set>
+#include <sstream>
 
 #include "core/data/demo_world.h"
 #include "core/demo/pipeline.h"
@@ -218,6 +219,23 @@ double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC
 // killed by SIGXCPU, which fails the exit-code check.
 const std::string kCpuLimit = "ulimit -t 5; ";
 
+// An address-space limit for a refusal: 1 GiB beyond what genlens maps from its shared
+// libraries (their file sizes, from ldd), so the check holds for CUDA builds too, whose
+// libtorch_cuda alone is larger than 1 GiB. A refusal allocates nothing of note.
+std::string address_space_limit() {
+  auto r = test::run_command("ldd " + test::shell_quote(GENLENS_CLI_PATH));
+  uint64_t libs = 0;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);) {
+    const auto arrow = line.find("=> /");
+    if (arrow == std::string::npos) continue;
+    const std::string path = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
+    std::error_code ec;
+    libs += fs::file_size(path, ec);
+  }
+  return "ulimit -v " + std::to_string((libs + (uint64_t{1} << 30)) / 1024) + "; ";
+}
+
 // Every file under `dir` with its size and modification time: what "nothing written" compares.
 std::set<std::string> listing(const fs::path& dir) {
   std::set<std::string> out;
@@ -294,9 +312,8 @@ TEST_CASE("world schema: genlens demo refuses a bad world at once and writes not
     const auto before = listing(ws);
     for (const char* extra : {"", " --force"}) {
       CAPTURE(extra);
-      // 1 GiB of address space (LibTorch alone maps a good part of it): the refusal allocates
-      // nothing of note.
-      auto r = test::run_command(kCpuLimit + "ulimit -v 1048576; " + test::shell_quote(GENLENS_CLI_PATH) + " demo --quick --world " +
+      // Little address space beyond the libraries': the refusal allocates nothing of note.
+      auto r = test::run_command(kCpuLimit + address_space_limit() + test::shell_quote(GENLENS_CLI_PATH) + " demo --quick --world " +
                                  test::shell_quote(world.string()) + " --out " + test::shell_quote(ws.string()) + extra);
       INFO(r.output);
       CHECK(r.exit_code == 1);
