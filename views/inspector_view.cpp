@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "views/widgets/palette.h"
+
 namespace genlens::views {
 
 HeatmapData lens_heatmap(const InspectorSnapshot& s) {
@@ -34,7 +36,40 @@ HeatmapData lens_heatmap(const InspectorSnapshot& s) {
   return h;
 }
 
+std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars) {
+  float top = 0;
+  for (const auto& b : bars)
+    if (std::isfinite(b.value)) top = std::max(top, b.value);
+  std::vector<float> out;
+  for (const auto& b : bars) out.push_back(top > 0 && std::isfinite(b.value) ? std::max(0.0f, b.value) / top : 0.0f);
+  return out;
+}
+
 namespace {
+
+// One column per special position, its height the importance; the pinned one in the
+// accent colour, its value on top; labels under the columns.
+void draw_ablation_bars(const std::vector<AblationBar>& bars, float width) {
+  if (bars.empty()) return;
+  const float font = ImGui::GetFontSize(), h = font * 3.5f;
+  const float col = width / float(bars.size()), gap = std::min(4.0f, col * 0.2f);
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const auto heights = ablation_bar_heights(bars);
+  dl->AddLine(ImVec2(o.x, o.y + h), ImVec2(o.x + width, o.y + h), ImGui::GetColorU32(ImGuiCol_Separator));
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const float x0 = o.x + col * float(i) + gap * 0.5f, x1 = x0 + col - gap;
+    const ImU32 c = bars[i].pinned ? category_color(1) : category_color(0, 0.85f);
+    dl->AddRectFilled(ImVec2(x0, o.y + h * (1 - heights[i])), ImVec2(x1, o.y + h), c);
+    const ImVec2 ls = ImGui::CalcTextSize(bars[i].label.c_str());
+    dl->AddText(ImVec2((x0 + x1 - ls.x) * 0.5f, o.y + h + 2), ImGui::GetColorU32(bars[i].pinned ? ImGuiCol_Text
+                                                                                                   : ImGuiCol_TextDisabled),
+                bars[i].label.c_str());
+    if (ImGui::IsMouseHoveringRect(ImVec2(x0, o.y), ImVec2(x1, o.y + h + font)))
+      ImGui::SetTooltip("%s ablated alone: 1 - cosine = %.4f", bars[i].label.c_str(), double(bars[i].value));
+  }
+  ImGui::Dummy(ImVec2(width, h + font + 4));
+}
 
 void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width, size_t rows) {
   // Tall enough for every row (no half-cut last line); the two lists share a height.
@@ -115,6 +150,24 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
       for (auto& h : s.latent)
         ImGui::Text("%-12s layer %-3d %.3f  %s", visible_piece(h.token).c_str(), h.layer, double(h.similarity),
                     h.context.c_str());
+    }
+    section("Ablate the pinned cell (replace it in the residual stream, run the layers above)");
+    static const char* kKinds[] = {"zero it", "the corpus mean"};
+    ImGui::SetNextItemWidth(font * 10);
+    ImGui::Combo("##ablation-kind", &st.ablation_kind, kKinds, 2);
+    ImGui::SameLine();
+    if (ImGui::Button("Ablate", ImVec2(font * 5, 0))) out.ablate = true;
+    if (draw_status(s.ablation_status)) {
+      ImGui::Text("%s: the embedding's cosine to the original %.4f", s.ablation_title.c_str(),
+                  double(s.ablation_cosine));
+      ImGui::TextDisabled("decoded after the ablation");
+      wrapped_block(s.ablation_decoded);
+      ImGui::TextDisabled("every special position ablated alone at this layer: 1 - cosine (hover for the value)");
+      draw_ablation_bars(s.ablation_bars, avail);
+      if (!s.ablation_note.empty()) ImGui::TextDisabled("%s", s.ablation_note.c_str());
+      if (!s.ablation_neighbours.empty())
+        neighbour_list("nearest corpus texts after the ablation", s.ablation_neighbours, avail,
+                       std::min<size_t>(5, s.ablation_neighbours.size()));
     }
   }
 

@@ -1,8 +1,9 @@
 // Query inspector: type a query (with an instruction preset) and see its tokens, the
 // LLM's own answer, the text decoded from the soft prompts, the logit-lens heatmap
 // (layers x special tokens; hover for top-k, click to pin), latent-lens hits for the
-// pinned cell, nearest neighbours (generative vs input-centric) and the interpolation
-// walk between two queries. Each part has its own Status: a part that cannot be
+// pinned cell, the pinned cell ablated (the embedding's cosine to the original, the text
+// decoded after, every position's importance at that layer), nearest neighbours
+// (generative vs input-centric) and the interpolation walk between two queries. Each part has its own Status: a part that cannot be
 // computed (no adapter, no index) says why instead of showing anything made up.
 #pragma once
 #include <string>
@@ -34,6 +35,14 @@ struct Neighbour {
   float score = 0;
 };
 
+// One special position's importance at the pinned layer: 1 - cosine of the embedding
+// with that position ablated alone.
+struct AblationBar {
+  std::string label;
+  float value = 0;
+  bool pinned = false;
+};
+
 struct InspectorSnapshot {
   std::vector<Preset> presets;
   std::string query_shown;  // the query the results below belong to
@@ -50,6 +59,13 @@ struct InspectorSnapshot {
   Status lens_status;
   std::vector<LatentHit> latent;  // for the pinned cell
   Status latent_status;
+  std::string ablation_title;  // "C3 at layer 2, zeroed"
+  float ablation_cosine = 0;
+  std::string ablation_decoded;
+  std::vector<AblationBar> ablation_bars;
+  std::string ablation_note;  // what a reader might misread in the bars ("" = nothing)
+  std::vector<Neighbour> ablation_neighbours;
+  Status ablation_status;
   std::vector<Neighbour> neighbours_generative, neighbours_input;
   Status neighbours_status;
   std::vector<std::pair<float, std::string>> walk;  // t in [0, 1], decoded text
@@ -61,6 +77,7 @@ struct InspectorState {
   char query[2048] = "";
   char walk_to[2048] = "";
   int preset = 0;
+  int ablation_kind = 0;  // 0: zero, 1: the open corpus's mean
   HeatmapState heat;
 };
 
@@ -68,7 +85,11 @@ struct InspectorIntents {
   bool run = false;        // inspect state.query with the chosen preset
   bool walk = false;       // interpolate query -> walk_to
   bool pin_changed = false;
+  bool ablate = false;     // ablate the pinned cell with state.ablation_kind
 };
+
+// The bars' heights in [0, 1] (each value over the largest; all 0 when none is positive).
+std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars);
 
 InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state);
 

@@ -164,26 +164,8 @@ RunFn setup(CLI::App& sub) {
       torch::Tensor rep;
       std::string note;
       if (kind == analysis::AblationKind::Mean) {
-        const fs::path cache = fs::path(o->corpus + ".genlens-cache") /
-                               ("special-states-" +
-                                analysis::corpus_cache_key(*lm, o->model, adapter->dir, "special-states", ao.instruction,
-                                                           ao.max_length, corpus) +
-                                ".npy");
-        if (!o->no_cache && fs::exists(cache)) {
-          rep = io::load_npy(cache);
-          const auto& c = lm->config();
-          if (rep.dim() != 3 || rep.size(0) != c.num_hidden_layers + 1 || rep.size(1) != ad.shape().n_special() ||
-              rep.size(2) != c.hidden_size)
-            rep = torch::Tensor();  // not what this key should hold: computed again below
-          else
-            note = fmt::format("the mean over {} corpus texts (from the cache {})", corpus.size(), cache.string());
-        }
-        if (!rep.defined()) {
-          rep = analysis::mean_special_states(*lm, ad, *tok, corpus, ao.instruction, ao.max_length, &ctx);
-          fs::create_directories(cache.parent_path());
-          io::save_npy(cache, rep);
-          note = fmt::format("the mean over {} corpus texts (cached in {})", corpus.size(), cache.string());
-        }
+        rep = analysis::cached_mean_special_states(*lm, ad, *tok, o->model, adapter->dir, corpus, o->corpus,
+                                                   ao.instruction, ao.max_length, !o->no_cache, &note, &ctx);
       } else if (kind == analysis::AblationKind::Resample) {
         std::mt19937_64 rng(o->seed);
         size_t row = static_cast<size_t>(rng() % corpus.size());

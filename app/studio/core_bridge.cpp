@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 
+#include "app/studio/studio_results.h"
+#include "core/analysis/ablate.h"
 #include "core/analysis/decode.h"
 #include "core/analysis/latent_index.h"
 #include "core/analysis/latent_lens.h"
@@ -233,6 +235,55 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
   o.corpus_instruction = instruction;
   return analysis::find_neighbors(ctx, *m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, m.model_dir,
                                   m.adapter ? m.adapter->dir : fs::path(), corpus, corpus_path, query, o);
+}
+
+AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
+                             const std::string& corpus_path, const std::string& query, const std::string& instruction,
+                             int64_t layer, const std::string& position, const std::string& kind) {
+  if (!m.adapter) fail("ablation needs an adapter: open a checkpoint or a run (Workspace tab)");
+  const auto& ad = m.adapter->adapter;
+  analysis::AblateOptions o;
+  o.instruction = instruction;
+  o.max_length = query_length(m);
+  o.kind = analysis::parse_ablation_kind(kind);
+  o.layers = std::to_string(layer);
+  o.decode_tokens = 48;
+  torch::Tensor rep;
+  std::string note;
+  if (o.kind == analysis::AblationKind::Mean) {
+    if (corpus.empty()) fail("mean ablation averages over the open corpus: open one (Workspace tab)");
+    ctx.set_stage("mean states of the corpus");
+    rep = analysis::cached_mean_special_states(*m.lm, ad, *m.tok, m.model_dir, m.adapter->dir, corpus, corpus_path,
+                                               instruction, o.max_length, /*use_cache=*/true, &note, &ctx);
+  }
+  ctx.set_stage("ablate");
+  o.positions = position;
+  o.importance = false;
+  const auto cell = analysis::ablate(*m.lm, ad, *m.tok, query, o, rep, note, &ctx);
+  o.positions = "special";
+  o.importance = true;
+  o.decode_tokens = 1;  // only the bars are read from this one
+  const auto all = analysis::ablate(*m.lm, ad, *m.tok, query, o, rep, note, &ctx);
+  AblationResults r;
+  r.layer = layer;
+  r.position = position;
+  r.kind = cell.kind;
+  r.replacement = cell.replacement;
+  r.cosine = cell.cosine;
+  r.decoded = cell.decoded_ablated;
+  for (const auto& p : all.positions) r.labels.push_back(p.label);
+  r.importance = all.importance;
+  if (!corpus.empty()) {
+    ctx.set_stage("neighbours of the ablated embedding");
+    analysis::NeighborsOptions no;
+    no.top_k = 5;
+    no.max_length = o.max_length;
+    no.instruction = no.corpus_instruction = instruction;
+    r.neighbours = analysis::neighbors_of_embedding(ctx, *m.lm, &ad, *m.tok, m.model_dir, m.adapter->dir, corpus,
+                                                    corpus_path, cell.embedding_ablated, "generative", no)
+                       .hits;
+  }
+  return r;
 }
 
 analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& index_dir, const std::string& query,

@@ -79,6 +79,14 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
 analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& index_dir, const std::string& query,
                                       const std::string& instruction, int64_t encoder_layer, int64_t top_k);
 
+// The pinned lens cell (layer, special position label) of `query` ablated with `kind`
+// ("zero", or "mean" over `corpus`, cached beside it), and every special position alone at
+// that layer; the ablated embedding's nearest corpus texts when there is a corpus.
+struct AblationResults;
+AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
+                             const std::string& corpus_path, const std::string& query, const std::string& instruction,
+                             int64_t layer, const std::string& position, const std::string& kind);
+
 // Cluster labels written by the embedding itself: regions of the generative map, each
 // labelled with the words over-represented in its members' compression-token logit lens
 // (c-TF-IDF over regions, core/analysis/region_labels.h).

@@ -27,6 +27,12 @@ std::vector<views::Preset> load_presets() {
   return out;
 }
 
+// A corpus row's label name ("" when it has none).
+std::string corpus_label(const CorpusRows& c, int64_t index) {
+  if (index < 0 || size_t(index) >= c.labels.size() || c.labels[size_t(index)] < 0) return "";
+  return c.label_names[size_t(c.labels[size_t(index)])];
+}
+
 }  // namespace
 
 InspectorController::InspectorController(StudioContext& cx) : cx_(cx) {
@@ -36,6 +42,7 @@ InspectorController::InspectorController(StudioContext& cx) : cx_(cx) {
   insp_.decoded_status = insp_.lens_status = insp_.neighbours_status = {Status::Idle, "—"};
   insp_.latent_status = {Status::Idle, "Click a lens cell to pin it."};
   insp_.walk_status = {Status::Idle, "Type a second query and press Walk."};
+  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
 }
 
 std::string InspectorController::instruction() const {
@@ -100,6 +107,7 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
   insp_.neighbours_generative.clear();
   insp_.neighbours_input.clear();
   insp_.latent.clear();
+  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
   insp_state_.heat.pinned_row = insp_state_.heat.pinned_col = -1;
   latent_pin_.clear();
   insp_.tokens_status = {Status::Running, "loading the model…"};
@@ -136,6 +144,37 @@ void InspectorController::pin_lens_cell(int row, int col) {
   start_latent();
 }
 
+void InspectorController::ablate() {
+  const auto& h = insp_state_.heat;
+  const auto* q = query_.result();
+  if (h.pinned_row < 0 || h.pinned_col < 0 || !q || size_t(h.pinned_row) >= insp_.lens_layers.size() ||
+      size_t(h.pinned_col) >= insp_.lens_positions.size())
+    return;
+  const std::string label = insp_.lens_positions[size_t(h.pinned_col)];
+  if (label.empty() || (label[0] != 'T' && label[0] != 'C')) {
+    insp_.ablation_status = {Status::Unavailable, "Pin a thought (T) or compression (C) cell: those are what is ablated."};
+    return;
+  }
+  const int64_t layer = std::stoll(insp_.lens_layers[size_t(h.pinned_row)].substr(1));  // "L3"
+  const std::string kind = insp_state_.ablation_kind == 1 ? "mean" : "zero";
+  if (kind == "mean" && cx_.corpus.texts.empty()) {
+    insp_.ablation_status = {Status::Unavailable, "The corpus mean needs an open corpus (Workspace tab)."};
+    return;
+  }
+  auto res = std::make_shared<QueryResults>();
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter, corpus = cx_.open.corpus,
+                    query = q->query, instruction = q->instruction;
+  const auto texts = std::make_shared<std::vector<std::string>>(cx_.corpus.texts);
+  CoreSession* core = &cx_.core;
+  ablation_.start(cx_.jobs, "ablate", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    auto lk = core->compute();
+    res->publish(res->ablation, run_ablation(ctx, *m, *texts, corpus, query, instruction, layer, label, kind));
+  });
+  insp_.ablation_status = {Status::Running, fmt::format("ablating {} at layer {}…", label, layer)};
+  cx_.log(fmt::format("ablate: {} at layer {} ({})", label, layer, kind));
+}
+
 void InspectorController::start_latent() {
   const auto& h = insp_state_.heat;
   const auto* q = query_.result();
@@ -144,6 +183,7 @@ void InspectorController::start_latent() {
   if (key == latent_pin_) return;
   latent_pin_ = key;
   insp_.latent.clear();
+  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
   if (cx_.open.latent_index.empty()) {
     insp_.latent_status = {Status::Unavailable,
                            "No latent index in this workspace (build one: genlens latent-index --model M --corpus "
@@ -171,6 +211,33 @@ void InspectorController::start_latent() {
 
 void InspectorController::poll(MapController& map) {
   poll_query(map);
+  if (auto* a = ablation_.result(); a && ablation_.waiting()) {
+    auto snap = ablation_.poll(cx_.jobs);
+    if (snap && snap->finished()) {
+      std::lock_guard<std::mutex> lk(a->mu);
+      if (a->ablation.value) {
+        const auto& r = *a->ablation.value;
+        insp_.ablation_title = fmt::format("{} at layer {}, {}", r.position, r.layer,
+                                           r.kind == "zero" ? "zeroed" : "replaced by the corpus mean");
+        insp_.ablation_cosine = float(r.cosine);
+        insp_.ablation_decoded = r.decoded;
+        insp_.ablation_bars.clear();
+        for (size_t i = 0; i < r.labels.size() && i < r.importance.size(); ++i)
+          insp_.ablation_bars.push_back({r.labels[i], float(r.importance[i]), r.labels[i] == r.position});
+        // The lens rows are layers 0..L: past the last layer only the compression positions are read.
+        insp_.ablation_note = r.layer + 1 == int64_t(insp_.lens_layers.size())
+                                  ? "After the last layer only the compression tokens are read: the thought tokens "
+                                    "cannot matter there."
+                                  : "";
+        insp_.ablation_neighbours.clear();
+        for (const auto& h : r.neighbours)
+          insp_.ablation_neighbours.push_back({h.text, corpus_label(cx_.corpus, h.index), float(h.similarity)});
+        insp_.ablation_status = Status::ready();
+      } else {
+        insp_.ablation_status = {Status::Failed, job_error(*snap)};
+      }
+    }
+  }
   if (auto* w = walk_.result(); w && walk_.waiting()) {
     auto snap = walk_.poll(cx_.jobs);
     if (snap && snap->finished()) {
@@ -225,17 +292,11 @@ void InspectorController::poll_query(MapController& map) {
         insp_.decoded_status = insp_.answer_status = {Status::Unavailable, r.decode.problem};
       }
       if (r.neighbors.value) {
-        const auto& c = cx_.corpus;
         insp_.neighbours_generative.clear();
         insp_.neighbours_input.clear();
         for (auto& list : r.neighbors.value->per_mode) {
           auto& dst = list.mode == "generative" ? insp_.neighbours_generative : insp_.neighbours_input;
-          for (auto& h : list.hits) {
-            std::string label;
-            if (size_t(h.index) < c.labels.size() && c.labels[size_t(h.index)] >= 0)
-              label = c.label_names[size_t(c.labels[size_t(h.index)])];
-            dst.push_back({h.text, label, float(h.similarity)});
-          }
+          for (auto& h : list.hits) dst.push_back({h.text, corpus_label(cx_.corpus, h.index), float(h.similarity)});
         }
         insp_.neighbours_status = Status::ready();
       } else if (!r.neighbors.problem.empty()) {

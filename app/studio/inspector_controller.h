@@ -1,7 +1,7 @@
 // The Query inspector's feature: a query's tokens, logit lens, decoded text and the
 // model's own answer, nearest neighbours and its place on the maps (one job publishing
 // part by part), the interpolation walk to a second query, and the latent lens of a
-// pinned lens cell.
+// pinned lens cell, and that cell ablated.
 #pragma once
 #include <memory>
 #include <string>
@@ -22,6 +22,7 @@ class InspectorController {
   void walk(const std::string& to);
   void pin_lens_cell(int row, int col);
   void start_latent();  // for the pinned cell (after a click on the lens, or a script)
+  void ablate();        // the pinned cell, with the kind chosen in the view
   void poll(MapController& map);
   void model_opened() { insp_.tokens_status = {views::Status::Idle, "Type a query above and press Enter."}; }
 
@@ -33,6 +34,7 @@ class InspectorController {
   int query_job() const { return query_.id(); }
   int walk_job() const { return walk_.id(); }
   int latent_job() const { return latent_.id(); }
+  int ablation_job() const { return ablation_.id(); }
   const views::InspectorSnapshot& snapshot() const { return insp_; }
   views::InspectorState& ui() { return insp_state_; }
 
@@ -44,7 +46,7 @@ class InspectorController {
   views::InspectorState insp_state_;
   Pending<QueryResults> query_;  // published part by part by the query job
   uint64_t query_seen_ = 0;
-  Pending<QueryResults> walk_, latent_;
+  Pending<QueryResults> walk_, latent_, ablation_;
   std::string latent_pin_;  // "layer/position" the latent hits belong to
 };
 

@@ -121,7 +121,7 @@ bool StudioApp::job_active(const std::string& name) {
   // that waits for it sees them).
   const std::pair<const char*, int> absorbing[] = {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
-      {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"eval", compare_.eval_job()},
+      {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
       {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
       {"study-maps", study_.maps_job()}};
@@ -135,6 +135,11 @@ std::string StudioApp::script_value(const std::string& key) const {
   if (auto v = training_.script_value(key)) return *v;
   if (auto v = study_.script_value(key)) return *v;
   // As drawn: paths under $HOME as ~.
+  if (key == "ablation") {  // as drawn: the title and cosine, else the status line
+    const auto& s = inspector_.snapshot();
+    if (s.ablation_status.kind != views::Status::Ready) return s.ablation_status.text;
+    return fmt::format("{}: cosine {:.4f}; {} bars", s.ablation_title, s.ablation_cosine, s.ablation_bars.size());
+  }
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
   if (key == "log") {
@@ -184,6 +189,7 @@ void StudioApp::draw_tab(Tab t) {
       if (in.run) inspect(inspector_.typed_query());
       if (in.walk) walk(inspector_.ui().walk_to);
       if (in.pin_changed) inspector_.start_latent();
+      if (in.ablate) inspector_.ablate();
       const auto& s = inspector_.snapshot();
       if (!s.tokens.empty()) drawn_.push_back("inspector.tokens");
       if (s.answer_status.is_ready()) drawn_.push_back("inspector.answer");
@@ -191,6 +197,8 @@ void StudioApp::draw_tab(Tab t) {
       if (s.lens_status.is_ready() && !s.lens.empty()) drawn_.push_back("inspector.lens");
       if (s.neighbours_status.is_ready()) drawn_.push_back("inspector.neighbours");
       if (s.walk_status.is_ready()) drawn_.push_back("inspector.walk");
+      if (inspector_.ui().heat.pinned_row >= 0 && s.ablation_status.is_ready() && !s.ablation_bars.empty())
+        drawn_.push_back("inspector.ablation");
       break;
     }
     case Tab::Map: {

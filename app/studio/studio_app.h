@@ -69,6 +69,10 @@ class StudioApp {
   // One step of a scripted pan and zoom on both maps (frame-time measurements).
   void nudge_maps(int k) { map_.nudge(k); }
   void pin_lens_cell(int row, int col) { inspector_.pin_lens_cell(row, col); }
+  void ablate_pinned(bool corpus_mean) {
+    inspector_.ui().ablation_kind = corpus_mean ? 1 : 0;
+    inspector_.ablate();
+  }
   void start_training(bool resume);
   void stop_training() { training_.stop(); }
   // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.

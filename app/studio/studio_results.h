@@ -24,6 +24,19 @@ struct Part {
   bool done() const { return (value.has_value() && !partial) || !problem.empty(); }
 };
 
+// A pinned lens cell ablated (core/analysis/ablate.h): that one position at that layer,
+// and, for the bars, every special position alone at the same layer.
+struct AblationResults {
+  int64_t layer = 0;
+  std::string position;      // "C3"
+  std::string kind, replacement;
+  double cosine = 0;         // the ablated embedding's cosine to the original
+  std::string decoded;       // decoded from the ablated embedding's soft prompts
+  std::vector<std::string> labels;  // every special position, for the bars
+  std::vector<double> importance;   // 1 - cosine with that position ablated alone at `layer`
+  std::vector<analysis::Neighbor> neighbours;  // of the ablated embedding (with a corpus)
+};
+
 struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
@@ -34,6 +47,7 @@ struct QueryResults {
   Part<analysis::NeighborsResult> neighbors;
   Part<analysis::InterpolationResult> walk;
   Part<analysis::LatentQueryPosition> latent;
+  Part<AblationResults> ablation;
   // The query placed on the maps (transform into the fitted layouts).
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 

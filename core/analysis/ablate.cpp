@@ -8,7 +8,9 @@
 #include "core/analysis/layer_state.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/trace.h"
+#include "core/analysis/neighbors.h"
 #include "core/gen/adapter.h"
+#include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/tokenizer.h"
@@ -61,6 +63,36 @@ Tensor mean_special_states(const model::DecoderLM& lm, const gen::Adapter& adapt
     if (ctx) ctx->advance();
   }
   return (sum / static_cast<double>(texts.size())).to(torch::kFloat32);
+}
+
+Tensor cached_mean_special_states(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                                  const std::filesystem::path& model_dir, const std::filesystem::path& adapter_dir,
+                                  const std::vector<std::string>& texts, const std::filesystem::path& corpus_path,
+                                  const std::string& instruction, int64_t max_length, bool use_cache,
+                                  std::string* note, runtime::JobContext* ctx) {
+  namespace fs = std::filesystem;
+  const fs::path cache = fs::path(corpus_path.string() + ".genlens-cache") /
+                         ("special-states-" +
+                          corpus_cache_key(lm, model_dir, adapter_dir, "special-states", instruction, max_length, texts) +
+                          ".npy");
+  const auto& c = lm.config();
+  if (use_cache && fs::exists(cache)) {
+    Tensor rep = io::load_npy(cache);
+    if (rep.dim() == 3 && rep.size(0) == c.num_hidden_layers + 1 && rep.size(1) == adapter.shape().n_special() &&
+        rep.size(2) == c.hidden_size) {  // else not what this key should hold: computed again
+      if (note) *note = fmt::format("the mean over {} corpus texts (from the cache {})", texts.size(), cache.string());
+      return rep;
+    }
+  }
+  Tensor rep = mean_special_states(lm, adapter, tok, texts, instruction, max_length, ctx);
+  if (use_cache) {
+    fs::create_directories(cache.parent_path());
+    io::save_npy(cache, rep);
+  }
+  if (note)
+    *note = use_cache ? fmt::format("the mean over {} corpus texts (cached in {})", texts.size(), cache.string())
+                      : fmt::format("the mean over {} corpus texts", texts.size());
+  return rep;
 }
 
 AblateResult ablate(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,18 @@ torch::Tensor special_states(const model::DecoderLM& lm, const gen::Adapter& ada
 torch::Tensor mean_special_states(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
                                   const std::vector<std::string>& texts, const std::string& instruction,
                                   int64_t max_length, runtime::JobContext* ctx = nullptr);
+
+// mean_special_states with an on-disk cache beside the corpus, as the corpus embeddings
+// of `neighbors` are (CORPUS.genlens-cache/special-states-<key>.npy, keyed by the model,
+// the adapter's weights, instruction, length and texts). `note` (optional) says where
+// the mean came from, in words.
+torch::Tensor cached_mean_special_states(const model::DecoderLM& lm, const gen::Adapter& adapter,
+                                         const text::Tokenizer& tok, const std::filesystem::path& model_dir,
+                                         const std::filesystem::path& adapter_dir,
+                                         const std::vector<std::string>& texts,
+                                         const std::filesystem::path& corpus_path, const std::string& instruction,
+                                         int64_t max_length, bool use_cache, std::string* note = nullptr,
+                                         runtime::JobContext* ctx = nullptr);
 
 struct AblateResult {
   std::string kind;                       // "zero", "mean", "resample"

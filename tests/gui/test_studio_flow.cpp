@@ -67,6 +67,12 @@ expect markers 2 30
 view inspector
 walk Can you show me how to rob a bank?
 wait walk 300
+# a compression cell of the last layer, ablated: 10 thought + 10 compression bars
+pin 2 12
+ablate zero
+wait ablate 120
+expect-text ablation C2 at layer 2, zeroed: cosine
+expect-text ablation ; 20 bars
 frames 2
 screenshot {dir}/inspector.png
 view map
@@ -184,6 +190,7 @@ quit
   const std::map<std::string, std::vector<std::string>> tour_expected{
       {"workspace.png", {"workspace"}},
       {"inspector.png", {"inspector", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
+      {"ablation.png", {"inspector", "inspector.lens", "inspector.ablation"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
       {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"training.png", {"training", "training.curves", "training.probe"}}};

@@ -52,6 +52,12 @@ views::InspectorSnapshot inspector_fixture() {
   s.neighbours_generative = {{"Honey is made from nectar.", "bees", 0.91f}};
   s.neighbours_input = {{"Bees are insects.", "bees", 0.88f}};
   s.neighbours_status = views::Status::ready();
+  s.ablation_title = "c2 at layer 1, zeroed";
+  s.ablation_cosine = 0.93f;
+  s.ablation_decoded = "Bees make something.";
+  s.ablation_bars = {{"c1", 0.01f, false}, {"c2", 0.07f, true}, {"c3", 0.0f, false}};
+  s.ablation_neighbours = {{"Honey is made from nectar.", "bees", 0.90f}};
+  s.ablation_status = views::Status::ready();
   s.walk = {{0.0f, "bees"}, {1.0f, "trains"}};
   s.walk_status = views::Status::ready();
   return s;
@@ -74,6 +80,26 @@ TEST_CASE("inspector: the lens heatmap takes the top-1 piece and probability, st
   st.heat.pinned_row = 0, st.heat.pinned_col = 1;  // shows the latent-lens section too
   auto* d = two_frames(gui, [&] { views::draw_inspector_view(s, st); });
   CHECK(test::total_vertices(d) > 2000);
+}
+
+TEST_CASE("inspector: the ablation bars are the importances over the largest, none when nothing moved") {
+  auto s = inspector_fixture();
+  auto h = views::ablation_bar_heights(s.ablation_bars);
+  REQUIRE(h.size() == 3);
+  CHECK(h[0] == doctest::Approx(1.0 / 7));
+  CHECK(h[1] == doctest::Approx(1.0));
+  CHECK(h[2] == 0);
+  CHECK(views::ablation_bar_heights({{"a", 0, false}, {"b", -0.001f, false}}) == std::vector<float>{0, 0});
+  // With a pinned cell the ablation section draws (the bars and labels add vertices).
+  test::HeadlessImGui gui(1200, 1400);
+  views::InspectorState st;
+  st.heat.pinned_row = 1, st.heat.pinned_col = 1;
+  auto* with = two_frames(gui, [&] { views::draw_inspector_view(s, st); });
+  const auto n_with = test::total_vertices(with);
+  s.ablation_bars.clear();
+  s.ablation_neighbours.clear();
+  auto* without = two_frames(gui, [&] { views::draw_inspector_view(s, st); });
+  CHECK(n_with > test::total_vertices(without));
 }
 
 TEST_CASE("map: side-by-side panels with a shared selection, selected indices in order") {
