@@ -22,20 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-  fs::path dir;
-  test::TempDir tmp{"ablate"};
-  std::shared_ptr<model::DecoderLM> lm;
-  std::unique_ptr<text::Tokenizer> tok;
-  fs::path adapter_dir;
-  gen::LoadedAdapter adapter;
-  Fixture() {
-    dir = test::tiny_qwen3_text_model();
-    lm = model::DecoderLM::load(dir);
-    tok = text::load_tokenizer(dir);
-    adapter_dir = test::random_adapter_dir(*lm, dir, tmp / "adapter", 3, 4);
-    adapter = gen::load_adapter(adapter_dir, *lm, dir);
-  }
+struct Fixture : test::AdapterModel {
   std::vector<int32_t> ids(const std::string& text) const {
     analysis::LensOptions lo;
     lo.instruction = adapter.meta.instruction;
@@ -47,10 +34,7 @@ struct Fixture {
     o.decode_tokens = 4;
     return o;
   }
-  std::string cli_base() const {
-    return "ablate --model " + test::shell_quote(dir.string()) + " --adapter " +
-           test::shell_quote(adapter_dir.string()) + " ";
-  }
+  std::string cli_base() const { return command("ablate"); }
 };
 
 Fixture& fixture() {

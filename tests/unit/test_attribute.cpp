@@ -19,20 +19,7 @@ using namespace genlens;
 
 namespace {
 
-struct Fixture {
-  std::filesystem::path dir;
-  test::TempDir tmp{"attribute"};
-  std::shared_ptr<model::DecoderLM> lm;
-  std::unique_ptr<text::Tokenizer> tok;
-  std::filesystem::path adapter_dir;
-  gen::LoadedAdapter adapter;
-  Fixture() {
-    dir = test::tiny_qwen3_text_model();
-    lm = model::DecoderLM::load(dir);
-    tok = text::load_tokenizer(dir);
-    adapter_dir = test::random_adapter_dir(*lm, dir, tmp / "adapter", 3, 4);
-    adapter = gen::load_adapter(adapter_dir, *lm, dir);
-  }
+struct Fixture : test::AdapterModel {
   std::vector<int32_t> ids(const std::string& text) const {
     auto v = tok->encode(text, /*add_special=*/true);
     return std::vector<int32_t>(v.begin(), v.end());
@@ -43,10 +30,7 @@ struct Fixture {
     return gen::encode_ids(*lm, mode == gen::EncodeMode::Generative ? &adapter.adapter : nullptr,
                            {gen::TokenRow(row.begin(), row.end())}, eo)[0];
   }
-  std::string cli_base() const {
-    return "attribute --model " + test::shell_quote(dir.string()) + " --adapter " +
-           test::shell_quote(adapter_dir.string()) + " ";
-  }
+  std::string cli_base() const { return command("attribute"); }
 };
 
 Fixture& fixture() {

@@ -24,20 +24,7 @@ using torch::Tensor;
 
 namespace {
 
-struct Fixture {
-  std::filesystem::path dir;
-  test::TempDir tmp{"trace"};
-  std::shared_ptr<model::DecoderLM> lm;
-  std::unique_ptr<text::Tokenizer> tok;
-  std::filesystem::path adapter_dir;
-  gen::LoadedAdapter adapter;
-  Fixture() {
-    dir = test::tiny_qwen3_text_model();
-    lm = model::DecoderLM::load(dir);
-    tok = text::load_tokenizer(dir);
-    adapter_dir = test::random_adapter_dir(*lm, dir, tmp / "adapter", 3, 4);
-    adapter = gen::load_adapter(adapter_dir, *lm, dir);
-  }
+struct Fixture : test::AdapterModel {
   std::vector<int32_t> ids(const std::string& text) const {
     analysis::LensOptions lo;
     return analysis::lens_query_ids(*tok, text, lo);
@@ -47,10 +34,7 @@ struct Fixture {
     gen::EncodeOptions eo;
     return gen::encode_ids(*lm, &adapter.adapter, {gen::TokenRow(row.begin(), row.end())}, eo)[0];
   }
-  std::string cli_base() const {
-    return "trace --model " + test::shell_quote(dir.string()) + " --adapter " + test::shell_quote(adapter_dir.string()) +
-           " ";
-  }
+  std::string cli_base() const { return command("trace"); }
 };
 
 Fixture& fixture() {

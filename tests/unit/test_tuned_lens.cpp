@@ -21,24 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-  fs::path dir;
-  test::TempDir tmp{"tuned-lens"};
-  std::shared_ptr<model::DecoderLM> lm;
-  std::unique_ptr<text::Tokenizer> tok;
-  fs::path adapter_dir;
-  gen::LoadedAdapter adapter;
-  Fixture() {
-    dir = test::tiny_qwen3_text_model();
-    lm = model::DecoderLM::load(dir);
-    tok = text::load_tokenizer(dir);
-    adapter_dir = test::random_adapter_dir(*lm, dir, tmp / "adapter", 3, 4);
-    adapter = gen::load_adapter(adapter_dir, *lm, dir);
-  }
-};
-
-Fixture& fixture() {
-  static Fixture f;
+test::AdapterModel& fixture() {
+  static test::AdapterModel f;
   return f;
 }
 
