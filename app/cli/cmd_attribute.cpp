@@ -49,20 +49,6 @@ struct Target {
   std::vector<std::string> texts;  // encoded (the centroid when several); empty for self
 };
 
-// Each corpus row's `field` as text, row i = text i of data::read_texts (blank lines skipped).
-std::vector<std::string> read_labels(const std::string& path, const std::string& field) {
-  std::vector<std::string> out;
-  io::JsonlReader r(path);
-  io::Json row;
-  while (r.next(row)) {
-    std::string l;
-    if (auto it = row.find(field); it != row.end() && !it->is_null())
-      l = it->is_string() ? it->get<std::string>() : it->dump();
-    out.push_back(std::move(l));
-  }
-  return out;
-}
-
 Target resolve_target(const Opts& o) {
   const int given = (!o.target_text.empty()) + (o.target_row >= 0) + (!o.target_label.empty());
   if (given > 1) fail("give one of --target-text, --target-row, --target-label (found {})", given);
@@ -89,7 +75,7 @@ Target resolve_target(const Opts& o) {
     t.texts = {corpus[static_cast<size_t>(o.target_row)]};
     return t;
   }
-  auto labels = read_labels(o.corpus, o.label_field);
+  auto labels = data::read_labels(o.corpus, o.label_field);
   if (labels.size() != corpus.size())
     fail("{}: {} texts but {} label rows (--label-field {})", o.corpus, corpus.size(), labels.size(), o.label_field);
   std::vector<std::string> seen;

@@ -14,7 +14,10 @@
 #include "app/cli/list_arg.h"
 #include "app/cli/method_args.h"
 #include "app/cli/progress.h"
+#include "app/cli/text_table.h"
 #include "core/analysis/lens.h"
+#include "core/analysis/neighbors.h"
+#include "core/data/corpus.h"
 #include "core/analysis/trace.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -25,6 +28,7 @@ namespace {
 
 struct Opts {
   std::string model, adapter, query, contrast, noise_words, instruction, layers = "all";
+  std::string corpus, field = "text", label_field = "label";
   double noise_scale = 3.0;
   uint64_t seed = 0;
   int64_t batch_size = 32, max_length = 0, top = 5;
@@ -32,7 +36,19 @@ struct Opts {
   DeviceArgs dev;
 };
 
-nlohmann::ordered_json result_json(const analysis::TraceResult& r) {
+// The nearest corpus text of the base, the source and the strongest patch (with --corpus):
+// its row, similarity, text and label.
+struct Nearest {
+  analysis::Neighbor hit;
+  std::string label;
+};
+using NearestSet = std::vector<Nearest>;  // base, source, strongest (empty without --corpus)
+
+nlohmann::ordered_json nearest_json(const Nearest& n) {
+  return {{"index", n.hit.index}, {"similarity", n.hit.similarity}, {"label", n.label}, {"text", n.hit.text}};
+}
+
+nlohmann::ordered_json result_json(const analysis::TraceResult& r, const NearestSet& nearest) {
   nlohmann::ordered_json j;
   j["mode"] = r.mode;
   j["layers"] = r.layers;
@@ -54,13 +70,18 @@ nlohmann::ordered_json result_json(const analysis::TraceResult& r) {
                       {"decoded", r.decoded_strongest}};
   j["decoded_base"] = r.decoded_base;
   j["decoded_source"] = r.decoded_source;
+  if (nearest.size() == 3) {
+    j["nearest_base"] = nearest_json(nearest[0]);
+    j["nearest_source"] = nearest_json(nearest[1]);
+    j["nearest_strongest"] = nearest_json(nearest[2]);
+  }
   j["noised"] = r.noised;
   j["notes"] = r.notes;
   j["forwards"] = r.forwards;
   return j;
 }
 
-void print_table(const analysis::TraceResult& r, const Opts& o) {
+void print_table(const analysis::TraceResult& r, const NearestSet& nearest, const Opts& o) {
   // One column per position, 6 characters wide; the labels cut to fit.
   std::string head = fmt::format("{:>6}", "layer");
   for (const auto& p : r.positions) head += fmt::format(" {:>6}", util::clip_head(p.label, 6, "…"));
@@ -90,6 +111,15 @@ void print_table(const analysis::TraceResult& r, const Opts& o) {
   if (r.strongest.layer >= 0)
     fmt::print("         strongest: {}   (layer {}, {})\n", r.decoded_strongest, r.strongest.layer,
                r.positions[r.strongest.position].label);
+  if (nearest.size() == 3) {
+    fmt::print("\nnearest corpus text (generative space):\n");
+    const char* who[3] = {"base", "source", "strongest"};
+    for (int k = 0; k < 3; ++k) {
+      const auto& n = nearest[static_cast<size_t>(k)];
+      fmt::print("  {:<10} {:.3f}  row {:<5} {}{}\n", who[k], n.hit.similarity, n.hit.index,
+                 n.label.empty() ? "" : "[" + n.label + "] ", fit(one_line(n.hit.text), 70));
+    }
+  }
 }
 
 RunFn setup(CLI::App& sub) {
@@ -116,11 +146,18 @@ RunFn setup(CLI::App& sub) {
   sub.add_option("--top", o->top, "Strongest cells listed")->check(kAtLeastOne)->capture_default_str();
   sub.add_option("--instruction", o->instruction,
                  "Text put before the queries (default: the adapter's training instruction)");
+  sub.add_option("--corpus", o->corpus,
+                 "Texts JSONL: the nearest corpus text (and its label) of the base, the source and the strongest "
+                 "patch");
+  sub.add_option("--field", o->field, "JSONL field holding the corpus text")->capture_default_str();
+  sub.add_option("--label-field", o->label_field, "JSONL field holding the label")->capture_default_str();
   add_max_length_option(sub, o->max_length);
   sub.add_flag("--json", o->json,
                "Print JSON: {\"mode\", \"layers\", \"positions\", \"kinds\", \"effect\": [[...]], "
                "\"cos_base_source\", \"strongest\": {\"layer\", \"position\", \"effect\", \"decoded\"}, "
-               "\"decoded_base\", \"decoded_source\", \"noised\", \"notes\", \"forwards\"}");
+               "\"decoded_base\", \"decoded_source\", \"nearest_base\", \"nearest_source\", "
+               "\"nearest_strongest\" (with --corpus: {\"index\", \"similarity\", \"label\", \"text\"}), "
+               "\"noised\", \"notes\", \"forwards\"}");
   o->dev.add(sub);
   add_quiet_flag(sub, o->quiet);
   return [o, &sub]() -> int {
@@ -156,14 +193,35 @@ RunFn setup(CLI::App& sub) {
       fmt::print(stderr, "trace: {} layers x {} positions = {} cells, in {} forwards of up to {} rows\n", n_layers,
                  positions, n_layers * positions, forwards, o->batch_size);
     }
+    std::vector<std::string> corpus, labels;
+    if (!o->corpus.empty()) {
+      corpus = data::read_texts(o->corpus, o->field);
+      labels = data::read_labels(o->corpus, o->label_field);
+    }
     analysis::TraceResult r;
+    NearestSet nearest;
     runtime::Job job("trace", [&](runtime::JobContext& ctx) {
       r = analysis::causal_trace(*lm, adapter->adapter, *tok, o->query, to, &ctx);
+      if (corpus.empty() || r.embedding_strongest.empty()) return;
+      analysis::NeighborsOptions no;
+      no.top_k = 1;
+      no.instruction = no.corpus_instruction = to.instruction;
+      no.max_length = to.max_length;
+      for (const auto* e : {&r.embedding_base, &r.embedding_source, &r.embedding_strongest}) {
+        auto list = analysis::neighbors_of_embedding(ctx, *lm, &adapter->adapter, *tok, o->model, adapter->dir,
+                                                     corpus, o->corpus, *e, "generative", no);
+        Nearest n;
+        if (!list.hits.empty()) n.hit = list.hits[0];
+        if (n.hit.index >= 0 && static_cast<size_t>(n.hit.index) < labels.size())
+          n.label = labels[static_cast<size_t>(n.hit.index)];
+        nearest.push_back(std::move(n));
+      }
     });
     int rc = run_job_cli(job, quiet || o->json);
     if (rc != kOk) return rc;
-    if (o->json) fmt::print("{}\n", result_json(r).dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
-    else print_table(r, *o);
+    if (o->json)
+      fmt::print("{}\n", result_json(r, nearest).dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
+    else print_table(r, nearest, *o);
     return kOk;
   };
 }

@@ -71,6 +71,7 @@ struct TraceResult {
   std::vector<std::string> noised;            // noise mode: the corrupted tokens, readable
   TraceCell strongest;
   std::string decoded_base, decoded_source, decoded_strongest;
+  std::vector<float> embedding_base, embedding_source, embedding_strongest;  // [D] each (for neighbours)
   int64_t forwards = 0;                       // batched forwards run (the cost)
 
   // The k cells with the largest effect, largest first.

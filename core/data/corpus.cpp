@@ -54,4 +54,17 @@ std::vector<std::string> read_texts(const fs::path& path, const std::string& fie
   return read_texts(path, text_field(field));
 }
 
+std::vector<std::string> read_labels(const std::filesystem::path& path, const std::string& field) {
+  std::vector<std::string> out;
+  io::JsonlReader r(path);
+  io::Json row;
+  while (r.next(row)) {
+    std::string l;
+    if (auto it = row.find(field); it != row.end() && !it->is_null())
+      l = it->is_string() ? it->get<std::string>() : it->dump();
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 }  // namespace genlens::data

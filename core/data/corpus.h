@@ -51,4 +51,8 @@ class TextReader {
 std::vector<std::string> read_texts(const std::filesystem::path& path, const TextField& field, int64_t max_rows = 0);
 std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field = "text");
 
+// Each row's `field` as text ("" where a row lacks it; a number or other value as its
+// JSON), row i = text i of read_texts (blank lines skipped): the labels beside the texts.
+std::vector<std::string> read_labels(const std::filesystem::path& path, const std::string& field);
+
 }  // namespace genlens::data

@@ -196,6 +196,28 @@ TEST_CASE("trace CLI: heatmap table, JSON shape, and errors that name the flag")
   CHECK(doc["effect"][0].size() == 7);
   CHECK(doc["strongest"].contains("decoded"));
 
+  {  // --corpus: the nearest corpus text of the base and of the source are A and B themselves
+    test::TempDir tmp("trace-corpus");
+    test::write_file(tmp / "c.jsonl", nlohmann::json({{"text", kLong}, {"label", "weather"}}).dump() + "\n" +
+                                          nlohmann::json({{"text", kA}, {"label", "cat"}}).dump() + "\n" +
+                                          nlohmann::json({{"text", kB}, {"label", "dog"}}).dump() + "\n");
+    auto c = test::run_genlens(f.cli_base() + "--json --quiet --no-input-positions --query " + test::shell_quote(kA) +
+                               " --contrast " + test::shell_quote(kB) + " --corpus " +
+                               test::shell_quote((tmp / "c.jsonl").string()));
+    INFO(c.output);
+    REQUIRE(c.exit_code == 0);
+    auto cj = nlohmann::json::parse(c.output);
+    CHECK(cj["nearest_base"]["index"] == 1);
+    CHECK(cj["nearest_base"]["label"] == "cat");
+    CHECK(cj["nearest_base"]["similarity"].get<double>() == doctest::Approx(1.0).epsilon(1e-5));
+    CHECK(cj["nearest_source"]["index"] == 2);
+    CHECK(cj["nearest_source"]["label"] == "dog");
+    CHECK(cj["nearest_strongest"].contains("text"));
+    auto t = test::run_genlens(f.cli_base() + "--no-input-positions --query " + test::shell_quote(kA) + " --contrast " +
+                               test::shell_quote(kB) + " --corpus " + test::shell_quote((tmp / "c.jsonl").string()));
+    CHECK(t.output.find("nearest corpus text (generative space):") != std::string::npos);
+    CHECK(t.output.find("[cat] the cat sat on the warm mat") != std::string::npos);
+  }
   auto e1 = test::run_genlens(f.cli_base() + "--query " + test::shell_quote(kA) + " --layers 9");
   CHECK(e1.exit_code != 0);
   CHECK(e1.output.find("--layers") != std::string::npos);
