@@ -15,7 +15,10 @@ using views::Status;
 void StudyController::open(const std::string& typed) {
   path_ = typed;
   const std::string path = views::expand_user(typed);
-  if (state_.path[0] == '\0' || path_ != state_.path) std::snprintf(state_.path, sizeof state_.path, "%s", typed.c_str());
+  // The field shows the path as the rest of the studio does (under $HOME as ~/...; typed
+  // back, expand_user reads it).
+  if (state_.path[0] == '\0' || path_ != state_.path)
+    std::snprintf(state_.path, sizeof state_.path, "%s", views::display_path(path).c_str());
   auto pending = std::make_shared<views::StudySnapshot>();
   read_.start(cx_.jobs, "study", pending, [pending, path](runtime::JobContext& ctx) {
     ctx.set_stage("read study.json");
