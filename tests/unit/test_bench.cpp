@@ -96,3 +96,27 @@ TEST_CASE("bench: an unknown --shape names the shapes there are") {
   CHECK(r.output.find("qwen3-0.6b") != std::string::npos);
   CHECK(r.output.find("qwen9-0b") != std::string::npos);
 }
+
+TEST_CASE("bench intervene: ablation, trace and the tuned lens, one JSON object each, and a clear error on a small vocabulary") {
+  auto r = test::run_genlens("bench intervene --vocab 151669 --hidden 64 --layers 2 --heads 4 --thought 3 "
+                             "--compression 4 --batch 2 --steps 1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, Json> cases;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') {
+      auto j = Json::parse(line);
+      CHECK(j["bench"] == "intervene");
+      CHECK(positive_number(j["latency_ms"]["p50"]));
+      cases[j["case"].get<std::string>()] = j;
+    }
+  REQUIRE(cases.size() == 4);
+  CHECK(cases["ablate-every-position"]["rows"] == 8);  // all 7 together, then each alone
+  CHECK(cases["trace-special-positions"]["cells"] == 3 * 7);
+  CHECK(cases["trace-special-positions"]["forwards"] == 3);
+  CHECK(cases["tuned-lens-step"]["positions"] == 14);
+  auto e = test::run_genlens("bench intervene --steps 1");
+  CHECK(e.exit_code != 0);
+  CHECK(e.output.find("give --vocab") != std::string::npos);
+}
