@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <filesystem>
 #include <random>
 
 #include "app/cli/analysis_args.h"
@@ -18,15 +17,13 @@
 #include "core/analysis/ablate.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/neighbors.h"
+#include "core/analysis/result_json.h"
 #include "core/data/corpus.h"
-#include "core/io/npy.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
 namespace genlens::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct Opts {
   std::string model, adapter, query, kind = "zero", positions = "special", layers = "all", corpus, field = "text",
@@ -36,12 +33,6 @@ struct Opts {
   bool json = false, quiet = false, no_importance = false, no_cache = false;
   DeviceArgs dev;
 };
-
-nlohmann::ordered_json neighbors_json(const analysis::NeighborList& l) {
-  auto a = nlohmann::ordered_json::array();
-  for (const auto& h : l.hits) a.push_back({{"index", h.index}, {"similarity", h.similarity}, {"text", h.text}});
-  return a;
-}
 
 nlohmann::ordered_json result_json(const analysis::AblateResult& r, const std::vector<analysis::NeighborList>& nb) {
   nlohmann::ordered_json j;
@@ -55,8 +46,8 @@ nlohmann::ordered_json result_json(const analysis::AblateResult& r, const std::v
   j["decoded"] = r.decoded;
   j["decoded_ablated"] = r.decoded_ablated;
   if (nb.size() == 2) {
-    j["neighbors"] = neighbors_json(nb[0]);
-    j["neighbors_ablated"] = neighbors_json(nb[1]);
+    j["neighbors"] = analysis::hits_json(nb[0].hits);
+    j["neighbors_ablated"] = analysis::hits_json(nb[1].hits);
   }
   j["forwards"] = r.forwards;
   return j;

@@ -161,11 +161,7 @@ RunFn setup(CLI::App& sub) {
         j["results"] = nlohmann::json::array();
         for (size_t i = 0; i < results.size(); ++i) {
           auto r = analysis::to_json(results[i]);
-          if (i < neighbors.size()) {
-            r["neighbors"] = nlohmann::json::array();
-            for (const auto& h : neighbors[i].hits)
-              r["neighbors"].push_back({{"index", h.index}, {"similarity", h.similarity}, {"text", h.text}});
-          }
+          if (i < neighbors.size()) r["neighbors"] = analysis::hits_json(neighbors[i].hits);
           j["results"].push_back(std::move(r));
         }
       } else {

@@ -27,6 +27,8 @@ std::vector<views::Preset> load_presets() {
   return out;
 }
 
+const Status kAblationIdle = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
+
 // A corpus row's label name ("" when it has none).
 std::string corpus_label(const CorpusRows& c, int64_t index) {
   if (index < 0 || size_t(index) >= c.labels.size() || c.labels[size_t(index)] < 0) return "";
@@ -42,7 +44,7 @@ InspectorController::InspectorController(StudioContext& cx) : cx_(cx) {
   insp_.decoded_status = insp_.lens_status = insp_.neighbours_status = {Status::Idle, "—"};
   insp_.latent_status = {Status::Idle, "Click a lens cell to pin it."};
   insp_.walk_status = {Status::Idle, "Type a second query and press Walk."};
-  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
+  insp_.ablation_status = kAblationIdle;
 }
 
 std::string InspectorController::instruction() const {
@@ -107,7 +109,7 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
   insp_.neighbours_generative.clear();
   insp_.neighbours_input.clear();
   insp_.latent.clear();
-  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
+  insp_.ablation_status = kAblationIdle;
   insp_state_.heat.pinned_row = insp_state_.heat.pinned_col = -1;
   latent_pin_.clear();
   insp_.tokens_status = {Status::Running, "loading the model…"};
@@ -144,18 +146,25 @@ void InspectorController::pin_lens_cell(int row, int col) {
   start_latent();
 }
 
-void InspectorController::ablate() {
+bool InspectorController::pinned_cell(int64_t& layer, std::string& label) const {
   const auto& h = insp_state_.heat;
-  const auto* q = query_.result();
-  if (h.pinned_row < 0 || h.pinned_col < 0 || !q || size_t(h.pinned_row) >= insp_.lens_layers.size() ||
+  if (h.pinned_row < 0 || h.pinned_col < 0 || size_t(h.pinned_row) >= insp_.lens_layers.size() ||
       size_t(h.pinned_col) >= insp_.lens_positions.size())
-    return;
-  const std::string label = insp_.lens_positions[size_t(h.pinned_col)];
+    return false;
+  layer = std::stoll(insp_.lens_layers[size_t(h.pinned_row)].substr(1));  // rows read "L3"
+  label = insp_.lens_positions[size_t(h.pinned_col)];
+  return true;
+}
+
+void InspectorController::ablate() {
+  const auto* q = query_.result();
+  int64_t layer = 0;
+  std::string label;
+  if (!q || !pinned_cell(layer, label)) return;
   if (label.empty() || (label[0] != 'T' && label[0] != 'C')) {
     insp_.ablation_status = {Status::Unavailable, "Pin a thought (T) or compression (C) cell: those are what is ablated."};
     return;
   }
-  const int64_t layer = std::stoll(insp_.lens_layers[size_t(h.pinned_row)].substr(1));  // "L3"
   const std::string kind = insp_state_.ablation_kind == 1 ? "mean" : "zero";
   if (kind == "mean" && cx_.corpus.texts.empty()) {
     insp_.ablation_status = {Status::Unavailable, "The corpus mean needs an open corpus (Workspace tab)."};
@@ -183,16 +192,16 @@ void InspectorController::start_latent() {
   if (key == latent_pin_) return;
   latent_pin_ = key;
   insp_.latent.clear();
-  insp_.ablation_status = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
+  insp_.ablation_status = kAblationIdle;
   if (cx_.open.latent_index.empty()) {
     insp_.latent_status = {Status::Unavailable,
                            "No latent index in this workspace (build one: genlens latent-index --model M --corpus "
                            "responses.jsonl --out WORKSPACE/latent)."};
     return;
   }
-  if (size_t(h.pinned_row) >= insp_.lens_layers.size() || size_t(h.pinned_col) >= insp_.lens_positions.size()) return;
-  const int64_t layer = std::stoll(insp_.lens_layers[size_t(h.pinned_row)].substr(1));  // "L3"
-  const std::string label = insp_.lens_positions[size_t(h.pinned_col)];
+  int64_t layer = 0;
+  std::string label;
+  if (!pinned_cell(layer, label)) return;
   auto res = std::make_shared<QueryResults>();
   const std::string model = cx_.open.model, adapter = cx_.open.adapter, index = cx_.open.latent_index,
                     query = q->query, instruction = q->instruction;

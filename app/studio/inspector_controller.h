@@ -40,6 +40,7 @@ class InspectorController {
 
  private:
   void poll_query(MapController& map);
+  bool pinned_cell(int64_t& layer, std::string& label) const;  // false: none pinned
 
   StudioContext& cx_;
   views::InspectorSnapshot insp_;

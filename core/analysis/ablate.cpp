@@ -9,6 +9,7 @@
 #include "core/analysis/lens.h"
 #include "core/analysis/trace.h"
 #include "core/analysis/neighbors.h"
+#include "core/analysis/points_tensor.h"
 #include "core/gen/adapter.h"
 #include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
@@ -163,8 +164,7 @@ AblateResult ablate(const model::DecoderLM& lm, const gen::Adapter& adapter, con
                            .to(torch::kCPU, torch::kDouble);
     for (int64_t k = 0; k < n; ++k) cosines.push_back(cos[k].item<double>());
     if (c0 == 0) {
-      Tensor e0 = e[0].to(torch::kCPU, torch::kFloat32).contiguous();
-      r.embedding_ablated.assign(e0.data_ptr<float>(), e0.data_ptr<float>() + e0.numel());
+      r.embedding_ablated = to_floats(e[0]);
       r.decoded_ablated = decode_last_hidden(lm, adapter, tok, out.last_hidden, opt.decode_tokens, 0);
     }
     if (ctx) ctx->advance();
@@ -175,8 +175,7 @@ AblateResult ablate(const model::DecoderLM& lm, const gen::Adapter& adapter, con
     else
       for (size_t k = 1; k < cosines.size(); ++k) r.importance.push_back(1 - cosines[k]);
   }
-  Tensor eo = e_orig[0].to(torch::kCPU, torch::kFloat32).contiguous();
-  r.embedding.assign(eo.data_ptr<float>(), eo.data_ptr<float>() + eo.numel());
+  r.embedding = to_floats(e_orig);
   r.decoded = decode_last_hidden(lm, adapter, tok, qs.out.last_hidden, opt.decode_tokens);
   return r;
 }

@@ -2,6 +2,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "core/analysis/projection.h"
 
 namespace genlens::analysis {
@@ -18,6 +20,12 @@ inline Points to_points(const torch::Tensor& t) {
   p.cols = c.dim() > 1 ? c.size(1) : 1;
   p.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + p.rows * p.cols);
   return p;
+}
+
+// Any tensor's values as float32, in order (an embedding [D] or [1, D] as a vector).
+inline std::vector<float> to_floats(const torch::Tensor& t) {
+  auto c = t.detach().reshape({-1}).to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
 }  // namespace genlens::analysis

@@ -120,13 +120,16 @@ json to_json(const LatentIndexInfo& r) {
           {"complete", r.complete}};
 }
 
+json hits_json(const std::vector<Neighbor>& hits) {
+  json out = json::array();
+  for (const auto& h : hits) out.push_back({{"index", h.index}, {"similarity", h.similarity}, {"text", h.text}});
+  return out;
+}
+
 json to_json(const NeighborsResult& r) {
   json modes = json::array();
-  for (const auto& m : r.per_mode) {
-    json hits = json::array();
-    for (const auto& h : m.hits) hits.push_back({{"index", h.index}, {"similarity", h.similarity}, {"text", h.text}});
-    modes.push_back({{"mode", m.mode}, {"from_cache", m.from_cache}, {"cache", m.cache_path}, {"hits", hits}});
-  }
+  for (const auto& m : r.per_mode)
+    modes.push_back({{"mode", m.mode}, {"from_cache", m.from_cache}, {"cache", m.cache_path}, {"hits", hits_json(m.hits)}});
   return {{"query", r.query}, {"modes", modes}};
 }
 

@@ -13,6 +13,8 @@ nlohmann::json to_json(const InterpolationResult& r);
 nlohmann::json to_json(const LatentLensResult& r);
 nlohmann::json to_json(const LatentIndexInfo& r);
 nlohmann::json to_json(const NeighborsResult& r);
+// Neighbour hits as [{"index", "similarity", "text"}, ...] (what every command prints).
+nlohmann::json hits_json(const std::vector<Neighbor>& hits);
 nlohmann::json to_json(const std::vector<SummaryWord>& summary);
 
 }  // namespace genlens::analysis

@@ -8,6 +8,7 @@
 #include "core/analysis/decode.h"
 #include "core/analysis/layer_state.h"
 #include "core/analysis/lens.h"
+#include "core/analysis/points_tensor.h"
 #include "core/gen/adapter.h"
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
@@ -219,12 +220,8 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
   }
   auto top = r.top_cells(1);
   if (!top.empty()) r.strongest = top[0];
-  auto as_vector = [](const Tensor& e) {
-    const Tensor c = e.reshape({-1}).to(torch::kCPU, torch::kFloat32).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  };
-  r.embedding_base = as_vector(e_x);
-  r.embedding_source = as_vector(e_y);
+  r.embedding_base = to_floats(e_x);
+  r.embedding_source = to_floats(e_y);
   r.decoded_base = decode_last_hidden(lm, adapter, tok, last_x, opt.decode_tokens);
   r.decoded_source = decode_last_hidden(lm, adapter, tok, last_y, opt.decode_tokens);
   if (r.strongest.layer >= 0) {
@@ -235,7 +232,7 @@ TraceResult causal_trace(const model::DecoderLM& lm, const gen::Adapter& adapter
     fo.start_layer = r.strongest.layer;
     auto out = lm.forward(stream, torch::ones({1, Ta}, torch::TensorOptions().dtype(torch::kLong).device(lm.device())), fo);
     r.decoded_strongest = decode_last_hidden(lm, adapter, tok, out.last_hidden, opt.decode_tokens);
-    r.embedding_strongest = as_vector(embedding_of_last_hidden(adapter, out.last_hidden));
+    r.embedding_strongest = to_floats(embedding_of_last_hidden(adapter, out.last_hidden));
   }
   return r;
 }

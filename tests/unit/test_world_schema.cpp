@@ -223,17 +223,20 @@ const std::string kCpuLimit = "ulimit -t 5; ";
 // libraries (their file sizes, from ldd), so the check holds for CUDA builds too, whose
 // libtorch_cuda alone is larger than 1 GiB. A refusal allocates nothing of note.
 std::string address_space_limit() {
-  auto r = test::run_command("ldd " + test::shell_quote(GENLENS_CLI_PATH));
-  uint64_t libs = 0;
-  std::istringstream in(r.output);
-  for (std::string line; std::getline(in, line);) {
-    const auto arrow = line.find("=> /");
-    if (arrow == std::string::npos) continue;
-    const std::string path = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
-    std::error_code ec;
-    libs += fs::file_size(path, ec);
-  }
-  return "ulimit -v " + std::to_string((libs + (uint64_t{1} << 30)) / 1024) + "; ";
+  static const std::string limit = [] {
+    auto r = test::run_command("ldd " + test::shell_quote(GENLENS_CLI_PATH));
+    uint64_t libs = 0;
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);) {
+      const auto arrow = line.find("=> /");
+      if (arrow == std::string::npos) continue;
+      const std::string path = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
+      std::error_code ec;
+      libs += fs::file_size(path, ec);
+    }
+    return "ulimit -v " + std::to_string((libs + (uint64_t{1} << 30)) / 1024) + "; ";
+  }();  // ldd once per process, not per case
+  return limit;
 }
 
 // Every file under `dir` with its size and modification time: what "nothing written" compares.
