@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/studio/fonts.h"
+#include "app/studio/gl_driver.h"
 #include "app/studio/gl_points.h"
 #include "app/studio/headless_report.h"
 #include "app/studio/script.h"
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
     return genlens::studio::run_headless_report(/*build_if_missing=*/opt.demo, opt.quick);
   }
 
+  genlens::studio::avoid_llvm_clash_in_software_gl();
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {
     fmt::print(stderr, "genlens-studio: could not initialise GLFW on display '{}'\n",
@@ -204,6 +206,10 @@ int main(int argc, char** argv) {
     font_msg += fmt::format("; GL {}: maps from 20k points {}", points->gl_renderer(),
                             points->density_above() == 0 ? "as density images (software GL)"
                                                          : "as point sprites, from 200k as density images");
+    if (auto note = genlens::studio::llvm_clash_note(points->gl_renderer()); !note.empty()) {
+      fmt::print("{}\n", note);
+      font_msg += "; " + note.substr(note.find(':') + 2);
+    }
   } catch (const std::exception& e) {  // large maps fall back to the density grid
     fmt::print(stderr, "genlens-studio: {}; large maps are drawn as a density grid instead\n", e.what());
   }
