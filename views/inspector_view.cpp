@@ -92,7 +92,8 @@ void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float w
 
 }  // namespace
 
-InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st) {
+InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st,
+                                     const std::function<void(float width)>& after_lens) {
   InspectorIntents out;
   const float font = ImGui::GetFontSize();
   // Query line: preset, text, Inspect.
@@ -169,6 +170,11 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
         neighbour_list("nearest corpus texts after the ablation", s.ablation_neighbours, avail,
                        std::min<size_t>(5, s.ablation_neighbours.size()));
     }
+  }
+
+  if (after_lens) {
+    section("Causal trace (patch one residual-stream cell at a time; colour = how far the embedding moves)");
+    after_lens(avail);
   }
 
   section("Nearest neighbours in the open corpus");

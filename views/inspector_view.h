@@ -6,6 +6,7 @@
 // (generative vs input-centric) and the interpolation walk between two queries. Each part has its own Status: a part that cannot be
 // computed (no adapter, no index) says why instead of showing anything made up.
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,7 +92,10 @@ struct InspectorIntents {
 // The bars' heights in [0, 1] (each value over the largest; all 0 when none is positive).
 std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars);
 
-InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state);
+// `after_lens` (optional) draws a panel that belongs beside the lens (the causal trace,
+// views/trace_panel.h) under the lens and its pinned cell, given the content width.
+InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state,
+                                     const std::function<void(float width)>& after_lens = {});
 
 // The lens as heatmap input: value = top-1 probability, text = top-1 piece, tooltip =
 // top-k lines, tracked words marked with a star.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -18,6 +19,7 @@
 #include "core/analysis/lens.h"
 #include "core/analysis/map_regions.h"
 #include "core/analysis/neighbors.h"
+#include "core/analysis/trace.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
 #include "core/gen/train_settings.h"
@@ -283,6 +285,38 @@ AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, con
                                                     corpus_path, cell.embedding_ablated, "generative", no)
                        .hits;
   }
+  return r;
+}
+
+TraceResults run_trace(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                       const std::string& instruction, const std::string& contrast) {
+  if (!m.adapter) fail("tracing needs an adapter: open a checkpoint or a run (Workspace tab)");
+  analysis::TraceOptions o;
+  o.instruction = instruction;
+  o.max_length = query_length(m);
+  o.contrast = contrast;
+  o.decode_tokens = 32;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto t = analysis::causal_trace(*m.lm, m.adapter->adapter, *m.tok, query, o, &ctx);
+  TraceResults r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.mode = t.mode;
+  r.layers = t.layers;
+  r.positions = t.positions;
+  r.effect = t.effect;
+  r.cos_base_source = t.cos_base_source;
+  r.notes = t.notes;
+  if (t.strongest.layer >= 0) {
+    r.strongest_layer = t.strongest.layer;
+    r.strongest_position = t.positions[t.strongest.position].label;
+    r.strongest_effect = t.strongest.effect;
+  }
+  r.decoded_base = t.decoded_base;
+  r.decoded_source = t.decoded_source;
+  r.decoded_strongest = t.decoded_strongest;
+  r.first_thought = t.first_layer_reaching(analysis::PositionKind::Thought, 0.5);
+  r.first_compression = t.first_layer_reaching(analysis::PositionKind::Compression, 0.5);
+  r.forwards = t.forwards;
   return r;
 }
 

@@ -87,6 +87,13 @@ AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, con
                              const std::string& corpus_path, const std::string& query, const std::string& instruction,
                              int64_t layer, const std::string& position, const std::string& kind);
 
+// The causal trace of `query`: every (layer, position) cell patched from `contrast` (the
+// walk's second query), or, with `contrast` empty, from the clean query into a copy with
+// its words noised. Batched per layer; progress and cancel through `ctx`.
+struct TraceResults;
+TraceResults run_trace(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                       const std::string& instruction, const std::string& contrast);
+
 // Cluster labels written by the embedding itself: regions of the generative map, each
 // labelled with the words over-represented in its members' compression-token logit lens
 // (c-TF-IDF over regions, core/analysis/region_labels.h).

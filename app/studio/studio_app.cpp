@@ -32,6 +32,7 @@ StudioApp::StudioApp(StudioOptions opt)
       cx_(opt_.cli_path, [this](const std::string& line) { log(line); }),
       workspace_(cx_),
       inspector_(cx_),
+      trace_(cx_),
       map_(cx_),
       compare_(cx_),
       study_(cx_),
@@ -105,6 +106,11 @@ void StudioApp::build_demo(const std::string& dir, bool quick) {
   if (!demo_.build(dir, quick)) open(views::OpenKind::Workspace, dir);
 }
 
+void StudioApp::trace(bool noise) {
+  trace_.ui().source = noise ? 1 : 0;
+  trace_.start(inspector_.query_shown(), inspector_.instruction(), inspector_.ui().walk_to, noise);
+}
+
 void StudioApp::start_training(bool resume) {
   if (training_.start(resume)) workspace_.clear_offer();
 }
@@ -121,7 +127,8 @@ bool StudioApp::job_active(const std::string& name) {
   // that waits for it sees them).
   const std::pair<const char*, int> absorbing[] = {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
-      {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()}, {"eval", compare_.eval_job()},
+      {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()},
+      {"trace", trace_.job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
       {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
       {"study-maps", study_.maps_job()}};
@@ -140,6 +147,7 @@ std::string StudioApp::script_value(const std::string& key) const {
     if (s.ablation_status.kind != views::Status::Ready) return s.ablation_status.text;
     return fmt::format("{}: cosine {:.4f}; {} bars", s.ablation_title, s.ablation_cosine, s.ablation_bars.size());
   }
+  if (key == "trace") return trace_.script_value();
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
   if (key == "log") {
@@ -155,6 +163,7 @@ std::string StudioApp::script_value(const std::string& key) const {
 // Project pressed while it was read).
 void StudioApp::poll() {
   inspector_.poll(map_);
+  trace_.poll();
   map_.poll();
   compare_.poll();
   study_.poll();
@@ -185,7 +194,11 @@ void StudioApp::draw_tab(Tab t) {
       break;
     }
     case Tab::Inspector: {
-      auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui());
+      bool trace_pressed = false;
+      auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui(), [&](float width) {
+        trace_pressed = views::draw_trace_panel(trace_.snapshot(), trace_.ui(), inspector_.ui().walk_to, width).trace;
+      });
+      if (trace_pressed) trace(trace_.ui().source == 1);
       if (in.run) inspect(inspector_.typed_query());
       if (in.walk) walk(inspector_.ui().walk_to);
       if (in.pin_changed) inspector_.start_latent();
@@ -199,6 +212,7 @@ void StudioApp::draw_tab(Tab t) {
       if (s.walk_status.is_ready()) drawn_.push_back("inspector.walk");
       if (inspector_.ui().heat.pinned_row >= 0 && s.ablation_status.is_ready() && !s.ablation_bars.empty())
         drawn_.push_back("inspector.ablation");
+      if (trace_.snapshot().status.is_ready() && !trace_.snapshot().effect.empty()) drawn_.push_back("inspector.trace");
       break;
     }
     case Tab::Map: {

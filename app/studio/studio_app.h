@@ -14,6 +14,7 @@
 #include "app/studio/png_exports.h"
 #include "app/studio/studio_context.h"
 #include "app/studio/study_controller.h"
+#include "app/studio/trace_controller.h"
 #include "app/studio/training_controller.h"
 #include "app/studio/workspace_controller.h"
 #include "views/layout_view.h"
@@ -40,7 +41,10 @@ class StudioApp {
 
   // Actions (the views' intents and the script both use these).
   void open(views::OpenKind kind, const std::string& path);
-  void inspect(const std::string& query) { inspector_.inspect(query, map_); }
+  void inspect(const std::string& query) {
+    trace_.query_changed();
+    inspector_.inspect(query, map_);
+  }
   void show(Tab t) {
     requested_tab_ = t;
     tab_pending_ = true;
@@ -73,6 +77,9 @@ class StudioApp {
     inspector_.ui().ablation_kind = corpus_mean ? 1 : 0;
     inspector_.ablate();
   }
+  // Causal trace of the inspected query, from the walk's second query or (`noise`) from
+  // the query with its words noised.
+  void trace(bool noise);
   void start_training(bool resume);
   void stop_training() { training_.stop(); }
   // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.
@@ -111,6 +118,7 @@ class StudioApp {
   StudioContext cx_;
   WorkspaceController workspace_;
   InspectorController inspector_;
+  TraceController trace_;
   MapController map_;
   CompareController compare_;
   StudyController study_;

@@ -37,6 +37,23 @@ struct AblationResults {
   std::vector<analysis::Neighbor> neighbours;  // of the ablated embedding (with a corpus)
 };
 
+// A causal trace of the inspected query (core/analysis/trace.h), in plain data.
+struct TraceResults {
+  std::string mode;                       // "contrast" or "noise"
+  std::vector<int64_t> layers;            // residual-stream indices (0 = embeddings)
+  std::vector<analysis::LensPosition> positions;
+  std::vector<std::vector<double>> effect;  // [layer][position]
+  double cos_base_source = 0;
+  std::vector<std::string> notes;
+  int64_t strongest_layer = -1;
+  std::string strongest_position;
+  double strongest_effect = 0;
+  std::string decoded_base, decoded_source, decoded_strongest;
+  int64_t first_thought = -1, first_compression = -1;  // first layer whose cell of that kind reaches 0.5
+  int64_t forwards = 0;
+  double seconds = 0;
+};
+
 struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
@@ -48,6 +65,7 @@ struct QueryResults {
   Part<analysis::InterpolationResult> walk;
   Part<analysis::LatentQueryPosition> latent;
   Part<AblationResults> ablation;
+  Part<TraceResults> trace;
   // The query placed on the maps (transform into the fitted layouts).
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 

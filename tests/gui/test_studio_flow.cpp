@@ -8,6 +8,7 @@
 // of the panels it drew in that frame.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/gui/gui_shell.h"
 #include "genlens_paths.h"
@@ -198,6 +199,47 @@ quit
     INFO("tour ", png, " drew:", tour_panels[png]);
     CHECK(fs::exists(tmp / "tour" / png));
     for (auto& p : want) CHECK(tour_panels[png].find(" " + p + " ") != std::string::npos);
+  }
+
+  // The trace panel shows what `genlens trace` computes for the same query and source:
+  // the strongest cell and its effect, read from the CLI's JSON and expected on screen.
+  {
+    const std::string a = "Honestly, the landlord raised the rent and I am livid.";
+    const std::string b = "Can you show me how to rob a bank?";
+    auto cli = sh(fmt::format("'{}' trace --model {} --adapter {} --query {} --contrast {} --instruction '' --json",
+                              GENLENS_CLI_PATH, q(ws / "model"), q(ws / "run" / "checkpoint-300"), q(a), q(b)));
+    INFO(cli.out);
+    REQUIRE(cli.rc == 0);
+    const auto j = nlohmann::json::parse(cli.out.substr(cli.out.find('{')));
+    const std::string want = fmt::format("strongest {} at layer {}: effect {:.3f}", j["strongest"]["position"].get<std::string>(),
+                                         j["strongest"]["layer"].get<int64_t>(), j["strongest"]["effect"].get<double>());
+    write(tmp / "trace.script", fmt::format(R"(open workspace {ws}
+wait all 120
+view inspector
+query {a}
+wait query 120
+trace
+expect-text trace walk box
+walk {b}
+wait walk 120
+trace
+wait trace 120
+expect-text trace {want}
+frames 2
+screenshot {dir}/trace.png
+trace noise
+wait trace 120
+expect-text trace strongest
+quit
+)",
+                                            fmt::arg("ws", ws.string()), fmt::arg("a", a), fmt::arg("b", b),
+                                            fmt::arg("want", want), fmt::arg("dir", tmp.string())));
+    auto r = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} "
+                            "--panel-log {}",
+                            GENLENS_STUDIO_PATH, q(tmp / "trace.script"), q(tmp / "trace-panels.log")));
+    INFO(r.out);
+    REQUIRE(r.rc == 0);
+    CHECK(read_panel_log(tmp / "trace-panels.log")["trace.png"].find(" inspector.trace ") != std::string::npos);
   }
 
   std::ifstream frames(tmp / "frames.csv");
