@@ -28,7 +28,7 @@ HeatmapData trace_heatmap(const TraceSnapshot& s) {
     const float e = s.effect[k];
     if (!std::isfinite(e)) continue;
     h.value[k] = std::clamp(e, 0.0f, 1.0f);
-    h.cell_text[k] = fmt::format("{:.2f}", e);
+    h.cell_text[k] = std::fabs(e) < 0.005f ? "0.00" : fmt::format("{:.2f}", e);  // no "-0.00"
     const size_t r = k / size_t(h.cols), c = k % size_t(h.cols);
     h.tooltip[k] = {fmt::format("{} patched at layer {}", s.positions[c], s.layers[r].substr(1)),
                     fmt::format("effect {:.4f}", e)};

@@ -24,7 +24,7 @@ struct TraceSnapshot {
   std::string decided;                      // "compression tokens pass 0.5 at layer 1; thought tokens: never"
   std::vector<std::string> notes;           // what was skipped or noised
   std::string cost;                         // "12 batched forwards, 3.1 s"
-  Status status{Status::Idle, "Inspect a query, then Trace."};
+  Status status{Status::Idle, "Press Trace to patch every cell of the inspected query from the source on the left."};
 };
 
 struct TraceState {

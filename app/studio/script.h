@@ -8,7 +8,7 @@
 //   view workspace|inspector|map|compare|training
 //   project [PCA|UMAP]         encode the open corpus and lay it out (UMAP animates)
 //   walk TEXT                  interpolation walk from the inspected query to TEXT
-//   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position)
+//   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position; -1 -1 unpins)
 //   ablate [zero|mean]         ablate the pinned cell (wait ablate for the result)
 //   trace [walk|noise]         causal trace of the inspected query from the walk's second
 //                              query, or from its own words noised (wait trace; key "trace")

@@ -192,6 +192,7 @@ quit
       {"workspace.png", {"workspace"}},
       {"inspector.png", {"inspector", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
       {"ablation.png", {"inspector", "inspector.lens", "inspector.ablation"}},
+      {"trace.png", {"inspector", "inspector.lens", "inspector.trace"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
       {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"training.png", {"training", "training.curves", "training.probe"}}};
