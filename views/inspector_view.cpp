@@ -92,8 +92,7 @@ void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float w
 
 }  // namespace
 
-InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st,
-                                     const std::function<void(float width)>& after_lens) {
+InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st, const InspectorPanels& panels) {
   InspectorIntents out;
   const float font = ImGui::GetFontSize();
   // Query line: preset, text, Inspect.
@@ -117,7 +116,10 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
 
   const float avail = ImGui::GetContentRegionAvail().x;
   section("Tokens");
-  if (draw_status(s.tokens_status)) draw_token_strip("tokens", s.tokens, avail);
+  if (draw_status(s.tokens_status)) {
+    const bool coloured = panels.tokens && !s.tokens.empty() && panels.tokens(avail);
+    if (!coloured) draw_token_strip("tokens", s.tokens, avail);
+  }
 
   // Answer and decoded text side by side.
   const float half = (avail - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
@@ -172,9 +174,9 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
     }
   }
 
-  if (after_lens) {
+  if (panels.after_lens) {
     section("Causal trace (patch one residual-stream cell at a time; colour = how far the embedding moves)");
-    after_lens(avail);
+    panels.after_lens(avail);
   }
 
   section("Nearest neighbours in the open corpus");

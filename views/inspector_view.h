@@ -92,10 +92,17 @@ struct InspectorIntents {
 // The bars' heights in [0, 1] (each value over the largest; all 0 when none is positive).
 std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars);
 
-// `after_lens` (optional) draws a panel that belongs beside the lens (the causal trace,
-// views/trace_panel.h) under the lens and its pinned cell, given the content width.
+// Panels other features draw inside the inspector, each given the content width:
+// `tokens` under the Tokens header (returns true when it drew the token chips itself,
+// coloured by attribution, views/attribution_panel.h); `after_lens` under the lens and its
+// pinned cell (the causal trace, views/trace_panel.h).
+struct InspectorPanels {
+  std::function<bool(float width)> tokens;
+  std::function<void(float width)> after_lens;
+};
+
 InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state,
-                                     const std::function<void(float width)>& after_lens = {});
+                                     const InspectorPanels& panels = {});
 
 // The lens as heatmap input: value = top-1 probability, text = top-1 piece, tooltip =
 // top-k lines, tracked words marked with a star.

@@ -13,6 +13,7 @@
 
 #include "app/studio/studio_results.h"
 #include "core/analysis/ablate.h"
+#include "core/analysis/attribution.h"
 #include "core/analysis/decode.h"
 #include "core/analysis/latent_index.h"
 #include "core/analysis/latent_lens.h"
@@ -28,6 +29,7 @@
 #include "core/model/decoder_lm.h"
 #include "core/runtime/job.h"
 #include "core/text/chat_template.h"
+#include "core/text/readable_piece.h"
 #include "core/text/tokenizer.h"
 #include "core/text/unicode.h"
 #include "core/util/error.h"
@@ -317,6 +319,44 @@ TraceResults run_trace(runtime::JobContext& ctx, const LoadedModel& m, const std
   r.first_thought = t.first_layer_reaching(analysis::PositionKind::Thought, 0.5);
   r.first_compression = t.first_layer_reaching(analysis::PositionKind::Compression, 0.5);
   r.forwards = t.forwards;
+  return r;
+}
+
+AttributionResults run_attribution(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                                   const std::string& instruction) {
+  analysis::LensOptions lo;
+  lo.instruction = instruction;
+  lo.max_length = query_length(m);
+  const auto ids = analysis::lens_query_ids(*m.tok, query, lo);
+  analysis::AttributionOptions ao;
+  ao.baseline_id = analysis::neutral_token_id(*m.tok);
+  ao.check_cancel = [&] { ctx.check_cancel(); };
+  AttributionResults r;
+  r.baseline_id = ao.baseline_id;
+  r.baseline_piece = text::readable_piece(*m.tok, ao.baseline_id);
+  r.steps = ao.steps;
+  std::vector<gen::EncodeMode> modes;
+  if (m.adapter) modes.push_back(gen::EncodeMode::Generative);
+  modes.push_back(gen::EncodeMode::Mean);
+  for (auto mode : modes) {
+    const gen::Adapter* ad = mode == gen::EncodeMode::Generative ? &m.adapter->adapter : nullptr;
+    ctx.set_stage(fmt::format("attribute ({})", gen::to_string(mode)), ao.steps, "steps");
+    ao.on_progress = [&](int64_t d) { ctx.set_done(d); };
+    gen::EncodeOptions eo;  // the target: the query's own embedding, as encode makes it
+    eo.mode = mode;
+    eo.max_length = lo.max_length;
+    const auto target = gen::encode_ids(*m.lm, ad, {gen::TokenRow(ids.begin(), ids.end())}, eo)[0];
+    const auto a = analysis::integrated_gradients(*m.lm, ad, mode, ids, target, ao);
+    AttributionResults::Space sp;
+    sp.mode = gen::to_string(mode);
+    sp.ids = a.ids;
+    for (auto id : a.ids) sp.pieces.push_back(text::readable_piece(*m.tok, id));
+    sp.scores = a.scores;
+    sp.f_input = a.f_input;
+    sp.f_baseline = a.f_baseline;
+    sp.completeness_rel = a.completeness_rel();
+    r.spaces.push_back(std::move(sp));
+  }
   return r;
 }
 

@@ -94,6 +94,13 @@ struct TraceResults;
 TraceResults run_trace(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
                        const std::string& instruction, const std::string& contrast);
 
+// Integrated gradients of cosine(embedding, the query's own embedding) over the query's
+// input tokens, 64 steps from the neutral-token baseline: the generative space (with an
+// adapter) and mean pooling.
+struct AttributionResults;
+AttributionResults run_attribution(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                                   const std::string& instruction);
+
 // Cluster labels written by the embedding itself: regions of the generative map, each
 // labelled with the words over-represented in its members' compression-token logit lens
 // (c-TF-IDF over regions, core/analysis/region_labels.h).

@@ -10,6 +10,8 @@
 //   walk TEXT                  interpolation walk from the inspected query to TEXT
 //   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position; -1 -1 unpins)
 //   ablate [zero|mean]         ablate the pinned cell (wait ablate for the result)
+//   attribute [generative|mean] the inspected query's tokens coloured by integrated gradients
+//                              in that space (wait attribute; key "attribution")
 //   trace [walk|noise]         causal trace of the inspected query from the walk's second
 //                              query, or from its own words noised (wait trace; key "trace")
 //   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
@@ -24,7 +26,7 @@
 //   train-start | train-resume | train-stop | train-pause | train-continue
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
-//                              (jobs: demo, corpus, project, regions, query, walk, latent, ablate, trace, eval,
+//                              (jobs: demo, corpus, project, regions, query, walk, latent, ablate, trace, attribute, eval,
 //                              eval-results, train, probe, study, study-maps)
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
@@ -44,7 +46,8 @@
 //                              reader's error), study-maps (ready, or why not), study-selected
 //                              (the maps' selected ids), study-inspected (both decoded texts),
 //                              ablation (the pinned cell's: title, cosine, bars), trace (the
-//                              grid and its strongest cell, else the status line), log
+//                              grid and its strongest cell, else the status line), attribution
+//                              (each space's top token and score), log
 //   quit
 // Blank lines and lines starting with # are ignored. Arguments may use ${NAME} (or $NAME)
 // from the environment (an unset one is an error); in paths (open, screenshot, save-png)

@@ -33,6 +33,7 @@ StudioApp::StudioApp(StudioOptions opt)
       workspace_(cx_),
       inspector_(cx_),
       trace_(cx_),
+      attribution_(cx_),
       map_(cx_),
       compare_(cx_),
       study_(cx_),
@@ -111,6 +112,10 @@ void StudioApp::trace(bool noise) {
   trace_.start(inspector_.query_shown(), inspector_.instruction(), inspector_.ui().walk_to, noise);
 }
 
+void StudioApp::attribute() {
+  attribution_.start(inspector_.query_shown(), inspector_.instruction(), inspector_.snapshot().tokens);
+}
+
 void StudioApp::start_training(bool resume) {
   if (training_.start(resume)) workspace_.clear_offer();
 }
@@ -128,7 +133,7 @@ bool StudioApp::job_active(const std::string& name) {
   const std::pair<const char*, int> absorbing[] = {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
       {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()},
-      {"trace", trace_.job()}, {"eval", compare_.eval_job()},
+      {"trace", trace_.job()}, {"attribute", attribution_.job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
       {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
       {"study-maps", study_.maps_job()}};
@@ -148,6 +153,7 @@ std::string StudioApp::script_value(const std::string& key) const {
     return fmt::format("{}: cosine {:.4f}; {} bars", s.ablation_title, s.ablation_cosine, s.ablation_bars.size());
   }
   if (key == "trace") return trace_.script_value();
+  if (key == "attribution") return attribution_.script_value();
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
   if (key == "log") {
@@ -164,6 +170,7 @@ std::string StudioApp::script_value(const std::string& key) const {
 void StudioApp::poll() {
   inspector_.poll(map_);
   trace_.poll();
+  attribution_.poll();
   map_.poll();
   compare_.poll();
   study_.poll();
@@ -194,11 +201,21 @@ void StudioApp::draw_tab(Tab t) {
       break;
     }
     case Tab::Inspector: {
-      bool trace_pressed = false;
-      auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui(), [&](float width) {
+      bool trace_pressed = false, attribute_pressed = false, attributed = false;
+      views::InspectorPanels panels;
+      panels.tokens = [&](float width) {
+        const auto a = views::draw_attribution_panel(attribution_.snapshot(), attribution_.ui(), width);
+        attribute_pressed = a.attribute;
+        attributed = a.drew_tokens;
+        return a.drew_tokens;
+      };
+      panels.after_lens = [&](float width) {
         trace_pressed = views::draw_trace_panel(trace_.snapshot(), trace_.ui(), inspector_.ui().walk_to, width).trace;
-      });
+      };
+      auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui(), panels);
       if (trace_pressed) trace(trace_.ui().source == 1);
+      if (attribute_pressed) attribute();
+      if (attributed) drawn_.push_back("inspector.attribution");
       if (in.run) inspect(inspector_.typed_query());
       if (in.walk) walk(inspector_.ui().walk_to);
       if (in.pin_changed) inspector_.start_latent();

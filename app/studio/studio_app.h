@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/studio/attribution_controller.h"
 #include "app/studio/compare_controller.h"
 #include "app/studio/demo_controller.h"
 #include "app/studio/inspector_controller.h"
@@ -43,6 +44,7 @@ class StudioApp {
   void open(views::OpenKind kind, const std::string& path);
   void inspect(const std::string& query) {
     trace_.query_changed();
+    attribution_.query_changed();
     inspector_.inspect(query, map_);
   }
   void show(Tab t) {
@@ -80,6 +82,10 @@ class StudioApp {
   // Causal trace of the inspected query, from the walk's second query or (`noise`) from
   // the query with its words noised.
   void trace(bool noise);
+  // Integrated-gradients attribution of the inspected query (both spaces); `space` 0 shows
+  // the generative one, 1 mean pooling.
+  void attribute();
+  void show_attribution(int space) { attribution_.ui().space = space; }
   void start_training(bool resume);
   void stop_training() { training_.stop(); }
   // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.
@@ -119,6 +125,7 @@ class StudioApp {
   WorkspaceController workspace_;
   InspectorController inspector_;
   TraceController trace_;
+  AttributionController attribution_;
   MapController map_;
   CompareController compare_;
   StudyController study_;

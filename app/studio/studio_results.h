@@ -54,6 +54,22 @@ struct TraceResults {
   double seconds = 0;
 };
 
+// The inspected query's attribution (core/analysis/attribution.h) in each space, to its own
+// embedding, with the neutral-token baseline.
+struct AttributionResults {
+  struct Space {
+    std::string mode;             // "generative", "mean"
+    std::vector<int32_t> ids;     // instruction + query tokens, as `tokenize --special` gives them
+    std::vector<std::string> pieces;  // readable (core/text/readable_piece.h)
+    std::vector<double> scores;
+    double f_input = 0, f_baseline = 0, completeness_rel = 0;
+  };
+  std::vector<Space> spaces;
+  int32_t baseline_id = -1;
+  std::string baseline_piece;
+  int64_t steps = 0;
+};
+
 struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
@@ -66,6 +82,7 @@ struct QueryResults {
   Part<analysis::LatentQueryPosition> latent;
   Part<AblationResults> ablation;
   Part<TraceResults> trace;
+  Part<AttributionResults> attribution;
   // The query placed on the maps (transform into the fitted layouts).
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 

@@ -13,6 +13,7 @@
 #include "tests/gui/gui_shell.h"
 #include "genlens_paths.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -190,7 +191,7 @@ quit
   auto tour_panels = read_panel_log(tmp / "tour" / "panels.log");
   const std::map<std::string, std::vector<std::string>> tour_expected{
       {"workspace.png", {"workspace"}},
-      {"inspector.png", {"inspector", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
+      {"inspector.png", {"inspector", "inspector.attribution", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
       {"ablation.png", {"inspector", "inspector.lens", "inspector.ablation"}},
       {"trace.png", {"inspector", "inspector.lens", "inspector.trace"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
@@ -211,14 +212,27 @@ quit
                               GENLENS_CLI_PATH, q(ws / "model"), q(ws / "run" / "checkpoint-300"), q(a), q(b)));
     INFO(cli.out);
     REQUIRE(cli.rc == 0);
-    const auto j = nlohmann::json::parse(cli.out.substr(cli.out.find('{')));
+    const auto j = nlohmann::json::parse(cli.out.substr(cli.out.find('{'), cli.out.rfind('}') + 1 - cli.out.find('{')));
     const std::string want = fmt::format("strongest {} at layer {}: effect {:.3f}", j["strongest"]["position"].get<std::string>(),
                                          j["strongest"]["layer"].get<int64_t>(), j["strongest"]["effect"].get<double>());
+    // And the attribution chips what `genlens attribute` computes: the top token's score.
+    auto attr = sh(fmt::format("'{}' attribute --model {} --adapter {} --query {} --instruction '' --json",
+                               GENLENS_CLI_PATH, q(ws / "model"), q(ws / "run" / "checkpoint-300"), q(a)));
+    INFO(attr.out);
+    REQUIRE(attr.rc == 0);
+    double top = -1e9;
+    const auto aj = nlohmann::json::parse(attr.out.substr(attr.out.find('{'), attr.out.rfind('}') + 1 - attr.out.find('{')));
+    REQUIRE(aj["tokens"].size() > 3);
+    for (const auto& t : aj["tokens"]) top = std::max(top, t["score"].get<double>());
+    const std::string want_attr = fmt::format("{:+.4f}", top);
     write(tmp / "trace.script", fmt::format(R"(open workspace {ws}
 wait all 120
 view inspector
 query {a}
 wait query 120
+attribute
+wait attribute 120
+expect-text attribution {want_attr}
 trace
 expect-text trace walk box
 walk {b}
@@ -234,13 +248,16 @@ expect-text trace strongest
 quit
 )",
                                             fmt::arg("ws", ws.string()), fmt::arg("a", a), fmt::arg("b", b),
-                                            fmt::arg("want", want), fmt::arg("dir", tmp.string())));
+                                            fmt::arg("want", want), fmt::arg("want_attr", want_attr),
+                                            fmt::arg("dir", tmp.string())));
     auto r = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} "
                             "--panel-log {}",
                             GENLENS_STUDIO_PATH, q(tmp / "trace.script"), q(tmp / "trace-panels.log")));
     INFO(r.out);
     REQUIRE(r.rc == 0);
-    CHECK(read_panel_log(tmp / "trace-panels.log")["trace.png"].find(" inspector.trace ") != std::string::npos);
+    const auto drew = read_panel_log(tmp / "trace-panels.log")["trace.png"];
+    CHECK(drew.find(" inspector.trace ") != std::string::npos);
+    CHECK(drew.find(" inspector.attribution ") != std::string::npos);
   }
 
   std::ifstream frames(tmp / "frames.csv");

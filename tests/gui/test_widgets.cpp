@@ -2,11 +2,13 @@
 // (hover readouts, box selection, pinning), driven by simulated mouse input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/gui/imgui_headless.h"
 #include "views/widgets/heatmap.h"
 #include "views/widgets/line_plot.h"
+#include "views/widgets/palette.h"
 #include "views/widgets/scatter.h"
 #include "views/widgets/token_strip.h"
 
@@ -162,6 +164,35 @@ TEST_CASE("token strip: whitespace is made visible, hovering a chip reports it")
   ImVec2 first = ImGui::GetStyle().WindowPadding;
   frame(gui, ImVec2(first.x + 4, first.y + 4), false, draw);
   CHECK(hovered == 0);
+}
+
+TEST_CASE("token strip: attribution scores colour the chips on a diverging map, red for +, blue for -") {
+  test::HeadlessImGui gui(600, 300);
+  auto rgb = [](float t) { return ImGui::ColorConvertU32ToFloat4(views::diverging_color(t)); };
+  const ImVec4 pos = rgb(1), neg = rgb(-1), zero = rgb(0), half = rgb(0.5f);
+  CHECK(pos.x > pos.z + 0.4f);
+  CHECK(neg.z > neg.x + 0.4f);
+  CHECK(std::fabs(zero.x - zero.z) < 0.05f);
+  CHECK(half.x > zero.x);  // stronger with |t|
+  CHECK(half.x < pos.x);
+  CHECK(rgb(3.0f).x == doctest::Approx(pos.x));  // clipped at the ends
+  // The chips' fill colours come from the scores only when the strip is given a scale.
+  std::vector<views::TokenChip> toks{{785, "The", 0, 3, false, 0.2f}, {3974, " sea", 3, 7, false, -0.2f}};
+  auto fills = [&](float scale) {
+    std::vector<ImU32> cols;
+    frame(gui, ImVec2(-1, -1), false, [&] {
+      ImDrawList* dl = ImGui::GetWindowDrawList();
+      const int before = dl->VtxBuffer.Size;
+      views::draw_token_strip("t", toks, 500, scale);
+      for (int i = before; i < dl->VtxBuffer.Size; ++i) cols.push_back(dl->VtxBuffer[i].col);
+    });
+    return cols;
+  };
+  auto has = [](const std::vector<ImU32>& v, ImU32 c) { return std::find(v.begin(), v.end(), c) != v.end(); };
+  const auto scored = fills(0.2f), plain = fills(0);
+  CHECK(has(scored, views::diverging_color(1.0f, 0.9f)));
+  CHECK(has(scored, views::diverging_color(-1.0f, 0.9f)));
+  CHECK_FALSE(has(plain, views::diverging_color(1.0f, 0.9f)));
 }
 
 namespace {

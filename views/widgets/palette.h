@@ -29,6 +29,18 @@ inline ImU32 value_color(float t, float alpha = 1.0f) {
   return ImGui::ColorConvertFloat4ToU32(ImVec4(c[0], c[1], c[2], alpha));
 }
 
+// A diverging map for signed values, t in [-1, 1]: blue (-1) through a dark neutral grey
+// (0) to red (+1); reads on the dark theme with white text at every t.
+inline ImU32 diverging_color(float t, float alpha = 1.0f) {
+  if (!std::isfinite(t)) t = 0;
+  t = std::clamp(t, -1.0f, 1.0f);
+  const float n[3] = {0.28f, 0.28f, 0.30f}, pos[3] = {0.80f, 0.20f, 0.18f}, neg[3] = {0.16f, 0.40f, 0.85f};
+  const float* e = t >= 0 ? pos : neg;
+  const float f = std::fabs(t);
+  return ImGui::ColorConvertFloat4ToU32(
+      ImVec4(n[0] + (e[0] - n[0]) * f, n[1] + (e[1] - n[1]) * f, n[2] + (e[2] - n[2]) * f, alpha));
+}
+
 // Black or white, whichever reads better on `bg`.
 inline ImU32 text_on(ImU32 bg) {
   ImVec4 c = ImGui::ColorConvertU32ToFloat4(bg);
