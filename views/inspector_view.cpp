@@ -71,25 +71,6 @@ void draw_ablation_bars(const std::vector<AblationBar>& bars, float width) {
   ImGui::Dummy(ImVec2(width, h + font + 4));
 }
 
-void neighbour_list(const char* title, const std::vector<Neighbour>& ns, float width, size_t rows) {
-  // Tall enough for every row (no half-cut last line); the two lists share a height.
-  const float line = ImGui::GetTextLineHeightWithSpacing();
-  const float h = line * float(std::max<size_t>(rows, 3) + 1) + ImGui::GetStyle().WindowPadding.y * 2;
-  ImGui::BeginChild(title, ImVec2(width, h), true);
-  ImGui::TextDisabled("%s", title);
-  // One line per neighbour, cut with "…" before the scrollbar; hover for the whole text.
-  for (auto& n : ns) {
-    ImGui::Text("%.3f", double(n.score));
-    ImGui::SameLine();
-    if (!n.label.empty()) {
-      ImGui::TextDisabled("[%s]", n.label.c_str());
-      ImGui::SameLine();
-    }
-    text_ellipsis(n.text, ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x);
-  }
-  ImGui::EndChild();
-}
-
 }  // namespace
 
 InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState& st, const InspectorPanels& panels) {
@@ -169,7 +150,7 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
       draw_ablation_bars(s.ablation_bars, avail);
       if (!s.ablation_note.empty()) ImGui::TextDisabled("%s", s.ablation_note.c_str());
       if (!s.ablation_neighbours.empty())
-        neighbour_list("nearest corpus texts after the ablation", s.ablation_neighbours, avail,
+        draw_neighbour_list("nearest corpus texts after the ablation", s.ablation_neighbours, avail,
                        std::min<size_t>(5, s.ablation_neighbours.size()));
     }
   }
@@ -182,9 +163,9 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   section("Nearest neighbours in the open corpus");
   if (draw_status(s.neighbours_status)) {
     const size_t rows = std::min<size_t>(12, std::max(s.neighbours_generative.size(), s.neighbours_input.size()));
-    neighbour_list("generative", s.neighbours_generative, half, rows);
+    draw_neighbour_list("generative", s.neighbours_generative, half, rows);
     ImGui::SameLine();
-    neighbour_list("input-centric (mean pool)", s.neighbours_input, half, rows);
+    draw_neighbour_list("input-centric (mean pool)", s.neighbours_input, half, rows);
   }
 
   section("Interpolation walk");
@@ -215,6 +196,10 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
       ImGui::TextUnformatted(one.c_str());
       ImGui::PopTextWrapPos();
     }
+  }
+  if (panels.last) {
+    section("Embedding arithmetic (a sum of queries' compression states, decoded)");
+    panels.last(avail);
   }
   return out;
 }

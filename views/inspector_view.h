@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "views/neighbour_list.h"
 #include "views/view_common.h"
 #include "views/widgets/heatmap.h"
 #include "views/widgets/token_strip.h"
@@ -29,11 +30,6 @@ struct LatentHit {
   std::string token, context;
   int layer = 0;
   float similarity = 0;
-};
-
-struct Neighbour {
-  std::string text, label;
-  float score = 0;
 };
 
 // One special position's importance at the pinned layer: 1 - cosine of the embedding
@@ -95,10 +91,11 @@ std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars);
 // Panels other features draw inside the inspector, each given the content width:
 // `tokens` under the Tokens header (returns true when it drew the token chips itself,
 // coloured by attribution, views/attribution_panel.h); `after_lens` under the lens and its
-// pinned cell (the causal trace, views/trace_panel.h).
+// pinned cell (the causal trace, views/trace_panel.h); `last` at the end.
 struct InspectorPanels {
   std::function<bool(float width)> tokens;
   std::function<void(float width)> after_lens;
+  std::function<void(float width)> last;  // after the walk (embedding arithmetic, views/arithmetic_panel.h)
 };
 
 InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorState& state,

@@ -15,6 +15,7 @@
 #include "core/analysis/ablate.h"
 #include "core/analysis/attribution.h"
 #include "core/analysis/decode.h"
+#include "core/analysis/embedding_expr.h"
 #include "core/analysis/latent_index.h"
 #include "core/analysis/latent_lens.h"
 #include "core/analysis/lens.h"
@@ -356,6 +357,49 @@ AttributionResults run_attribution(runtime::JobContext& ctx, const LoadedModel& 
     sp.f_baseline = a.f_baseline;
     sp.completeness_rel = a.completeness_rel();
     r.spaces.push_back(std::move(sp));
+  }
+  return r;
+}
+
+ArithmeticResults run_arithmetic(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
+                                 const std::string& corpus_path, const std::string& expression,
+                                 const std::string& instruction) {
+  if (!m.adapter) fail("embedding arithmetic needs an adapter: open a checkpoint or a run (Workspace tab)");
+  const auto& ad = m.adapter->adapter;
+  std::vector<analysis::ExprTerm> terms;
+  try {
+    terms = analysis::parse_embedding_expr(expression);
+  } catch (const std::exception& e) {  // the parser speaks of the CLI's flag
+    std::string msg = e.what();
+    if (msg.rfind("--expr", 0) == 0) msg = "the expression" + msg.substr(6);
+    fail("{}", msg);
+  }
+  for (const auto& t : terms)
+    if (t.is_row && corpus.empty()) fail("row:{} needs an open corpus (Workspace tab)", t.row);
+  analysis::DecodeOptions d;
+  d.instruction = instruction;
+  d.max_length = query_length(m);
+  d.max_new_tokens = 48;
+  ctx.set_stage("soft prompts of the terms", int64_t(terms.size()), "terms");
+  const auto S = analysis::expr_soft_prompts(*m.lm, ad, *m.tok, terms, corpus, corpus_path, d);
+  ctx.set_stage("decode");
+  ArithmeticResults r;
+  r.expression = expression;
+  {
+    torch::NoGradGuard ng;
+    r.decoded = analysis::decode_soft_prompts(*m.lm, m.tok.get(), S, d)[0].text;
+  }
+  if (!corpus.empty()) {
+    ctx.set_stage("neighbours of the point");
+    analysis::NeighborsOptions no;
+    no.top_k = 5;
+    no.max_length = d.max_length;
+    no.instruction = no.corpus_instruction = instruction;
+    auto E = analysis::embedding_of_soft_prompts(ad, S).contiguous();
+    std::vector<float> e(E[0].data_ptr<float>(), E[0].data_ptr<float>() + E.size(1));
+    r.neighbours = analysis::neighbors_of_embedding(ctx, *m.lm, &ad, *m.tok, m.model_dir, m.adapter->dir, corpus,
+                                                    corpus_path, e, "generative", no)
+                       .hits;
   }
   return r;
 }

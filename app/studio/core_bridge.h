@@ -101,6 +101,13 @@ struct AttributionResults;
 AttributionResults run_attribution(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
                                    const std::string& instruction);
 
+// The text decoded from the point `expression` names ("A" - "B" + "C", row:N of the open
+// corpus), and that point's nearest corpus texts (generative) when a corpus is open.
+struct ArithmeticResults;
+ArithmeticResults run_arithmetic(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
+                                 const std::string& corpus_path, const std::string& expression,
+                                 const std::string& instruction);
+
 // Cluster labels written by the embedding itself: regions of the generative map, each
 // labelled with the words over-represented in its members' compression-token logit lens
 // (c-TF-IDF over regions, core/analysis/region_labels.h).

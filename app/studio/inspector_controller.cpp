@@ -29,12 +29,6 @@ std::vector<views::Preset> load_presets() {
 
 const Status kAblationIdle = {Status::Idle, "Press Ablate to remove the pinned cell and see what the embedding loses."};
 
-// A corpus row's label name ("" when it has none).
-std::string corpus_label(const CorpusRows& c, int64_t index) {
-  if (index < 0 || size_t(index) >= c.labels.size() || c.labels[size_t(index)] < 0) return "";
-  return c.label_names[size_t(c.labels[size_t(index)])];
-}
-
 }  // namespace
 
 InspectorController::InspectorController(StudioContext& cx) : cx_(cx) {
@@ -240,7 +234,7 @@ void InspectorController::poll(MapController& map) {
                                   : "";
         insp_.ablation_neighbours.clear();
         for (const auto& h : r.neighbours)
-          insp_.ablation_neighbours.push_back({h.text, corpus_label(cx_.corpus, h.index), float(h.similarity)});
+          insp_.ablation_neighbours.push_back({h.text, cx_.corpus.label_of(h.index), float(h.similarity)});
         insp_.ablation_status = Status::ready();
       } else {
         insp_.ablation_status = {Status::Failed, job_error(*snap)};
@@ -305,7 +299,7 @@ void InspectorController::poll_query(MapController& map) {
         insp_.neighbours_input.clear();
         for (auto& list : r.neighbors.value->per_mode) {
           auto& dst = list.mode == "generative" ? insp_.neighbours_generative : insp_.neighbours_input;
-          for (auto& h : list.hits) dst.push_back({h.text, corpus_label(cx_.corpus, h.index), float(h.similarity)});
+          for (auto& h : list.hits) dst.push_back({h.text, cx_.corpus.label_of(h.index), float(h.similarity)});
         }
         insp_.neighbours_status = Status::ready();
       } else if (!r.neighbors.problem.empty()) {

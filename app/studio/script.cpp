@@ -21,7 +21,7 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
                                {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
-                               {"ablate", 0, 1},     {"trace", 0, 1},      {"attribute", 0, 1},
+                               {"ablate", 0, 1},     {"trace", 0, 1},      {"attribute", 0, 1},  {"arithmetic", 1, 1},
                                {"probe", 1, 1},      {"train-pause", 0, 0},  {"train-continue", 0, 0},
                                {"save-png", 2, 2},   {"expect", 2, 3},       {"expect-text", 2, 2},
                                {"select-region", 1, 1}, {"study-pick", 2, 2},  {"study-inspect", 1, 1}};
@@ -88,7 +88,8 @@ std::vector<ScriptCommand> parse_script(const std::filesystem::path& path) {
     for (auto& v : kVerbs)
       if (c.verb == v.verb) spec = &v;
     if (!spec) fail("{}:{}: unknown command '{}'", path.string(), n, c.verb);
-    if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "screenshot" || c.verb == "train-set" ||
+    if (c.verb == "query" || c.verb == "probe" || c.verb == "walk" || c.verb == "arithmetic" || c.verb == "screenshot" ||
+        c.verb == "train-set" ||
         c.verb == "open" || c.verb == "save-png" || c.verb == "expect-text") {
       // Last argument takes the rest of the line (queries and paths may hold spaces).
       std::string first;
@@ -198,6 +199,8 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       if (space != "generative" && space != "mean") fail("{}: attribute generative or attribute mean", where());
       app.show_attribution(space == "mean" ? 1 : 0);
       app.attribute();
+    } else if (c.verb == "arithmetic") {
+      app.arithmetic(c.args[0]);
     } else if (c.verb == "trace") {
       const std::string source = c.args.empty() ? "walk" : c.args[0];
       if (source != "walk" && source != "noise") fail("{}: trace walk or trace noise", where());

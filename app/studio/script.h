@@ -12,6 +12,8 @@
 //   ablate [zero|mean]         ablate the pinned cell (wait ablate for the result)
 //   attribute [generative|mean] the inspected query's tokens coloured by integrated gradients
 //                              in that space (wait attribute; key "attribution")
+//   arithmetic EXPR            decode the point "A" - "B" + "C" / row:N names (wait arithmetic;
+//                              key "arithmetic": the decoded text)
 //   trace [walk|noise]         causal trace of the inspected query from the walk's second
 //                              query, or from its own words noised (wait trace; key "trace")
 //   select X0 Y0 X1 Y1         box-select on the map (data coordinates)
@@ -26,8 +28,9 @@
 //   train-start | train-resume | train-stop | train-pause | train-continue
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
-//                              (jobs: demo, corpus, project, regions, query, walk, latent, ablate, trace, attribute, eval,
-//                              eval-results, train, probe, study, study-maps)
+//                              (jobs: demo, corpus, project, regions, query, walk, latent, ablate,
+//                              trace, attribute, arithmetic, eval, eval-results, train, probe,
+//                              study, study-maps)
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
 //   pan-zoom N                 render N frames, zooming and panning both maps a little each frame

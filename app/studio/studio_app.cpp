@@ -34,6 +34,7 @@ StudioApp::StudioApp(StudioOptions opt)
       inspector_(cx_),
       trace_(cx_),
       attribution_(cx_),
+      arithmetic_(cx_),
       map_(cx_),
       compare_(cx_),
       study_(cx_),
@@ -133,7 +134,8 @@ bool StudioApp::job_active(const std::string& name) {
   const std::pair<const char*, int> absorbing[] = {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
       {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()},
-      {"trace", trace_.job()}, {"attribute", attribution_.job()}, {"eval", compare_.eval_job()},
+      {"trace", trace_.job()}, {"attribute", attribution_.job()},
+      {"arithmetic", arithmetic_.job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
       {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
       {"study-maps", study_.maps_job()}};
@@ -154,6 +156,7 @@ std::string StudioApp::script_value(const std::string& key) const {
   }
   if (key == "trace") return trace_.script_value();
   if (key == "attribution") return attribution_.script_value();
+  if (key == "arithmetic") return arithmetic_.script_value();
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
   if (key == "log") {
@@ -171,6 +174,7 @@ void StudioApp::poll() {
   inspector_.poll(map_);
   trace_.poll();
   attribution_.poll();
+  arithmetic_.poll();
   map_.poll();
   compare_.poll();
   study_.poll();
@@ -212,7 +216,12 @@ void StudioApp::draw_tab(Tab t) {
       panels.after_lens = [&](float width) {
         trace_pressed = views::draw_trace_panel(trace_.snapshot(), trace_.ui(), inspector_.ui().walk_to, width).trace;
       };
+      views::ArithmeticIntents arith;
+      panels.last = [&](float width) { arith = views::draw_arithmetic_panel(arithmetic_.snapshot(), arithmetic_.ui(), width); };
       auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui(), panels);
+      if (arith.decode) arithmetic(arithmetic_.ui().expression);
+      if (arith.use_inspected) arithmetic_.add_term(inspector_.query_shown());
+      if (arithmetic_.snapshot().status.is_ready()) drawn_.push_back("inspector.arithmetic");
       if (trace_pressed) trace(trace_.ui().source == 1);
       if (attribute_pressed) attribute();
       if (attributed) drawn_.push_back("inspector.attribution");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/studio/arithmetic_controller.h"
 #include "app/studio/attribution_controller.h"
 #include "app/studio/compare_controller.h"
 #include "app/studio/demo_controller.h"
@@ -86,6 +87,8 @@ class StudioApp {
   // the generative one, 1 mean pooling.
   void attribute();
   void show_attribution(int space) { attribution_.ui().space = space; }
+  // Decodes the point an expression of queries and corpus rows names.
+  void arithmetic(const std::string& expression) { arithmetic_.start(expression, inspector_.instruction()); }
   void start_training(bool resume);
   void stop_training() { training_.stop(); }
   // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.
@@ -126,6 +129,7 @@ class StudioApp {
   InspectorController inspector_;
   TraceController trace_;
   AttributionController attribution_;
+  ArithmeticController arithmetic_;
   MapController map_;
   CompareController compare_;
   StudyController study_;

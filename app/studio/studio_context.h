@@ -1,6 +1,7 @@
 // What the studio's feature controllers share: the job host their jobs run on, the
 // loaded model, what is open (paths), the open corpus's rows, and the log strip.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -24,6 +25,11 @@ struct CorpusRows {
   std::vector<std::string> label_names;  // in order of first appearance
   std::string error;                     // the corpus could not be read (file:line: why)
   bool loading = false;                  // its rows are still being read
+  // Row `index`'s label name ("" when it has none or there is no such row).
+  std::string label_of(int64_t index) const {
+    if (index < 0 || size_t(index) >= labels.size() || labels[size_t(index)] < 0) return "";
+    return label_names[size_t(labels[size_t(index)])];
+  }
 };
 
 struct StudioContext {

@@ -70,6 +70,13 @@ struct AttributionResults {
   int64_t steps = 0;
 };
 
+// A point of the compression-state space from an expression (core/analysis/embedding_expr.h).
+struct ArithmeticResults {
+  std::string expression;
+  std::string decoded;
+  std::vector<analysis::Neighbor> neighbours;  // with a corpus
+};
+
 struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
@@ -83,6 +90,7 @@ struct QueryResults {
   Part<AblationResults> ablation;
   Part<TraceResults> trace;
   Part<AttributionResults> attribution;
+  Part<ArithmeticResults> arithmetic;
   // The query placed on the maps (transform into the fitted layouts).
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 

@@ -225,6 +225,16 @@ quit
     REQUIRE(aj["tokens"].size() > 3);
     for (const auto& t : aj["tokens"]) top = std::max(top, t["score"].get<double>());
     const std::string want_attr = fmt::format("{:+.4f}", top);
+    // And the arithmetic box what `genlens decode --expr` decodes from the same point.
+    const std::string expr = "\"" + a + "\" - \"Ugh, the landlord raised the rent, and now I am livid.\" + \"" + b + "\"";
+    auto dec = sh(fmt::format("'{}' decode --model {} --adapter {} --expr {} --instruction '' --max-new-tokens 48 --json --quiet",
+                              GENLENS_CLI_PATH, q(ws / "model"), q(ws / "run" / "checkpoint-300"), q(expr)));
+    INFO(dec.out);
+    REQUIRE(dec.rc == 0);
+    const auto dj = nlohmann::json::parse(dec.out.substr(dec.out.find('{'), dec.out.rfind('}') + 1 - dec.out.find('{')));
+    std::string want_arith = dj["results"][0]["from_embedding"]["text"].get<std::string>();
+    want_arith = want_arith.substr(0, want_arith.find('\n'));  // a script line holds one line
+    REQUIRE(!want_arith.empty());
     write(tmp / "trace.script", fmt::format(R"(open workspace {ws}
 wait all 120
 view inspector
@@ -233,6 +243,9 @@ wait query 120
 attribute
 wait attribute 120
 expect-text attribution {want_attr}
+arithmetic {expr}
+wait arithmetic 120
+expect-text arithmetic {want_arith}
 trace
 expect-text trace walk box
 walk {b}
@@ -249,6 +262,7 @@ quit
 )",
                                             fmt::arg("ws", ws.string()), fmt::arg("a", a), fmt::arg("b", b),
                                             fmt::arg("want", want), fmt::arg("want_attr", want_attr),
+                                            fmt::arg("expr", expr), fmt::arg("want_arith", want_arith),
                                             fmt::arg("dir", tmp.string())));
     auto r = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} "
                             "--panel-log {}",
@@ -258,6 +272,7 @@ quit
     const auto drew = read_panel_log(tmp / "trace-panels.log")["trace.png"];
     CHECK(drew.find(" inspector.trace ") != std::string::npos);
     CHECK(drew.find(" inspector.attribution ") != std::string::npos);
+    CHECK(drew.find(" inspector.arithmetic ") != std::string::npos);
   }
 
   std::ifstream frames(tmp / "frames.csv");
