@@ -10,7 +10,8 @@
 
 namespace genlens::views {
 
-HeatmapData lens_heatmap(const InspectorSnapshot& s) {
+HeatmapData lens_heatmap(const InspectorSnapshot& s, const std::vector<LensCell>* cells) {
+  const auto& lens = cells ? *cells : s.lens;
   HeatmapData h;
   h.rows = int(s.lens_layers.size());
   h.cols = int(s.lens_positions.size());
@@ -21,8 +22,8 @@ HeatmapData lens_heatmap(const InspectorSnapshot& s) {
   h.value.assign(n, NAN);
   h.cell_text.assign(n, "");
   h.tooltip.assign(n, {});
-  for (size_t k = 0; k < n && k < s.lens.size(); ++k) {
-    const auto& c = s.lens[k];
+  for (size_t k = 0; k < n && k < lens.size(); ++k) {
+    const auto& c = lens[k];
     if (c.topk.empty()) continue;
     h.value[k] = c.topk[0].second;
     bool tracked = false;
@@ -114,11 +115,16 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
   if (draw_status(s.decoded_status) || !s.decoded.empty()) wrapped_block(s.decoded);  // streams in while running
   ImGui::EndChild();
 
-  section("Logit lens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");
+  section("Lens of the special tokens (rows: layers, 0 = embeddings; colour = p(top-1); hover: top-k; click: pin)");
+  const std::vector<LensCell>* other_cells = nullptr;
+  if (panels.lens_kind) {
+    other_cells = panels.lens_kind();
+    ImGui::SameLine();
+  }
   if (!s.lens_title.empty()) ImGui::TextDisabled("columns: %s", s.lens_title.c_str());
   else ImGui::TextUnformatted("");
   if (draw_status(s.lens_status)) {
-    auto heat = lens_heatmap(s);
+    auto heat = lens_heatmap(s, other_cells);
     float top = 0;
     for (float v : heat.value)
       if (std::isfinite(v)) top = std::max(top, v);
@@ -127,6 +133,7 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
     ImGui::TextDisabled("· colour 0 → 1 (viridis); highest p(top-1) here %.3g", double(top));
     auto r = draw_heatmap("lens", heat, st.heat, avail);
     out.pin_changed = r.pin_changed;
+    if (panels.under_lens) panels.under_lens(avail);
   }
   if (st.heat.pinned_row >= 0) {
     section("Latent lens for the pinned cell");

@@ -94,6 +94,10 @@ std::vector<float> ablation_bar_heights(const std::vector<AblationBar>& bars);
 // pinned cell (the causal trace, views/trace_panel.h); `last` at the end.
 struct InspectorPanels {
   std::function<bool(float width)> tokens;
+  // On the lens's first line (the logit/tuned toggle): the cells to draw in place of the
+  // logit lens's (null: the logit lens's); and under the heatmap (the KL plot).
+  std::function<const std::vector<LensCell>*()> lens_kind;
+  std::function<void(float width)> under_lens;
   std::function<void(float width)> after_lens;
   std::function<void(float width)> last;  // after the walk (embedding arithmetic, views/arithmetic_panel.h)
 };
@@ -103,6 +107,7 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& snap, InspectorSta
 
 // The lens as heatmap input: value = top-1 probability, text = top-1 piece, tooltip =
 // top-k lines, tracked words marked with a star.
-HeatmapData lens_heatmap(const InspectorSnapshot& snap);
+// `cells`: another lens's cells on the same grid (the tuned lens), else snap.lens.
+HeatmapData lens_heatmap(const InspectorSnapshot& snap, const std::vector<LensCell>* cells = nullptr);
 
 }  // namespace genlens::views

@@ -22,6 +22,7 @@
 #include "core/analysis/map_regions.h"
 #include "core/analysis/neighbors.h"
 #include "core/analysis/trace.h"
+#include "core/analysis/tuned_lens.h"
 #include "core/gen/checkpoint.h"
 #include "core/gen/encoder.h"
 #include "core/gen/train_settings.h"
@@ -139,12 +140,13 @@ std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::strin
 static int64_t query_length(const LoadedModel& m) { return gen::query_max_length(m.adapter ? &m.adapter->meta : nullptr); }
 
 analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
-                              const std::vector<std::string>& track) {
+                              const std::vector<std::string>& track, const analysis::TunedLens* tuned) {
   analysis::LensOptions o;
   o.instruction = instruction;
   o.max_length = query_length(m);
   o.track = track;
   o.top_k = 8;
+  o.tuned = tuned;
   return analysis::logit_lens(*m.lm, m.adapter ? &m.adapter->adapter : nullptr, *m.tok, query, o);
 }
 
@@ -401,6 +403,34 @@ ArithmeticResults run_arithmetic(runtime::JobContext& ctx, const LoadedModel& m,
                                                     corpus_path, e, "generative", no)
                        .hits;
   }
+  return r;
+}
+
+TunedLensResults run_tuned_lens(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                                const std::string& instruction, const std::vector<std::string>& train_texts) {
+  if (!m.adapter) fail("the tuned lens reads the special tokens: open a checkpoint or a run (Workspace tab)");
+  TunedLensResults r;
+  r.dir = (m.adapter->dir / "tuned-lens").string();
+  analysis::TunedLensCurves curves;
+  std::optional<analysis::TunedLens> lens;
+  if (!std::filesystem::exists(m.adapter->dir / "tuned-lens" / "tuned_lens.json")) {
+    if (train_texts.empty())
+      fail("no tuned lens for this checkpoint yet ({}): press Train, or run genlens tuned-lens train", r.dir);
+    const auto states = analysis::special_position_states(*m.lm, m.adapter->adapter, *m.tok, train_texts,
+                                                          m.adapter->meta.instruction, query_length(m), &ctx);
+    lens = analysis::train_tuned_lens(*m.lm, states, m.adapter->adapter.shape().n_special(), {}, curves, &ctx);
+    analysis::save_tuned_lens(r.dir, *lens, curves, *m.lm, m.model_dir, m.adapter->dir);
+    r.trained_now = true;
+  } else {
+    lens = analysis::load_tuned_lens(r.dir, *m.lm, m.model_dir, &curves);
+  }
+  ctx.set_stage("tuned lens");
+  r.lens = run_lens(m, query, instruction, {}, &*lens);
+  r.layers = curves.layers;
+  r.kl_logit = curves.kl_logit;
+  r.kl_tuned = curves.kl_tuned;
+  r.train_texts = curves.train_texts;
+  r.held_texts = curves.held_texts;
   return r;
 }
 

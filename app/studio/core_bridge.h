@@ -20,6 +20,9 @@
 namespace genlens::runtime {
 class JobContext;
 }
+namespace genlens::analysis {
+struct TunedLens;  // core/analysis/tuned_lens.h
+}
 
 namespace genlens::studio {
 
@@ -62,7 +65,7 @@ int64_t n_layers(const LoadedModel& m);
 std::vector<views::TokenChip> token_chips(const LoadedModel& m, const std::string& text);
 
 analysis::LensResult run_lens(const LoadedModel& m, const std::string& query, const std::string& instruction,
-                              const std::vector<std::string>& track);
+                              const std::vector<std::string>& track, const analysis::TunedLens* tuned = nullptr);
 // The decoded text from the soft prompts and the model's own answer (chat template).
 // `so_far` (optional) hears the result growing token by token (see DecodeOptions::on_token).
 analysis::DecodeResult run_decode(const LoadedModel& m, const std::string& query, const std::string& instruction,
@@ -107,6 +110,14 @@ struct ArithmeticResults;
 ArithmeticResults run_arithmetic(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
                                  const std::string& corpus_path, const std::string& expression,
                                  const std::string& instruction);
+
+// The tuned lens of the open checkpoint (CHECKPOINT/tuned-lens, `genlens tuned-lens
+// train`): `query`'s lens read through it, and the saved KL curves. With `train_texts`
+// given and no lens there yet, one is trained on them first (as the CLI trains it) and
+// saved; without, a missing lens is an error that says how to make one.
+struct TunedLensResults;
+TunedLensResults run_tuned_lens(runtime::JobContext& ctx, const LoadedModel& m, const std::string& query,
+                                const std::string& instruction, const std::vector<std::string>& train_texts);
 
 // Cluster labels written by the embedding itself: regions of the generative map, each
 // labelled with the words over-represented in its members' compression-token logit lens

@@ -12,6 +12,9 @@
 //   ablate [zero|mean]         ablate the pinned cell (wait ablate for the result)
 //   attribute [generative|mean] the inspected query's tokens coloured by integrated gradients
 //                              in that space (wait attribute; key "attribution")
+//   lens logit|tuned [train]   the inspector's lens kind; the tuned lens is the checkpoint's
+//                              (train: make one on the workspace's questions first; wait
+//                              tuned-lens; key "tuned-lens": its KL per layer)
 //   arithmetic EXPR            decode the point "A" - "B" + "C" / row:N names (wait arithmetic;
 //                              key "arithmetic": the decoded text)
 //   trace [walk|noise]         causal trace of the inspected query from the walk's second
@@ -29,8 +32,8 @@
 //   probe TEXT                 the training probe query (lens + decoded text at each checkpoint)
 //   wait JOB [SECONDS]         until no job named JOB runs (JOB "all": none at all); default 120 s
 //                              (jobs: demo, corpus, project, regions, query, walk, latent, ablate,
-//                              trace, attribute, arithmetic, eval, eval-results, train, probe,
-//                              study, study-maps)
+//                              trace, attribute, arithmetic, tuned-lens, eval, eval-results,
+//                              train, probe, study, study-maps)
 //   wait-steps N [SECONDS]     until the followed run has logged step N
 //   frames N                   render N frames
 //   pan-zoom N                 render N frames, zooming and panning both maps a little each frame

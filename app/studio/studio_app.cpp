@@ -35,6 +35,7 @@ StudioApp::StudioApp(StudioOptions opt)
       trace_(cx_),
       attribution_(cx_),
       arithmetic_(cx_),
+      tuned_(cx_),
       map_(cx_),
       compare_(cx_),
       study_(cx_),
@@ -113,6 +114,12 @@ void StudioApp::trace(bool noise) {
   trace_.start(inspector_.query_shown(), inspector_.instruction(), inspector_.ui().walk_to, noise);
 }
 
+void StudioApp::lens_kind(bool tuned, bool train) {
+  tuned_.ui().kind = tuned ? 1 : 0;
+  if (tuned && (train || !tuned_.snapshot().status.is_ready()))
+    tuned_.start(inspector_.query_shown(), inspector_.instruction(), train);
+}
+
 void StudioApp::attribute() {
   attribution_.start(inspector_.query_shown(), inspector_.instruction(), inspector_.snapshot().tokens);
 }
@@ -135,7 +142,7 @@ bool StudioApp::job_active(const std::string& name) {
       {"corpus", workspace_.corpus_job()}, {"project", map_.project_job()},   {"query", inspector_.query_job()},
       {"walk", inspector_.walk_job()},     {"latent", inspector_.latent_job()}, {"ablate", inspector_.ablation_job()},
       {"trace", trace_.job()}, {"attribute", attribution_.job()},
-      {"arithmetic", arithmetic_.job()}, {"eval", compare_.eval_job()},
+      {"arithmetic", arithmetic_.job()}, {"tuned-lens", tuned_.job()}, {"eval", compare_.eval_job()},
       {"eval-results", compare_.eval_job()}, {"demo", demo_.job()},         {"regions", map_.region_job()},
       {"probe", training_.probe_job()},    {"place", map_.place_job()},         {"study", study_.read_job()},
       {"study-maps", study_.maps_job()}};
@@ -157,6 +164,7 @@ std::string StudioApp::script_value(const std::string& key) const {
   if (key == "trace") return trace_.script_value();
   if (key == "attribution") return attribution_.script_value();
   if (key == "arithmetic") return arithmetic_.script_value();
+  if (key == "tuned-lens") return tuned_.script_value();
   if (key == "workspace-error") return views::display_path(workspace_.snapshot().workspace_error);
   if (key == "corpus-error") return views::display_path(workspace_.snapshot().corpus_error);
   if (key == "log") {
@@ -175,6 +183,7 @@ void StudioApp::poll() {
   trace_.poll();
   attribution_.poll();
   arithmetic_.poll();
+  tuned_.poll();
   map_.poll();
   compare_.poll();
   study_.poll();
@@ -216,9 +225,17 @@ void StudioApp::draw_tab(Tab t) {
       panels.after_lens = [&](float width) {
         trace_pressed = views::draw_trace_panel(trace_.snapshot(), trace_.ui(), inspector_.ui().walk_to, width).trace;
       };
+      views::TunedLensIntents lens_in;
+      panels.lens_kind = [&] {
+        lens_in = views::draw_lens_kind(tuned_.snapshot(), tuned_.ui());
+        return views::tuned_cells(tuned_.snapshot(), tuned_.ui());
+      };
+      panels.under_lens = [&](float width) { views::draw_kl_plot(tuned_.snapshot(), tuned_.ui(), width); };
       views::ArithmeticIntents arith;
       panels.last = [&](float width) { arith = views::draw_arithmetic_panel(arithmetic_.snapshot(), arithmetic_.ui(), width); };
       auto in = views::draw_inspector_view(inspector_.snapshot(), inspector_.ui(), panels);
+      if (lens_in.kind_changed || lens_in.train) lens_kind(tuned_.ui().kind == 1, lens_in.train);
+      if (tuned_.ui().kind == 1 && tuned_.snapshot().status.is_ready()) drawn_.push_back("inspector.tuned-lens");
       if (arith.decode) arithmetic(arithmetic_.ui().expression);
       if (arith.use_inspected) arithmetic_.add_term(inspector_.query_shown());
       if (arithmetic_.snapshot().status.is_ready()) drawn_.push_back("inspector.arithmetic");

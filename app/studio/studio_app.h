@@ -18,6 +18,7 @@
 #include "app/studio/study_controller.h"
 #include "app/studio/trace_controller.h"
 #include "app/studio/training_controller.h"
+#include "app/studio/tuned_lens_controller.h"
 #include "app/studio/workspace_controller.h"
 #include "views/layout_view.h"
 
@@ -46,7 +47,9 @@ class StudioApp {
   void inspect(const std::string& query) {
     trace_.query_changed();
     attribution_.query_changed();
+    tuned_.query_changed();
     inspector_.inspect(query, map_);
+    if (tuned_.ui().kind == 1) tuned_.start(inspector_.query_shown(), inspector_.instruction(), false);
   }
   void show(Tab t) {
     requested_tab_ = t;
@@ -87,6 +90,9 @@ class StudioApp {
   // the generative one, 1 mean pooling.
   void attribute();
   void show_attribution(int space) { attribution_.ui().space = space; }
+  // The inspector's lens: the logit lens, or the checkpoint's tuned lens (`train`: make one
+  // first when it has none).
+  void lens_kind(bool tuned, bool train = false);
   // Decodes the point an expression of queries and corpus rows names.
   void arithmetic(const std::string& expression) { arithmetic_.start(expression, inspector_.instruction()); }
   void start_training(bool resume);
@@ -130,6 +136,7 @@ class StudioApp {
   TraceController trace_;
   AttributionController attribution_;
   ArithmeticController arithmetic_;
+  TunedLensController tuned_;
   MapController map_;
   CompareController compare_;
   StudyController study_;

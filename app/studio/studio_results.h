@@ -77,6 +77,16 @@ struct ArithmeticResults {
   std::vector<analysis::Neighbor> neighbours;  // with a corpus
 };
 
+// The inspected query's lens read through the checkpoint's tuned lens, and its KL curves.
+struct TunedLensResults {
+  analysis::LensResult lens;
+  std::vector<int64_t> layers;
+  std::vector<double> kl_logit, kl_tuned;  // per layer, on the held texts
+  int64_t train_texts = 0, held_texts = 0;
+  std::string dir;
+  bool trained_now = false;
+};
+
 struct QueryResults {
   std::mutex mu;
   uint64_t version = 0;
@@ -91,6 +101,7 @@ struct QueryResults {
   Part<TraceResults> trace;
   Part<AttributionResults> attribution;
   Part<ArithmeticResults> arithmetic;
+  Part<TunedLensResults> tuned_lens;
   // The query placed on the maps (transform into the fitted layouts).
   Part<std::vector<float>> place_generative, place_input;  // {x, y}
 

@@ -38,6 +38,9 @@ TEST_CASE("line plot: ticks are multiples of the step and zero reads 0, never -0
     CHECK(zero);
   }
   CHECK(views::tick_label(-0.0, false) == "0");
+  // A short axis (a small plot's y) still gets two ticks to read a value by.
+  CHECK(views::nice_ticks(-0.27, 4.7, 2).size() >= 2);
+  CHECK(views::nice_ticks(0.0, 0.9, 1).size() >= 2);
   // One format per axis, from the step: not "0.001" next to "5.0e-04".
   CHECK(views::tick_labels({0, 0.0005, 0.001, 0.0015}) == std::vector<std::string>{"0", "0.0005", "0.0010", "0.0015"});
   CHECK(views::tick_labels({-0.2, 0, 0.2}) == std::vector<std::string>{"-0.2", "0", "0.2"});

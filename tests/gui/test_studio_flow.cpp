@@ -194,6 +194,7 @@ quit
       {"inspector.png", {"inspector", "inspector.attribution", "inspector.lens", "inspector.neighbours", "inspector.walk"}},
       {"ablation.png", {"inspector", "inspector.lens", "inspector.ablation"}},
       {"trace.png", {"inspector", "inspector.lens", "inspector.trace"}},
+      {"tuned-lens.png", {"inspector", "inspector.lens", "inspector.tuned-lens"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
       {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"training.png", {"training", "training.curves", "training.probe"}}};
@@ -258,6 +259,12 @@ screenshot {dir}/trace.png
 trace noise
 wait trace 120
 expect-text trace strongest
+lens tuned
+wait tuned-lens 120
+expect-text tuned-lens none for this checkpoint yet
+lens tuned train
+wait tuned-lens 300
+expect-text tuned-lens L0 logit
 quit
 )",
                                             fmt::arg("ws", ws.string()), fmt::arg("a", a), fmt::arg("b", b),
@@ -273,6 +280,37 @@ quit
     CHECK(drew.find(" inspector.trace ") != std::string::npos);
     CHECK(drew.find(" inspector.attribution ") != std::string::npos);
     CHECK(drew.find(" inspector.arithmetic ") != std::string::npos);
+
+    // The tuned lens the studio trained is one the CLI reads, and the studio shows its curves.
+    auto show = sh(fmt::format("'{}' tuned-lens show --model {} --lens {} --json", GENLENS_CLI_PATH, q(ws / "model"),
+                               q(ws / "run" / "checkpoint-300" / "tuned-lens")));
+    INFO(show.out);
+    REQUIRE(show.rc == 0);
+    const auto tj = nlohmann::json::parse(show.out.substr(show.out.find('{'), show.out.rfind('}') + 1 - show.out.find('{')));
+    REQUIRE(tj["kl_tuned"].size() >= 2);
+    CHECK(tj["kl_tuned"][0].get<double>() < tj["kl_logit"][0].get<double>());
+    const std::string want_kl = fmt::format("L0 logit {:.3f} tuned {:.3f}", tj["kl_logit"][0].get<double>(),
+                                            tj["kl_tuned"][0].get<double>());
+    write(tmp / "tuned.script", fmt::format(R"(open workspace {ws}
+wait all 120
+view inspector
+lens tuned
+query {a}
+wait query 120
+wait tuned-lens 120
+expect-text tuned-lens {want}
+frames 2
+screenshot {dir}/tuned.png
+quit
+)",
+                                            fmt::arg("ws", ws.string()), fmt::arg("a", a), fmt::arg("want", want_kl),
+                                            fmt::arg("dir", tmp.string())));
+    auto t2 = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} "
+                             "--panel-log {}",
+                             GENLENS_STUDIO_PATH, q(tmp / "tuned.script"), q(tmp / "tuned-panels.log")));
+    INFO(t2.out);
+    REQUIRE(t2.rc == 0);
+    CHECK(read_panel_log(tmp / "tuned-panels.log")["tuned.png"].find(" inspector.tuned-lens ") != std::string::npos);
   }
 
   std::ifstream frames(tmp / "frames.csv");

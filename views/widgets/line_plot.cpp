@@ -73,6 +73,11 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
       step = m * mag;
       break;
     }
+  // A short axis still gets two ticks: the next rounder step down (5 -> 2 -> 1 -> 0.5 ...).
+  for (int k = 0; k < 6 && std::floor(hi / step + 1e-9) - std::ceil(lo / step - 1e-9) < 1; ++k) {
+    const double lead = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
+    step *= lead > 4.5 ? 0.4 : 0.5;  // 5 -> 2, 2 -> 1, 1 -> 0.5
+  }
   // Multiples of the step (no running sum: 0 is exactly 0, never -0 or 1e-17).
   const double i0 = std::ceil(lo / step - 1e-9), i1 = std::floor(hi / step + 1e-9);
   for (double i = i0; i <= i1 && t.size() < 200; ++i) t.push_back(i == 0 ? 0.0 : i * step);
@@ -160,7 +165,10 @@ LinePlotResult draw_line_plot(const char* id, const std::vector<PlotSeries>& ser
     dl->AddLine(ImVec2(a.x, y), ImVec2(b.x, y), grid);
     dl->AddText(ImVec2(a.x - ImGui::CalcTextSize(yl[i].c_str()).x - 4, y - font * 0.5f), tick_col, yl[i].c_str());
   }
-  const auto xt = nice_ticks(st.x0, st.x1, std::max(2, int((b.x - a.x) / (font * 4.5f))));
+  auto xt = nice_ticks(st.x0, st.x1, std::max(2, int((b.x - a.x) / (font * 4.5f))));
+  if (st.integer_x)  // layers, steps: no tick between two whole numbers
+    xt.erase(std::remove_if(xt.begin(), xt.end(), [](double v) { return std::fabs(v - std::round(v)) > 1e-9; }),
+             xt.end());
   const auto xl = tick_labels(xt);
   for (size_t i = 0; i < xt.size(); ++i) {
     float x = sx(xt[i]);

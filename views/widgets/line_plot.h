@@ -19,6 +19,7 @@ struct LinePlotState {
   bool follow = true;            // refit to the data every frame (until the user zooms/pans)
   double x0 = 0, x1 = 1, y0 = 0, y1 = 1;  // the visible range when not following
   std::vector<bool> hidden;      // per series, toggled from the legend
+  bool integer_x = false;        // x is a count (layers): ticks only at whole numbers
 };
 
 struct LinePlotResult {

@@ -1,0 +1,104 @@
+#include "app/studio/tuned_lens_controller.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "app/studio/lens_snapshot.h"
+#include "core/data/corpus.h"
+#include "views/view_common.h"
+
+namespace genlens::studio {
+
+namespace fs = std::filesystem;
+using views::Status;
+
+void TunedLensController::start(const std::string& query, const std::string& instruction, bool train) {
+  if (query.empty()) {
+    snap_.status = {Status::Unavailable, "Inspect a query first."};
+    return;
+  }
+  if (cx_.open.adapter.empty()) {
+    snap_.status = {Status::Unavailable, "The tuned lens reads the special tokens: open a checkpoint or a run."};
+    return;
+  }
+  // Training texts: the workspace's questions (the run's own data), else the open corpus.
+  std::vector<std::string> texts;
+  if (train) {
+    const fs::path responses = fs::path(cx_.open.workspace) / "responses.jsonl";
+    try {
+      texts = !cx_.open.workspace.empty() && fs::exists(responses) ? data::read_texts(responses, "question")
+                                                                   : cx_.corpus.texts;
+    } catch (const std::exception& e) {
+      snap_.status = {Status::Failed, e.what()};
+      return;
+    }
+    if (texts.empty()) {
+      snap_.status = {Status::Unavailable, "Training needs texts: open a workspace with responses.jsonl, or a corpus."};
+      return;
+    }
+  }
+  auto res = std::make_shared<QueryResults>();
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter;
+  CoreSession* core = &cx_.core;
+  job_.start(cx_.jobs, "tuned-lens", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    auto lk = core->compute();
+    res->publish(res->tuned_lens, run_tuned_lens(ctx, *m, query, instruction, texts));
+  });
+  snap_.status = {Status::Running, train ? fmt::format("training the tuned lens on {} texts…", texts.size())
+                                         : "reading the lens through the tuned lens…"};
+  if (train) cx_.log(fmt::format("tuned lens: training on {} texts", texts.size()));
+}
+
+void TunedLensController::query_changed() {
+  job_.forget();
+  const int kind = state_.kind;
+  snap_ = views::TunedLensSnapshot{};
+  state_.kind = kind;
+}
+
+void TunedLensController::poll() {
+  if (!job_.waiting()) return;
+  auto snap = job_.poll(cx_.jobs);
+  if (!snap) return;
+  if (!snap->finished()) {
+    if (snap->total > 0)
+      snap_.status = {Status::Running, fmt::format("{}: {} of {} {}", snap->stage, snap->done, snap->total, snap->unit)};
+    return;
+  }
+  const auto* q = job_.result();
+  if (!q || !q->tuned_lens.value) {
+    const std::string why = job_error(*snap);
+    // No lens yet is not a failure: say so beside the Train button.
+    snap_.can_train = why.find("no tuned lens for this checkpoint") != std::string::npos;
+    snap_.status = {snap_.can_train ? Status::Unavailable : Status::Failed,
+                    snap_.can_train ? "none for this checkpoint yet: Train fits one on the workspace's questions" : why};
+    return;
+  }
+  const auto& r = *q->tuned_lens.value;
+  views::TunedLensSnapshot s;
+  views::InspectorSnapshot grid;  // the lens's cells on the logit lens's grid
+  fill_lens(r.lens, grid);
+  s.cells = std::move(grid.lens);
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    s.layers.push_back(double(r.layers[i]));
+    s.kl_logit.push_back(r.kl_logit[i]);
+    s.kl_tuned.push_back(r.kl_tuned[i]);
+  }
+  s.about = fmt::format("trained on {} texts, {} held out; {}{}", r.train_texts, r.held_texts,
+                        views::display_path(r.dir), r.trained_now ? " (trained just now)" : "");
+  s.status = Status::ready();
+  snap_ = std::move(s);
+}
+
+std::string TunedLensController::script_value() const {
+  if (!snap_.status.is_ready()) return snap_.status.text;
+  std::string out;
+  for (size_t i = 0; i < snap_.layers.size(); ++i)
+    out += fmt::format("{}L{} logit {:.3f} tuned {:.3f}", i ? "; " : "", int(snap_.layers[i]), snap_.kl_logit[i],
+                       snap_.kl_tuned[i]);
+  return out;
+}
+
+}  // namespace genlens::studio
