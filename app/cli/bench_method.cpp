@@ -10,6 +10,7 @@
 #include "app/cli/bench.h"
 #include "app/cli/bench_harness.h"
 #include "core/analysis/ablate.h"
+#include "core/analysis/attribution.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/trace.h"
 #include "core/analysis/tuned_lens.h"
@@ -323,6 +324,33 @@ void bench_intervene(const Spec& s, const TempModel& m) {
     r.extra["forwards"] = forwards;
     bench::emit(s, m, r, "");
   }
+  {
+    // Integrated gradients of the generative embedding over the question's tokens: 8 path
+    // points (the default 64 costs 8x), 8 a forward, each forward and backward through the
+    // whole model; the target is the question's own embedding.
+    const auto ids = analysis::lens_query_ids(*tok, a, lo);
+    gen::EncodeOptions eo;
+    const Tensor target = gen::encode_ids(lm, &adapter, {gen::TokenRow(ids.begin(), ids.end())}, eo)[0];
+    analysis::AttributionOptions o;
+    o.steps = 8;
+    o.batch_size = 8;
+    o.baseline_id = analysis::neutral_token_id(*tok);
+    bench::reset_peak_rss();
+    Record r;
+    r.bench = "intervene";
+    r.kase = "attribute-8-points";
+    double completeness = 0;
+    r.seconds = bench::time_reps([&] {
+      completeness = analysis::integrated_gradients(lm, &adapter, gen::EncodeMode::Generative, ids, target, o)
+                         .completeness_rel();
+    }, s.steps);
+    r.items_per_rep = o.steps;
+    r.tokens_per_rep = static_cast<double>(o.steps * T);
+    r.flops_per_rep = 3 * bench::forward_flops(m.cfg, o.steps, T);  // forward + backward
+    r.extra["path_points"] = o.steps;
+    r.extra["completeness_rel"] = completeness;
+    bench::emit(s, m, r, "");
+  }
   std::vector<std::string> texts;
   for (int64_t i = 0; i < s.batch; ++i) texts.push_back(fmt::format("{} (question {})", a, i + 1));
   Tensor states;
@@ -384,7 +412,7 @@ RegisterBench reg_lens({"lens", "Logit lens of the compression tokens over every
                         [](CLI::App& sub) { return setup_case(sub, bench_lens, 8); }});
 
 RegisterBench reg_intervene({"intervene",
-                             "Ablation, causal tracing and the tuned lens on one query: the cost of each (JSON per case)",
+                             "Ablation, causal tracing, attribution and the tuned lens on one query: the cost of each (JSON per case)",
                              [](CLI::App& sub) { return setup_case(sub, bench_intervene, 8); }});
 RegisterBench reg_all({"all", "encode, train, generate, lens and umap at one shape, one JSON object per case",
                        [](CLI::App& sub) -> std::function<int()> {
