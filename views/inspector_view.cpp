@@ -142,22 +142,22 @@ InspectorIntents draw_inspector_view(const InspectorSnapshot& s, InspectorState&
         ImGui::Text("%-12s layer %-3d %.3f  %s", visible_piece(h.token).c_str(), h.layer, double(h.similarity),
                     h.context.c_str());
     }
-    section("Ablate the pinned cell (replace it in the residual stream, run the layers above)");
-    static const char* kKinds[] = {"zero it", "the corpus mean"};
-    ImGui::SetNextItemWidth(font * 10);
-    ImGui::Combo("##ablation-kind", &st.ablation_kind, kKinds, 2);
+    section("Ablate or patch the pinned cell (replace it in the residual stream, run the layers above)");
+    static const char* kKinds[] = {"zero it", "the corpus mean", "patch from B (the walk's query)"};
+    ImGui::SetNextItemWidth(ImGui::CalcTextSize(kKinds[2]).x + font * 2);
+    ImGui::Combo("##ablation-kind", &st.ablation_kind, kKinds, 3);
     ImGui::SameLine();
-    if (ImGui::Button("Ablate", ImVec2(font * 5, 0))) out.ablate = true;
+    if (ImGui::Button(st.ablation_kind == 2 ? "Patch" : "Ablate", ImVec2(font * 5, 0))) out.ablate = true;
     if (draw_status(s.ablation_status)) {
       ImGui::Text("%s: the embedding's cosine to the original %.4f", s.ablation_title.c_str(),
                   double(s.ablation_cosine));
-      ImGui::TextDisabled("decoded after the ablation");
+      ImGui::TextDisabled("decoded after it");
       wrapped_block(s.ablation_decoded);
-      ImGui::TextDisabled("every special position ablated alone at this layer: 1 - cosine (hover for the value)");
+      ImGui::TextDisabled("every special position replaced alone at this layer, the same way: 1 - cosine (hover for the value)");
       draw_ablation_bars(s.ablation_bars, avail);
       if (!s.ablation_note.empty()) ImGui::TextDisabled("%s", s.ablation_note.c_str());
       if (!s.ablation_neighbours.empty())
-        draw_neighbour_list("nearest corpus texts after the ablation", s.ablation_neighbours, avail,
+        draw_neighbour_list("nearest corpus texts after it", s.ablation_neighbours, avail,
                        std::min<size_t>(5, s.ablation_neighbours.size()));
     }
   }

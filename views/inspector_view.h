@@ -74,7 +74,7 @@ struct InspectorState {
   char query[2048] = "";
   char walk_to[2048] = "";
   int preset = 0;
-  int ablation_kind = 0;  // 0: zero, 1: the open corpus's mean
+  int ablation_kind = 0;  // 0: zero, 1: the open corpus's mean, 2: the walk's second query's state (a patch)
   HeatmapState heat;
 };
 

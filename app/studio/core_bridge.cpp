@@ -246,13 +246,14 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
 
 AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
                              const std::string& corpus_path, const std::string& query, const std::string& instruction,
-                             int64_t layer, const std::string& position, const std::string& kind) {
+                             int64_t layer, const std::string& position, const std::string& kind,
+                             const std::string& contrast) {
   if (!m.adapter) fail("ablation needs an adapter: open a checkpoint or a run (Workspace tab)");
   const auto& ad = m.adapter->adapter;
   analysis::AblateOptions o;
   o.instruction = instruction;
   o.max_length = query_length(m);
-  o.kind = analysis::parse_ablation_kind(kind);
+  o.kind = analysis::parse_ablation_kind(kind == "patch" ? "resample" : kind);
   o.layers = std::to_string(layer);
   o.decode_tokens = 48;
   torch::Tensor rep;
@@ -262,6 +263,11 @@ AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, con
     ctx.set_stage("mean states of the corpus");
     rep = analysis::cached_mean_special_states(*m.lm, ad, *m.tok, m.model_dir, m.adapter->dir, corpus, corpus_path,
                                                instruction, o.max_length, /*use_cache=*/true, &note, &ctx);
+  }
+  if (kind == "patch") {  // B's special states stand in: activation patching of one cell
+    if (contrast.empty()) fail("a patch needs the walk's second query (B)");
+    rep = analysis::special_states(*m.lm, ad, *m.tok, contrast, instruction, o.max_length);
+    note = "patched from B: " + contrast;
   }
   ctx.set_stage("ablate");
   o.positions = position;
@@ -274,7 +280,7 @@ AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, con
   AblationResults r;
   r.layer = layer;
   r.position = position;
-  r.kind = cell.kind;
+  r.kind = kind == "patch" ? "patch" : cell.kind;
   r.replacement = cell.replacement;
   r.cosine = cell.cosine;
   r.decoded = cell.decoded_ablated;

@@ -83,12 +83,14 @@ analysis::LatentLensResult run_latent(const LoadedModel& m, const std::string& i
                                       const std::string& instruction, int64_t encoder_layer, int64_t top_k);
 
 // The pinned lens cell (layer, special position label) of `query` ablated with `kind`
-// ("zero", or "mean" over `corpus`, cached beside it), and every special position alone at
+// ("zero"; "mean" over `corpus`, cached beside it; "patch": `contrast`'s state at that
+// cell, a resample from one text), and every special position alone at
 // that layer; the ablated embedding's nearest corpus texts when there is a corpus.
 struct AblationResults;
 AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
                              const std::string& corpus_path, const std::string& query, const std::string& instruction,
-                             int64_t layer, const std::string& position, const std::string& kind);
+                             int64_t layer, const std::string& position, const std::string& kind,
+                             const std::string& contrast = "");
 
 // The causal trace of `query`: every (layer, position) cell patched from `contrast` (the
 // walk's second query), or, with `contrast` empty, from the clean query into a copy with

@@ -159,9 +159,15 @@ void InspectorController::ablate() {
     insp_.ablation_status = {Status::Unavailable, "Pin a thought (T) or compression (C) cell: those are what is ablated."};
     return;
   }
-  const std::string kind = insp_state_.ablation_kind == 1 ? "mean" : "zero";
+  const int k = insp_state_.ablation_kind;
+  const std::string kind = k == 2 ? "patch" : k == 1 ? "mean" : "zero";
   if (kind == "mean" && cx_.corpus.texts.empty()) {
     insp_.ablation_status = {Status::Unavailable, "The corpus mean needs an open corpus (Workspace tab)."};
+    return;
+  }
+  const std::string contrast = kind == "patch" ? std::string(insp_state_.walk_to) : "";
+  if (kind == "patch" && contrast.empty()) {
+    insp_.ablation_status = {Status::Unavailable, "A patch takes B's state: type a second query in the walk box first."};
     return;
   }
   auto res = std::make_shared<QueryResults>();
@@ -172,10 +178,13 @@ void InspectorController::ablate() {
   ablation_.start(cx_.jobs, "ablate", res, [=](runtime::JobContext& ctx) {
     auto m = core->get(model, adapter, ctx);
     auto lk = core->compute();
-    res->publish(res->ablation, run_ablation(ctx, *m, *texts, corpus, query, instruction, layer, label, kind));
+    res->publish(res->ablation,
+                 run_ablation(ctx, *m, *texts, corpus, query, instruction, layer, label, kind, contrast));
   });
-  insp_.ablation_status = {Status::Running, fmt::format("ablating {} at layer {}…", label, layer)};
-  cx_.log(fmt::format("ablate: {} at layer {} ({})", label, layer, kind));
+  insp_.ablation_status = {Status::Running, fmt::format("{} {} at layer {}…", kind == "patch" ? "patching" : "ablating",
+                                                       label, layer)};
+  cx_.log(fmt::format("{}: {} at layer {} ({})", kind == "patch" ? "patch" : "ablate", label, layer,
+                      kind == "patch" ? "from " + contrast : kind));
 }
 
 void InspectorController::start_latent() {
@@ -221,7 +230,9 @@ void InspectorController::poll(MapController& map) {
       if (a->ablation.value) {
         const auto& r = *a->ablation.value;
         insp_.ablation_title = fmt::format("{} at layer {}, {}", r.position, r.layer,
-                                           r.kind == "zero" ? "zeroed" : "replaced by the corpus mean");
+                                           r.kind == "zero"    ? "zeroed"
+                                           : r.kind == "patch" ? "patched from B"
+                                                               : "replaced by the corpus mean");
         insp_.ablation_cosine = float(r.cosine);
         insp_.ablation_decoded = r.decoded;
         insp_.ablation_bars.clear();

@@ -192,8 +192,8 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       app.pin_lens_cell(std::stoi(c.args[0]), std::stoi(c.args[1]));
     } else if (c.verb == "ablate") {
       const std::string kind = c.args.empty() ? "zero" : c.args[0];
-      if (kind != "zero" && kind != "mean") fail("{}: ablate zero or ablate mean", where());
-      app.ablate_pinned(kind == "mean");
+      if (kind != "zero" && kind != "mean" && kind != "patch") fail("{}: ablate zero, mean or patch", where());
+      app.ablate_pinned(kind == "patch" ? 2 : kind == "mean" ? 1 : 0);
     } else if (c.verb == "attribute") {
       const std::string space = c.args.empty() ? "generative" : c.args[0];
       if (space != "generative" && space != "mean") fail("{}: attribute generative or attribute mean", where());

@@ -9,7 +9,8 @@
 //   project [PCA|UMAP]         encode the open corpus and lay it out (UMAP animates)
 //   walk TEXT                  interpolation walk from the inspected query to TEXT
 //   pin ROW COL                pin a logit-lens cell (latent lens of that layer/position; -1 -1 unpins)
-//   ablate [zero|mean]         ablate the pinned cell (wait ablate for the result)
+//   ablate [zero|mean|patch]   ablate the pinned cell, or patch it from the walk's second
+//                              query (wait ablate for the result)
 //   attribute [generative|mean] the inspected query's tokens coloured by integrated gradients
 //                              in that space (wait attribute; key "attribution")
 //   lens logit|tuned [train]   the inspector's lens kind; the tuned lens is the checkpoint's

@@ -79,8 +79,9 @@ class StudioApp {
   // One step of a scripted pan and zoom on both maps (frame-time measurements).
   void nudge_maps(int k) { map_.nudge(k); }
   void pin_lens_cell(int row, int col) { inspector_.pin_lens_cell(row, col); }
-  void ablate_pinned(bool corpus_mean) {
-    inspector_.ui().ablation_kind = corpus_mean ? 1 : 0;
+  // kind 0: zero, 1: the corpus mean, 2: patched from the walk's second query.
+  void ablate_pinned(int kind) {
+    inspector_.ui().ablation_kind = kind;
     inspector_.ablate();
   }
   // Causal trace of the inspected query, from the walk's second query or (`noise`) from

@@ -251,6 +251,11 @@ trace
 expect-text trace walk box
 walk {b}
 wait walk 120
+pin 2 12
+ablate patch
+wait ablate 120
+expect-text ablation C2 at layer 2, patched from B: cosine
+pin -1 -1
 trace
 wait trace 120
 expect-text trace {want}
@@ -271,6 +276,7 @@ quit
                                             fmt::arg("want", want), fmt::arg("want_attr", want_attr),
                                             fmt::arg("expr", expr), fmt::arg("want_arith", want_arith),
                                             fmt::arg("dir", tmp.string())));
+    fs::remove_all(ws / "run" / "checkpoint-300" / "tuned-lens");  // the tour trained one: train it here
     auto r = sh(fmt::format("xvfb-run -a -s '-screen 0 1400x900x24' '{}' --width 1400 --height 900 --script {} "
                             "--panel-log {}",
                             GENLENS_STUDIO_PATH, q(tmp / "trace.script"), q(tmp / "trace-panels.log")));

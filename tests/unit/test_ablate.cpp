@@ -10,6 +10,7 @@
 #include "core/analysis/ablate.h"
 #include "core/analysis/layer_state.h"
 #include "core/analysis/lens.h"
+#include "core/analysis/trace.h"
 #include "core/gen/checkpoint.h"
 #include "core/io/npy.h"
 #include "core/model/decoder_lm.h"
@@ -179,6 +180,33 @@ TEST_CASE("ablate: the batched per-position importance equals each position abla
     auto s = analysis::ablate(*f.lm, ad, *f.tok, kQuery, one);
     CHECK(std::abs(r.importance[i] - (1 - s.cosine)) < 1e-6);
   }
+}
+
+TEST_CASE("ablate: one cell replaced by B's state is the causal trace's patch of that cell from B") {
+  // The studio's "patch from B" is an ablation whose replacement is B's special states;
+  // the trace patches the same cell by its own batched path (core/analysis/trace.cpp).
+  auto& f = fixture();
+  const auto& ad = f.adapter.adapter;
+  const std::string b = "what is the capital of france";
+  analysis::TraceOptions to;
+  to.instruction = f.adapter.meta.instruction;
+  to.contrast = b;
+  to.input_positions = false;
+  to.decode_tokens = 4;
+  const auto t = analysis::causal_trace(*f.lm, ad, *f.tok, kQuery, to);
+  REQUIRE(t.strongest.layer >= 0);
+  const std::string label = t.positions[t.strongest.position].label;
+  CAPTURE(label);
+  CAPTURE(t.strongest.layer);
+  const Tensor rep = analysis::special_states(*f.lm, ad, *f.tok, b, f.adapter.meta.instruction, 512);
+  auto o = f.options();
+  o.kind = analysis::AblationKind::Resample;
+  o.positions = label;
+  o.layers = std::to_string(t.strongest.layer);
+  o.importance = false;
+  const auto r = analysis::ablate(*f.lm, ad, *f.tok, kQuery, o, rep, "B");
+  CHECK(max_abs(as_tensor(r.embedding_ablated), as_tensor(t.embedding_strongest)) < 1e-5);
+  CHECK(max_abs(as_tensor(r.embedding), as_tensor(t.embedding_base)) < 1e-5);
 }
 
 TEST_CASE("ablate CLI: table, JSON with neighbours, the mean cached beside the corpus, errors that name the flag") {
