@@ -38,8 +38,7 @@ void AttributionController::poll() {
   auto snap = job_.poll(cx_.jobs);
   if (!snap) return;
   if (!snap->finished()) {
-    if (snap->total > 0)
-      snap_.status = {Status::Running, fmt::format("{}: {} of {} {}", snap->stage, snap->done, snap->total, snap->unit)};
+    if (auto p = progress_text(*snap); !p.empty()) snap_.status = {Status::Running, p};
     return;
   }
   const auto* q = job_.result();

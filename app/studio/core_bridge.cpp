@@ -244,6 +244,21 @@ analysis::NeighborsResult run_neighbors(runtime::JobContext& ctx, const LoadedMo
                                   m.adapter ? m.adapter->dir : fs::path(), corpus, corpus_path, query, o);
 }
 
+// The 5 corpus texts nearest a generative embedding (the corpus encoded with the
+// queries' instruction and length, cached beside it as `neighbors` caches it).
+static std::vector<analysis::Neighbor> nearest_in_corpus(runtime::JobContext& ctx, const LoadedModel& m,
+                                                         const std::vector<std::string>& corpus,
+                                                         const std::string& corpus_path, const std::string& instruction,
+                                                         const std::vector<float>& embedding) {
+  analysis::NeighborsOptions no;
+  no.top_k = 5;
+  no.max_length = query_length(m);
+  no.instruction = no.corpus_instruction = instruction;
+  return analysis::neighbors_of_embedding(ctx, *m.lm, &m.adapter->adapter, *m.tok, m.model_dir, m.adapter->dir,
+                                          corpus, corpus_path, embedding, "generative", no)
+      .hits;
+}
+
 AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, const std::vector<std::string>& corpus,
                              const std::string& corpus_path, const std::string& query, const std::string& instruction,
                              int64_t layer, const std::string& position, const std::string& kind,
@@ -288,13 +303,7 @@ AblationResults run_ablation(runtime::JobContext& ctx, const LoadedModel& m, con
   r.importance = all.importance;
   if (!corpus.empty()) {
     ctx.set_stage("neighbours of the ablated embedding");
-    analysis::NeighborsOptions no;
-    no.top_k = 5;
-    no.max_length = o.max_length;
-    no.instruction = no.corpus_instruction = instruction;
-    r.neighbours = analysis::neighbors_of_embedding(ctx, *m.lm, &ad, *m.tok, m.model_dir, m.adapter->dir, corpus,
-                                                    corpus_path, cell.embedding_ablated, "generative", no)
-                       .hits;
+    r.neighbours = nearest_in_corpus(ctx, m, corpus, corpus_path, instruction, cell.embedding_ablated);
   }
   return r;
 }
@@ -399,15 +408,9 @@ ArithmeticResults run_arithmetic(runtime::JobContext& ctx, const LoadedModel& m,
   }
   if (!corpus.empty()) {
     ctx.set_stage("neighbours of the point");
-    analysis::NeighborsOptions no;
-    no.top_k = 5;
-    no.max_length = d.max_length;
-    no.instruction = no.corpus_instruction = instruction;
     auto E = analysis::embedding_of_soft_prompts(ad, S).contiguous();
     std::vector<float> e(E[0].data_ptr<float>(), E[0].data_ptr<float>() + E.size(1));
-    r.neighbours = analysis::neighbors_of_embedding(ctx, *m.lm, &ad, *m.tok, m.model_dir, m.adapter->dir, corpus,
-                                                    corpus_path, e, "generative", no)
-                       .hits;
+    r.neighbours = nearest_in_corpus(ctx, m, corpus, corpus_path, instruction, e);
   }
   return r;
 }

@@ -18,6 +18,13 @@ inline std::string job_error(const runtime::JobSnapshot& s) {
   return s.error.empty() ? "failed" : s.error;
 }
 
+// "stage: done of total unit" for a running job that reports its progress ("" when it
+// reports none), the status line a feature shows while it waits.
+inline std::string progress_text(const runtime::JobSnapshot& s) {
+  if (s.total <= 0) return "";
+  return s.stage + ": " + std::to_string(s.done) + " of " + std::to_string(s.total) + (s.unit.empty() ? "" : " " + s.unit);
+}
+
 template <class T>
 class Pending {
  public:

@@ -46,8 +46,7 @@ void TraceController::poll() {
   auto snap = trace_.poll(cx_.jobs);
   if (!snap) return;
   if (!snap->finished()) {
-    if (snap->total > 0)
-      snap_.status = {Status::Running, fmt::format("tracing: {} ({} of {})", snap->stage, snap->done, snap->total)};
+    if (auto p = progress_text(*snap); !p.empty()) snap_.status = {Status::Running, "tracing: " + p};
     return;
   }
   const auto* q = trace_.result();
