@@ -38,9 +38,8 @@ void ArithmeticController::add_term(const std::string& query) {
 }
 
 void ArithmeticController::poll() {
-  if (!job_.waiting()) return;
-  auto snap = job_.poll(cx_.jobs);
-  if (!snap || !snap->finished()) return;
+  auto snap = job_.finished(cx_.jobs, [&](const std::string& p) { snap_.status = {Status::Running, p}; });
+  if (!snap) return;
   const auto* q = job_.result();
   if (!q || !q->arithmetic.value) {
     snap_.status = {Status::Failed, job_error(*snap)};

@@ -34,13 +34,8 @@ void AttributionController::query_changed() {
 }
 
 void AttributionController::poll() {
-  if (!job_.waiting()) return;
-  auto snap = job_.poll(cx_.jobs);
+  auto snap = job_.finished(cx_.jobs, [&](const std::string& p) { snap_.status = {Status::Running, p}; });
   if (!snap) return;
-  if (!snap->finished()) {
-    if (auto p = progress_text(*snap); !p.empty()) snap_.status = {Status::Running, p};
-    return;
-  }
   const auto* q = job_.result();
   if (q && q->attribution.value) fill(*q->attribution.value);
   else snap_.status = {Status::Failed, job_error(*snap)};

@@ -49,6 +49,18 @@ class Pending {
     if (s && s->finished()) id_ = 0;
     return s;
   }
+  // Each frame: the job's snapshot once it has finished (then taken in); while it runs,
+  // `on_progress` hears progress_text when the job reports any. nullopt: nothing to take.
+  template <class F>
+  std::optional<runtime::JobSnapshot> finished(JobHost& jobs, F&& on_progress) {
+    auto s = poll(jobs);
+    if (!s) return std::nullopt;
+    if (!s->finished()) {
+      if (auto p = progress_text(*s); !p.empty()) on_progress(p);
+      return std::nullopt;
+    }
+    return s;
+  }
   runtime::Job* job(JobHost& jobs) const { return id_ ? jobs.find(id_) : nullptr; }
   T* result() const { return result_.get(); }
   const std::shared_ptr<T>& shared() const { return result_; }

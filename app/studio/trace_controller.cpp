@@ -42,13 +42,8 @@ void TraceController::query_changed() {
 }
 
 void TraceController::poll() {
-  if (!trace_.waiting()) return;
-  auto snap = trace_.poll(cx_.jobs);
+  auto snap = trace_.finished(cx_.jobs, [&](const std::string& p) { snap_.status = {Status::Running, "tracing: " + p}; });
   if (!snap) return;
-  if (!snap->finished()) {
-    if (auto p = progress_text(*snap); !p.empty()) snap_.status = {Status::Running, "tracing: " + p};
-    return;
-  }
   const auto* q = trace_.result();
   if (q && q->trace.value) {
     fill(*q->trace.value);

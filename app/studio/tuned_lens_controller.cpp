@@ -59,13 +59,8 @@ void TunedLensController::query_changed() {
 }
 
 void TunedLensController::poll() {
-  if (!job_.waiting()) return;
-  auto snap = job_.poll(cx_.jobs);
+  auto snap = job_.finished(cx_.jobs, [&](const std::string& p) { snap_.status = {Status::Running, p}; });
   if (!snap) return;
-  if (!snap->finished()) {
-    if (auto p = progress_text(*snap); !p.empty()) snap_.status = {Status::Running, p};
-    return;
-  }
   const auto* q = job_.result();
   if (!q || !q->tuned_lens.value) {
     const std::string why = job_error(*snap);
