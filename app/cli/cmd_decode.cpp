@@ -28,6 +28,8 @@ namespace {
 
 struct Opts {
   std::string model, adapter, query_b, chat_template, expr, vector, save_states, corpus, field = "text";
+  std::string direction, label_field = "label";
+  double scale = 1, add = 0;
   int64_t top_k = 5;
   std::vector<std::string> queries;
   int64_t steps = 5;
@@ -49,13 +51,23 @@ RunFn setup(CLI::App& sub) {
                  "Decode from saved compression states: .npy [n_compression, H] or [B, n_compression, H] "
                  "(as --save-states writes)");
   sub.add_option("--save-states", o->save_states,
-                 "With --query: write the queries' compression states (soft prompts) as .npy [B, n_compression, H]");
+                 "With --query: write the queries' compression states (soft prompts) as .npy [B, n_compression, H] "
+                 "(with --direction: the steered states)");
   sub.add_option("--corpus", o->corpus,
                  "Texts JSONL: the rows of --expr row:N, and the nearest corpus texts of each decoded point "
                  "(generative space)");
   sub.add_option("--field", o->field, "JSONL field holding the corpus text")->capture_default_str();
   sub.add_option("--top-k", o->top_k, "Nearest corpus texts shown per decoded point (with --corpus)")
       ->check(kAtLeastOne)->capture_default_str();
+  sub.add_option("--direction", o->direction,
+                 "Steer the decoded points along FROM:TO, the mean compression state of --corpus's rows labelled TO "
+                 "minus that of the rows labelled FROM (labels in --label-field); then --add and --scale");
+  sub.add_option("--add", o->add, "With --direction: add this many copies of the direction (default 1 when "
+                                  "neither --add nor --scale is given)");
+  sub.add_option("--scale", o->scale, "With --direction: multiply each point's own component along the direction "
+                                      "(0 removes it)")->capture_default_str();
+  sub.add_option("--label-field", o->label_field, "JSONL field holding --corpus's labels (for --direction)")
+      ->capture_default_str();
   sub.add_option("--query-b", o->query_b, "Second query: decode the interpolation between --query and it");
   sub.add_option("--steps", o->steps, "Values of t in [0, 1] for the interpolation")->capture_default_str();
   sub.add_option("--instruction", o->d.instruction, "Text put before each query (as for `encode`)");
@@ -77,7 +89,15 @@ RunFn setup(CLI::App& sub) {
       fail("decode: give one of --query, --expr, --vector (found {})", sources == 0 ? "none" : "several");
     if (o->queries.empty() && !o->query_b.empty()) fail("--query-b interpolates from --query; it needs --query");
     if (o->queries.empty() && !o->save_states.empty()) fail("--save-states writes the states of --query; it needs --query");
-    const bool from_point = o->queries.empty();  // --expr or --vector
+    const bool steer = !o->direction.empty();
+    if (!steer && (sub.count("--add") || sub.count("--scale")))
+      fail("--add and --scale move points along --direction FROM:TO; give it");
+    if (steer && o->corpus.empty()) fail("--direction FROM:TO takes its two groups from --corpus FILE; give it");
+    if (steer && !o->query_b.empty()) fail("--direction steers decoded points; it does not combine with --query-b");
+    std::pair<std::string, std::string> groups;
+    if (steer) groups = analysis::parse_direction(o->direction);
+    if (steer && !sub.count("--add") && !sub.count("--scale")) o->add = 1;
+    const bool from_point = o->queries.empty() || steer;  // --expr, --vector, or a steered query
     std::vector<analysis::ExprTerm> terms;
     if (!o->expr.empty()) terms = analysis::parse_embedding_expr(o->expr);
     std::vector<std::string> corpus;
@@ -110,16 +130,28 @@ RunFn setup(CLI::App& sub) {
       const auto& ad = adapter->adapter;
       torch::Tensor S;  // the decoded points' states, for --save-states and the neighbours
       if (from_point) {
-        S = o->vector.empty() ? analysis::expr_soft_prompts(*lm, ad, *tok, terms, corpus, o->corpus, o->d)
-                              : analysis::load_soft_prompts(o->vector, ad);
+        S = !o->queries.empty() ? analysis::query_soft_prompts(*lm, ad, *tok, o->queries, o->d)
+            : o->vector.empty() ? analysis::expr_soft_prompts(*lm, ad, *tok, terms, corpus, o->corpus, o->d)
+                                : analysis::load_soft_prompts(o->vector, ad);
+        std::string steered;
+        if (steer) {
+          ctx.set_stage("direction " + o->direction);
+          const auto labels = data::read_labels(o->corpus, o->label_field);
+          const auto d = analysis::group_direction(*lm, ad, *tok, corpus, labels, o->corpus, groups.first,
+                                                   groups.second, o->d);
+          S = analysis::steer_soft_prompts(S, d, o->scale, o->add);
+          steered = fmt::format(" steered {} (scale {}, add {})", o->direction, o->scale, o->add);
+        }
+        if (!o->save_states.empty()) io::save_npy(o->save_states, S);
         ctx.set_stage("decode", S.size(0), "points");
         torch::NoGradGuard ng;
         auto texts = analysis::decode_soft_prompts(*lm, tok.get(), S, o->d);
         for (size_t i = 0; i < texts.size(); ++i) {
           analysis::DecodeResult r;
-          r.query = !o->expr.empty() ? o->expr
-                                     : texts.size() == 1 ? "vector:" + o->vector
-                                                         : fmt::format("vector:{}[{}]", o->vector, i);
+          r.query = !o->queries.empty()  ? o->queries[i] + steered
+                    : !o->expr.empty()   ? o->expr + steered
+                    : texts.size() == 1 ? "vector:" + o->vector + steered
+                                        : fmt::format("vector:{}[{}]{}", o->vector, i, steered);
           r.from_embedding = std::move(texts[i]);
           results.push_back(std::move(r));
         }

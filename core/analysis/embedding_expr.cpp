@@ -1,5 +1,6 @@
 #include "core/analysis/embedding_expr.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -113,6 +114,47 @@ Tensor expr_soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter
     sum = sum.defined() ? sum + term : term;
   }
   return sum;
+}
+
+std::pair<std::string, std::string> parse_direction(const std::string& spec) {
+  const auto c = spec.find(':');
+  if (c == std::string::npos || c == 0 || c + 1 >= spec.size() || spec.find(':', c + 1) != std::string::npos)
+    fail("--direction: expected FROM:TO (two labels of --corpus, e.g. anger:joy), found \"{}\"", spec);
+  return {spec.substr(0, c), spec.substr(c + 1)};
+}
+
+Tensor group_direction(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                       const std::vector<std::string>& corpus, const std::vector<std::string>& labels,
+                       const std::string& corpus_path, const std::string& from, const std::string& to,
+                       const DecodeOptions& opt) {
+  if (from == to) fail("--direction: {}:{} goes nowhere (two different labels)", from, to);
+  std::vector<size_t> rows_from, rows_to;
+  for (size_t i = 0; i < labels.size() && i < corpus.size(); ++i) {
+    if (labels[i] == from) rows_from.push_back(i);
+    if (labels[i] == to) rows_to.push_back(i);
+  }
+  if (rows_from.empty() || rows_to.empty()) {
+    std::vector<std::string> seen;
+    for (const auto& l : labels)
+      if (!l.empty() && std::find(seen.begin(), seen.end(), l) == seen.end()) seen.push_back(l);
+    std::string list;
+    for (const auto& l : seen) list += (list.empty() ? "" : ", ") + l;
+    fail("--direction: no row of {} is labelled \"{}\" (labels there: {})", corpus_path,
+         rows_from.empty() ? from : to, list.empty() ? "none" : list);
+  }
+  std::vector<ExprTerm> terms;
+  for (size_t i : rows_to) terms.push_back({1.0 / double(rows_to.size()), true, "", int64_t(i)});
+  for (size_t i : rows_from) terms.push_back({-1.0 / double(rows_from.size()), true, "", int64_t(i)});
+  return expr_soft_prompts(lm, adapter, tok, terms, corpus, corpus_path, opt);
+}
+
+Tensor steer_soft_prompts(const Tensor& S, const Tensor& d, double scale, double add) {
+  const Tensor flat = S.reshape({S.size(0), -1}), dir = d.reshape({1, -1}).to(S.dtype());
+  const double norm = dir.norm().item<double>();
+  if (!(norm > 0)) fail("--direction: the two groups' mean states coincide (a zero direction)");
+  const Tensor u = dir / norm;
+  const Tensor along = (flat * u).sum(1, /*keepdim=*/true);  // [B, 1]
+  return (flat + (scale - 1) * along * u + add * dir).reshape(S.sizes());
 }
 
 Tensor load_soft_prompts(const std::filesystem::path& path, const gen::Adapter& adapter) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/analysis/decode.h"
@@ -37,6 +38,22 @@ std::vector<ExprTerm> parse_embedding_expr(const std::string& expr);
 torch::Tensor expr_soft_prompts(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
                                 const std::vector<ExprTerm>& terms, const std::vector<std::string>& corpus,
                                 const std::string& corpus_path, const DecodeOptions& opt);
+
+// The direction from one labelled group of a corpus to another: the mean S of the rows
+// labelled `to` minus the mean S of the rows labelled `from`, [1, n_c, H] (each row's S
+// alone, as a term of an expression). `labels` is row-aligned with `corpus`; errors name
+// --direction and list the labels the corpus has.
+torch::Tensor group_direction(const model::DecoderLM& lm, const gen::Adapter& adapter, const text::Tokenizer& tok,
+                              const std::vector<std::string>& corpus, const std::vector<std::string>& labels,
+                              const std::string& corpus_path, const std::string& from, const std::string& to,
+                              const DecodeOptions& opt);
+// Steering states S [B, n_c, H] along d [1, n_c, H] (flattened to one vector, u = d/|d|):
+//   S' = S + (scale - 1) * (S . u) u + add * d
+// scale rescales each point's own component along the direction (0 removes it), add moves
+// it by that many copies of d. scale 1, add 0: S unchanged.
+torch::Tensor steer_soft_prompts(const torch::Tensor& S, const torch::Tensor& d, double scale, double add);
+// "FROM:TO" -> {FROM, TO}; errors name --direction.
+std::pair<std::string, std::string> parse_direction(const std::string& spec);
 
 // A saved compression state: [n_c, H] or [B, n_c, H] -> [B, n_c, H] float32, checked
 // against the adapter's n_compression and hidden size (errors name the file and both shapes).

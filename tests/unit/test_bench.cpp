@@ -97,7 +97,7 @@ TEST_CASE("bench: an unknown --shape names the shapes there are") {
   CHECK(r.output.find("qwen9-0b") != std::string::npos);
 }
 
-TEST_CASE("bench intervene: ablation, trace and the tuned lens, one JSON object each, and a clear error on a small vocabulary") {
+TEST_CASE("bench intervene: ablation, trace, attribution and the tuned lens, one JSON object each, and a clear error on a small vocabulary") {
   auto r = test::run_genlens("bench intervene --vocab 151669 --hidden 64 --layers 2 --heads 4 --thought 3 "
                              "--compression 4 --batch 2 --steps 1");
   INFO(r.output);
@@ -111,7 +111,9 @@ TEST_CASE("bench intervene: ablation, trace and the tuned lens, one JSON object 
       CHECK(positive_number(j["latency_ms"]["p50"]));
       cases[j["case"].get<std::string>()] = j;
     }
-  REQUIRE(cases.size() == 4);
+  REQUIRE(cases.size() == 5);
+  CHECK(cases["attribute-8-points"]["path_points"] == 8);
+  CHECK(cases["attribute-8-points"]["completeness_rel"].get<double>() < 0.05);  // midpoint rule, 8 points
   CHECK(cases["ablate-every-position"]["rows"] == 8);  // all 7 together, then each alone
   CHECK(cases["trace-special-positions"]["cells"] == 3 * 7);
   CHECK(cases["trace-special-positions"]["forwards"] == 3);

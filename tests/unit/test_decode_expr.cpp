@@ -1,9 +1,11 @@
 // Embedding arithmetic in the compression-state space (core/analysis/embedding_expr.h,
-// `genlens decode --expr / --vector / --save-states`): the parser, that a one-term
+// `genlens decode --expr / --vector / --save-states / --direction`): the parser, that a one-term
 // expression and a saved state decode exactly as `decode --query`, the neighbours of a
 // decoded point, and errors that name the file and the shapes.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/embedding_expr.h"
@@ -128,6 +130,69 @@ TEST_CASE("decode --expr with row:N of --corpus lists the nearest corpus texts, 
   REQUIRE(t.exit_code == 0);
   CHECK(t.output.find("nearest corpus texts") != std::string::npos);
   CHECK(t.output.find("from embedding:") != std::string::npos);
+}
+
+TEST_CASE("decode --direction: steering along a labelled group difference equals a NumPy computation") {
+  auto& f = fixture();
+  auto corpus = f.tmp / "groups.jsonl";
+  const std::vector<std::pair<std::string, std::string>> rows = {{"i am so angry at the bus", "anger"},
+                                                                 {"this makes me furious", "anger"},
+                                                                 {"what a happy sunny day", "joy"},
+                                                                 {"i am glad and cheerful", "joy"},
+                                                                 {"the train is late", "other"}};
+  std::string lines;
+  for (const auto& [t, l] : rows) lines += nlohmann::json{{"text", t}, {"label", l}}.dump() + "\n";
+  test::write_file(corpus, lines);
+  // Each row's state alone (as an expression term computes it), and the query's.
+  for (size_t i = 0; i < rows.size(); ++i)
+    run_json(f.base + "--query " + test::shell_quote(rows[i].first) + " --save-states " +
+             test::shell_quote((f.tmp / fmt::format("row{}.npy", i)).string()));
+  const std::string q = "the weather is grey";
+  run_json(f.base + "--query " + test::shell_quote(q) + " --save-states " + test::shell_quote((f.tmp / "q.npy").string()));
+  const std::string steer = "--corpus " + test::shell_quote(corpus.string()) + " --direction anger:joy ";
+  auto j = run_json(f.base + "--query " + test::shell_quote(q) + " " + steer + "--scale 0.5 --add 0.7 --save-states " +
+                    test::shell_quote((f.tmp / "steered.npy").string()));
+  CHECK(j["results"][0]["query"].get<std::string>().find("steered anger:joy") != std::string::npos);
+  const std::string py = R"(
+import sys, numpy as np
+d = sys.argv[1]
+row = lambda i: np.load(f"{d}/row{i}.npy").astype(np.float64)
+q = np.load(f"{d}/q.npy").astype(np.float64)
+direction = (row(2) + row(3)) / 2 - (row(0) + row(1)) / 2
+u = direction.ravel() / np.linalg.norm(direction)
+along = q.ravel() @ u
+want = (q.ravel() + (0.5 - 1) * along * u + 0.7 * direction.ravel()).reshape(q.shape)
+got = np.load(f"{d}/steered.npy").astype(np.float64)
+print("max_abs", np.abs(got - want).max(), "scale", np.abs(want).max())
+)";
+  test::write_file(f.tmp / "steer_ref.py", py);
+  auto ref = test::run_command(test::system_python() + " " + test::shell_quote((f.tmp / "steer_ref.py").string()) + " " +
+                               test::shell_quote(f.tmp.path.string()));
+  INFO(ref.output);
+  REQUIRE(ref.exit_code == 0);
+  double max_abs = 1, scale = 0;
+  std::istringstream(ref.output.substr(ref.output.find("max_abs") + 7)) >> max_abs;
+  std::istringstream(ref.output.substr(ref.output.find("scale") + 5)) >> scale;
+  CHECK(scale > 0.1);
+  CHECK(max_abs < 1e-5 * std::max(1.0, scale));
+  // scale 1, add 0 leaves the point where it was: it decodes as the plain query.
+  auto plain = run_json(f.base + "--query " + test::shell_quote(q));
+  auto still = run_json(f.base + "--query " + test::shell_quote(q) + " " + steer + "--scale 1 --add 0");
+  CHECK(still["results"][0]["from_embedding"]["ids"] == plain["results"][0]["from_embedding"]["ids"]);
+  // Errors name the flag; an unknown label lists the ones there.
+  auto e1 = test::run_genlens(f.base + "--query a --direction anger:joy");
+  CHECK(e1.exit_code == 1);
+  CHECK(e1.output.find("--corpus") != std::string::npos);
+  auto e2 = test::run_genlens(f.base + "--query a --corpus " + test::shell_quote(corpus.string()) +
+                              " --direction anger:fear");
+  CHECK(e2.exit_code == 1);
+  CHECK(e2.output.find("\"fear\" (labels there: anger, joy, other)") != std::string::npos);
+  auto e3 = test::run_genlens(f.base + "--query a --add 2");
+  CHECK(e3.exit_code == 1);
+  CHECK(e3.output.find("--direction") != std::string::npos);
+  auto e4 = test::run_genlens(f.base + "--query a --corpus " + test::shell_quote(corpus.string()) + " --direction joy");
+  CHECK(e4.exit_code == 1);
+  CHECK(e4.output.find("FROM:TO") != std::string::npos);
 }
 
 TEST_CASE("decode --expr / --vector: errors name the file, the flag and the shapes") {
