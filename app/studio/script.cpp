@@ -21,7 +21,7 @@ constexpr VerbSpec kVerbs[] = {{"open", 2, 2},       {"query", 1, 1},        {"v
                                {"train-resume", 0, 0}, {"train-stop", 0, 0}, {"wait", 1, 2},  {"wait-steps", 1, 2},
                                {"frames", 1, 1},     {"screenshot", 1, 1},   {"quit", 0, 0},
                                {"walk", 1, 1},       {"pin", 2, 2},          {"pan-zoom", 1, 1},   {"select-frac", 4, 4},
-                               {"ablate", 0, 1},     {"trace", 0, 1},      {"attribute", 0, 1},  {"arithmetic", 1, 1}, {"lens", 1, 2},
+                               {"ablate", 0, 1},     {"trace", 0, 1},      {"attribute", 0, 1},  {"arithmetic", 1, 1}, {"lens", 1, 2},       {"scroll", 1, 1},
                                {"probe", 1, 1},      {"train-pause", 0, 0},  {"train-continue", 0, 0},
                                {"save-png", 2, 2},   {"expect", 2, 3},       {"expect-text", 2, 2},
                                {"select-region", 1, 1}, {"study-pick", 2, 2},  {"study-inspect", 1, 1}};
@@ -199,6 +199,9 @@ bool ScriptRunner::step(StudioApp& app, std::string& screenshot) {
       if (space != "generative" && space != "mean") fail("{}: attribute generative or attribute mean", where());
       app.show_attribution(space == "mean" ? 1 : 0);
       app.attribute();
+    } else if (c.verb == "scroll") {
+      if (c.args[0] != "top" && c.args[0] != "bottom") fail("{}: scroll top or scroll bottom", where());
+      app.scroll(c.args[0] == "bottom");
     } else if (c.verb == "lens") {
       const bool train = c.args.size() == 2 && c.args[1] == "train";
       if ((c.args[0] != "logit" && c.args[0] != "tuned") || (c.args.size() == 2 && (!train || c.args[0] != "tuned")))

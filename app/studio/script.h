@@ -16,6 +16,7 @@
 //   lens logit|tuned [train]   the inspector's lens kind; the tuned lens is the checkpoint's
 //                              (train: make one on the workspace's questions first; wait
 //                              tuned-lens; key "tuned-lens": its KL per layer)
+//   scroll top|bottom          the shown tab scrolled to its top or bottom (next frame)
 //   arithmetic EXPR            decode the point "A" - "B" + "C" / row:N names (wait arithmetic;
 //                              key "arithmetic": the decoded text)
 //   trace [walk|noise]         causal trace of the inspected query from the walk's second

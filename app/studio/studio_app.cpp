@@ -358,7 +358,10 @@ void StudioApp::draw_main(const views::Rect& area) {
       tab_ = t;
       drawn_.push_back(to_string(t));
       ImGui::BeginChild("content", ImVec2(0, 0), false);
+      if (scroll_ == Scroll::Top) ImGui::SetScrollY(0);
       draw_tab(t);
+      if (scroll_ == Scroll::Bottom) ImGui::SetScrollHereY(1.0f);
+      scroll_ = Scroll::None;
       ImGui::EndChild();
       ImGui::EndTabItem();
     }

@@ -96,6 +96,8 @@ class StudioApp {
   void lens_kind(bool tuned, bool train = false);
   // Decodes the point an expression of queries and corpus rows names.
   void arithmetic(const std::string& expression) { arithmetic_.start(expression, inspector_.instruction()); }
+  // Scrolls the shown tab to its top or bottom on the next frame (script "scroll").
+  void scroll(bool to_bottom) { scroll_ = to_bottom ? Scroll::Bottom : Scroll::Top; }
   void start_training(bool resume);
   void stop_training() { training_.stop(); }
   // Pause freezes the run's process where it stands (SIGSTOP); continue picks it up again.
@@ -149,6 +151,7 @@ class StudioApp {
   bool tab_pending_ = true;
   std::vector<std::string> drawn_;
   int frame_no_ = 0;
+  enum class Scroll { None, Top, Bottom } scroll_ = Scroll::None;
 };
 
 }  // namespace genlens::studio

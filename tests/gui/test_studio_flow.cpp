@@ -195,6 +195,7 @@ quit
       {"ablation.png", {"inspector", "inspector.lens", "inspector.ablation"}},
       {"trace.png", {"inspector", "inspector.lens", "inspector.trace"}},
       {"tuned-lens.png", {"inspector", "inspector.lens", "inspector.tuned-lens"}},
+      {"arithmetic.png", {"inspector", "inspector.arithmetic"}},
       {"maps.png", {"map", "map.input", "map.generative", "map.regions"}},
       {"compare.png", {"compare", "compare.eval", "compare.similarity"}},
       {"training.png", {"training", "training.curves", "training.probe"}}};
