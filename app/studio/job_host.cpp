@@ -1,12 +1,12 @@
 #include "app/studio/job_host.h"
 
+#include <iterator>
+
 namespace genlens::studio {
 
 int JobHost::start(const std::string& name, runtime::Job::Fn fn) {
   for (auto& e : jobs_)
     if (e.name == name && !e.job->snapshot().finished()) e.job->cancel();
-  // Keep the list short: drop finished jobs beyond the newest 20.
-  while (jobs_.size() > 20 && jobs_.front().job->snapshot().finished()) jobs_.pop_front();
   Entry e;
   e.id = next_id_++;
   e.name = name;
@@ -42,6 +42,12 @@ bool JobHost::any_active() {
 
 void JobHost::cancel(int id) {
   if (auto* j = find(id)) j->cancel();
+}
+
+void JobHost::end_frame() {
+  for (auto it = jobs_.begin(); it != jobs_.end() && jobs_.size() > 20;)
+    it = it->finished_last_frame ? jobs_.erase(it) : std::next(it);
+  for (auto& e : jobs_) e.finished_last_frame = e.job->snapshot().finished();
 }
 
 void JobHost::shutdown() {

@@ -17,6 +17,7 @@ class JobHost {
     int id = 0;
     std::string name;  // "train", "tokenize", "answer", ...
     std::unique_ptr<runtime::Job> job;
+    bool finished_last_frame = false;  // already finished when the last frame ended
   };
   ~JobHost() { shutdown(); }
 
@@ -28,6 +29,11 @@ class JobHost {
   bool active(const std::string& name);           // a job with this name still runs
   bool any_active();
   void cancel(int id);
+  // Once a frame, after every feature has polled: drops finished jobs beyond the newest
+  // 20, but only those that had already finished when the previous frame ended, so every
+  // feature has polled each job at least once after it finished (a job dropped sooner
+  // would leave its feature waiting for a result that is gone).
+  void end_frame();
   const std::deque<Entry>& entries() const { return jobs_; }
   // Cancels every job and waits for them (window closing: a training run checkpoints).
   void shutdown();

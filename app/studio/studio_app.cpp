@@ -200,6 +200,7 @@ void StudioApp::poll() {
   training_.poll_probe(inspector_.query_shown(), inspector_.typed_query());
   compare_.update_similarity(map_);
   workspace_.refresh(frame_no_, training_.run_line(), layout_);
+  cx_.jobs.end_frame();
 }
 
 void StudioApp::draw_tab(Tab t) {
