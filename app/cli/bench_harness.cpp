@@ -108,9 +108,12 @@ TempModel::TempModel(const Spec& spec) {
   auto dt = spec.dev.resolve_dtype(d);
   model::InitOptions io;
   io.seed = 1;
-  io.dtype = dt;  // written in the compute dtype: half the disk for a bf16 run of a large shape
+  // Written in the compute dtype (half the disk for a bf16 run of a large shape), or in
+  // bf16 for the low-memory format, as a real bf16 checkpoint is: its matrices then map
+  // without a copy.
+  io.dtype = spec.dev.weights == "bf16" ? torch::kBFloat16 : dt;
   model::write_random_checkpoint(cfg, dir, io);
-  lm = model::DecoderLM::load(dir, d, dt);
+  lm = spec.dev.load(dir.string());
 }
 
 TempModel::~TempModel() {
@@ -257,6 +260,7 @@ Json to_json(const Spec& s, const TempModel& m, const Record& r) {
   j["intermediate"] = c.intermediate_size;
   j["vocab"] = c.vocab_size;
   j["dtype"] = gen::dtype_name(m.lm->dtype());
+  j["weights"] = gen::dtype_name(m.lm->matrix_dtype());
   j["device"] = dev.str();
   j["device_name"] = device_name(dev);
   j["threads"] = torch::get_num_threads();

@@ -242,6 +242,23 @@ void bench_lens(const Spec& s, const TempModel& m) {
     r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) +
                       bench::head_flops(m.cfg, s.batch * ((s.thought + s.compression) * (L + 1) + s.compression));
     bench::emit(s, m, r, "");
+    // What the target and `lens --positions compression` ask for: every layer of
+    // the compression positions only (the LM head's rows halve with 10 + 10 tokens).
+    lo.positions = "compression";
+    bench::reset_peak_rss();
+    Record c;
+    c.bench = "lens";
+    c.kase = "compression-top10";
+    c.seconds = bench::time_reps([&] {
+      for (const auto& q : data.query) {
+        auto res = analysis::logit_lens_ids(lm, &adapter, *tok, std::vector<int32_t>(q.begin(), q.end()), lo);
+        if (res.cells.empty()) fail("bench lens: no cells");
+      }
+    }, s.steps);
+    c.items_per_rep = s.batch;
+    c.tokens_per_rep = static_cast<double>(s.batch * T);
+    c.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) + bench::head_flops(m.cfg, s.batch * s.compression * (L + 1));
+    bench::emit(s, m, c, "");
   } else {
     fmt::print(stderr, "bench lens: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh); only the "
                "baseline runs\n", qwen3_tokenizer_dir().string());

@@ -75,6 +75,9 @@ RunFn setup(CLI::App& sub) {
       }
     }
     settings.validate();
+    if (o->dev.weights != "same")  // the loss reads the LM head in its own dtype (gen/linear_ce.h)
+      fail("--weights {}: training keeps the weights in the compute dtype (--weights same); the low-memory format is "
+           "for lens, decode, encode and the other analysis commands", o->dev.weights);
     if (root)  // valid but probably not meant (a warm-up as long as the run): said even with --quiet
       for (auto& w : settings.warnings()) fmt::print(stderr, "warning: {}\n", w);
     // One process per run directory: a second `genlens train --out` here is refused.

@@ -12,6 +12,7 @@
 #include "core/analysis/tuned_lens.h"
 #include "core/gen/adapter.h"
 #include "core/model/decoder_lm.h"
+#include "core/model/linear.h"
 #include "core/text/readable_piece.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -242,13 +243,13 @@ LensStats lens_stats(const model::DecoderLM& lm, const Tensor& states, int64_t k
     std::vector<int64_t> in_range;
     for (auto id : tracked_ids) in_range.push_back(id >= 0 && id < V ? id : 0);
     ids = torch::tensor(in_range, torch::kLong).to(x.device());
-    z_ids = torch::nn::functional::linear(x, W.index_select(0, ids)).to(torch::kFloat32);  // [R, n]
+    z_ids = model::linear(x, W.index_select(0, ids)).to(torch::kFloat32);  // [R, n]
     beaten = torch::zeros({R, ids.size(0)}, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
   }
   const int64_t slice = std::max<int64_t>(1024, (int64_t{16} << 20) / (4 * std::max<int64_t>(R, 1)) / 64 * 64);
   for (int64_t v0 = 0; v0 < V; v0 += slice) {
     const int64_t n = std::min(slice, V - v0);
-    auto z = torch::nn::functional::linear(x, W.narrow(0, v0, n)).to(torch::kFloat32);  // [R, n]
+    auto z = model::linear(x, W.narrow(0, v0, n)).to(torch::kFloat32);  // [R, n]
     // The slice's top k, from the k blocks of 64 with the highest maxima (a word in the
     // top k sits in a block whose maximum is in the top k of block maxima): a full
     // top-k over [R, n] took as long as the exponentials.

@@ -14,6 +14,7 @@
 
 #include "core/model/decoder_weights.h"
 #include "core/model/kv_cache.h"
+#include "core/model/linear.h"
 #include "core/util/error.h"
 
 namespace genlens::model {
@@ -32,23 +33,6 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
 Tensor rotate_half(const Tensor& x) {
   auto half = x.size(-1) / 2;
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
-// x [..., in] through a weight [out, in]. One row on the CPU goes through a
-// matrix-vector product: LibTorch's linear sends it to the general matrix product, and
-// OpenBLAS's sgemm with one row reads the weight about 2.5x slower than its sgemv
-// (Qwen3-0.6B shape, one thread: 345 vs 134 ms per generated token). Every decoding step
-// of generation feeds one row per sequence; batch 1 is the inspector's case.
-Tensor apply_linear(const Tensor& x, const Tensor& w, const Tensor& b = {}) {
-  if (x.numel() == w.size(1) && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
-      w.scalar_type() == torch::kFloat32) {
-    auto y = torch::mv(w, x.reshape({-1}));
-    if (b.defined()) y = y + b;
-    auto sizes = x.sizes().vec();
-    sizes.back() = w.size(0);
-    return y.view(sizes);
-  }
-  return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
 }
 
 }  // namespace
@@ -80,6 +64,7 @@ DecoderLM::~DecoderLM() = default;
 const ModelConfig& DecoderLM::config() const { return impl_->cfg; }
 torch::Device DecoderLM::device() const { return impl_->device; }
 torch::ScalarType DecoderLM::dtype() const { return impl_->dtype; }
+torch::ScalarType DecoderLM::matrix_dtype() const { return impl_->matrix_dtype; }
 const std::vector<std::pair<std::string, Tensor>>& DecoderLM::named_parameters() const { return impl_->named; }
 
 Tensor DecoderLM::embed(const Tensor& ids, bool check_range) const {
@@ -96,14 +81,15 @@ Tensor DecoderLM::embed(const Tensor& ids, bool check_range) const {
   auto flat = ids.to(impl_->device, torch::kLong).reshape({-1});
   auto sizes = ids.sizes().vec();
   sizes.push_back(impl_->cfg.hidden_size);
-  return impl_->embed.index_select(0, flat).view(sizes);
+  // (A bf16-stored table in the low-memory format gives rows in the compute dtype.)
+  return impl_->embed.index_select(0, flat).view(sizes).to(impl_->dtype);
 }
 
 Tensor DecoderLM::final_norm(const Tensor& hidden) const {
   return rms_norm(hidden.to(impl_->dtype), impl_->norm, impl_->cfg.rms_norm_eps);
 }
 
-Tensor DecoderLM::lm_head(const Tensor& hidden) const { return apply_linear(hidden.to(impl_->dtype), impl_->head); }
+Tensor DecoderLM::lm_head(const Tensor& hidden) const { return model::linear(hidden.to(impl_->dtype), impl_->head); }
 const Tensor& DecoderLM::lm_head_weight() const { return impl_->head; }
 
 // ---------------------------------------------------------------- forward
@@ -154,9 +140,9 @@ static Tensor layer_forward(const DecoderLM::Impl& m, size_t l, const Tensor& h_
   const double eps = c.rms_norm_eps;
   Tensor h = h_in;
   auto x = rms_norm(h, L.ln1, eps);
-  auto q = apply_linear(x, L.wq, L.bq).view({B, T, nh, hd});
-  auto k = apply_linear(x, L.wk, L.bk).view({B, T, nkv, hd});
-  auto v = apply_linear(x, L.wv, L.bv).view({B, T, nkv, hd}).transpose(1, 2);
+  auto q = model::linear(x, L.wq, L.bq).view({B, T, nh, hd});
+  auto k = model::linear(x, L.wk, L.bk).view({B, T, nkv, hd});
+  auto v = model::linear(x, L.wv, L.bv).view({B, T, nkv, hd}).transpose(1, 2);
   if (c.qk_norm) {
     q = rms_norm(q, L.qn, eps);
     k = rms_norm(k, L.kn, eps);
@@ -168,10 +154,10 @@ static Tensor layer_forward(const DecoderLM::Impl& m, size_t l, const Tensor& h_
   if (cache) std::tie(k, v) = cache->append(static_cast<int64_t>(l), k, v);
   auto att = attend(q, k, v, a, 1.0 / std::sqrt(static_cast<double>(hd)));
   att = att.transpose(1, 2).reshape({B, T, nh * hd});
-  h = h + apply_linear(att, L.wo, L.bo);
+  h = h + model::linear(att, L.wo, L.bo);
   x = rms_norm(h, L.ln2, eps);
-  auto mlp = torch::silu(apply_linear(x, L.wg, L.bg)) * apply_linear(x, L.wu, L.bu);
-  return h + apply_linear(mlp, L.wd, L.bd);
+  auto mlp = torch::silu(model::linear(x, L.wg, L.bg)) * model::linear(x, L.wu, L.bu);
+  return h + model::linear(mlp, L.wd, L.bd);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,10 +59,15 @@ class DecoderLM {
  public:
   // One loader for everything: a real HF directory, an init-model checkpoint, the demo
   // model. dtype: weights are converted on load when the file's dtype differs.
+  // matrix_dtype: what the weight matrices (projections, embedding, LM head) are kept in,
+  // when not dtype: bf16 with a float32 dtype on the CPU is the low-memory format (half
+  // the resident weights; norms, attention and the residual stream stay float32; see
+  // model/linear.h for the products). A bf16 checkpoint then maps without a copy.
   static std::shared_ptr<DecoderLM> load(const std::filesystem::path& dir,
                                          torch::Device device = torch::kCPU,
                                          torch::ScalarType dtype = torch::kFloat32,
-                                         const WeightEdit& edit = {});
+                                         const WeightEdit& edit = {},
+                                         std::optional<torch::ScalarType> matrix_dtype = std::nullopt);
   // The same loader for full-parameter training (core/model/pretrain.h, the demo's tiny
   // LM): every tensor is an owned float32 copy with requires_grad=true. The method and
   // analysis code never call this; what they load through load() stays frozen.
@@ -70,7 +76,8 @@ class DecoderLM {
 
   const ModelConfig& config() const;
   torch::Device device() const;
-  torch::ScalarType dtype() const;
+  torch::ScalarType dtype() const;         // what the forward computes in
+  torch::ScalarType matrix_dtype() const;  // what the weight matrices are kept in
 
   // [B, T] int64 -> [B, T, H]. check_range=false skips the id range check (and its device
   // sync): only for ids the model itself produced (argmax over its own vocabulary).
@@ -88,7 +95,7 @@ class DecoderLM {
   struct Impl;
   static std::shared_ptr<DecoderLM> load_impl(const std::filesystem::path& dir, torch::Device device,
                                               torch::ScalarType dtype, bool trainable,
-                                              const WeightEdit& edit);
+                                              const WeightEdit& edit, torch::ScalarType matrix_dtype);
   explicit DecoderLM(std::unique_ptr<Impl> impl);
   ~DecoderLM();
 

@@ -27,7 +27,8 @@ struct LayerWeights {
 struct DecoderLM::Impl {
   ModelConfig cfg;
   torch::Device device{torch::kCPU};
-  torch::ScalarType dtype = torch::kFloat32;
+  torch::ScalarType dtype = torch::kFloat32;         // compute
+  torch::ScalarType matrix_dtype = torch::kFloat32;  // the 2-D weights (== dtype unless low-memory)
   torch::Tensor embed, norm, head, inv_freq;  // head is embed itself when the embeddings are tied
   std::vector<LayerWeights> layers;
   std::vector<std::pair<std::string, torch::Tensor>> named;  // HF name -> tensor, checkpoint order

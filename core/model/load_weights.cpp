@@ -17,16 +17,22 @@ namespace fs = std::filesystem;
 using torch::Tensor;
 
 std::shared_ptr<DecoderLM> DecoderLM::load(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
-                                           const WeightEdit& edit) {
-  return load_impl(dir, device, dtype, /*trainable=*/false, edit);
+                                           const WeightEdit& edit, std::optional<torch::ScalarType> matrix_dtype) {
+  const auto m = matrix_dtype.value_or(dtype);
+  if (m != dtype && !(m == torch::kBFloat16 && dtype == torch::kFloat32 && device.is_cpu()))
+    fail("DecoderLM::load: weight matrices in {} with {} compute on {}: only bf16 matrices with float32 compute on "
+         "the CPU are supported (the low-memory format); on a GPU compute in bf16 instead",
+         dtype_name(m), dtype_name(dtype), device.str());
+  return load_impl(dir, device, dtype, /*trainable=*/false, edit, m);
 }
 
 std::shared_ptr<DecoderLM> DecoderLM::load_trainable(const fs::path& dir, torch::Device device) {
-  return load_impl(dir, device, torch::kFloat32, /*trainable=*/true, {});
+  return load_impl(dir, device, torch::kFloat32, /*trainable=*/true, {}, torch::kFloat32);
 }
 
 std::shared_ptr<DecoderLM> DecoderLM::load_impl(const fs::path& dir, torch::Device device, torch::ScalarType dtype,
-                                                bool trainable, const WeightEdit& edit) {
+                                                bool trainable, const WeightEdit& edit,
+                                                torch::ScalarType matrix_dtype) {
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
     fail("DecoderLM::load: dtype must be float32, bfloat16 or float16, found {}", c10::toString(dtype));
   torch::NoGradGuard ng;
@@ -34,6 +40,7 @@ std::shared_ptr<DecoderLM> DecoderLM::load_impl(const fs::path& dir, torch::Devi
   impl->cfg = ModelConfig::from_dir(dir);
   impl->device = device;
   impl->dtype = dtype;
+  impl->matrix_dtype = matrix_dtype;
   const auto& cfg = impl->cfg;
   WeightFiles wf = open_weight_files(dir);
   // The layer count decides how much is built below: check it against the weights first
@@ -94,12 +101,13 @@ std::shared_ptr<DecoderLM> DecoderLM::load_impl(const fs::path& dir, torch::Devi
       }
     }
     Tensor x;
-    if (view.scalar_type() == dtype && device.is_cpu() && !trainable) {
+    const auto want = s.shape.size() == 2 ? matrix_dtype : dtype;
+    if (view.scalar_type() == want && device.is_cpu() && !trainable) {
       x = view;  // zero-copy: the mmap'ed bytes themselves (read-only)
     } else {
       // Convert in slices of rows, dropping each slice's file pages once copied, so
       // the peak stays near one copy of the converted weights even for the embedding.
-      x = torch::empty(view.sizes(), torch::TensorOptions().dtype(dtype).device(device));
+      x = torch::empty(view.sizes(), torch::TensorOptions().dtype(want).device(device));
       const int64_t rows = view.dim() > 0 ? view.size(0) : 1;
       const uint64_t row_bytes = rows > 0 ? view.nbytes() / rows : 0;
       const int64_t chunk = std::max<int64_t>(1, (32ll << 20) / std::max<int64_t>(1, row_bytes));

@@ -86,6 +86,12 @@ bool set_blas_threads(int n) {
 
 }  // namespace
 
+int matmul_threads() {
+  using GetThreads = int (*)();
+  static const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return std::max(1, get ? get() : at::get_num_threads());
+}
+
 void tune_allocator() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -68,6 +68,10 @@ void choose_blas_kernels();
 // thread pools (the functions above).
 void tune_for_tensors(ThreadRole role);
 
+// Threads for genlens's own matrix kernels (model/bf16_matvec.h), which stand in for the
+// BLAS: OpenBLAS's pool size when OpenBLAS is loaded, else LibTorch's intra-op threads.
+int matmul_threads();
+
 // `genlens --threads N`: LibTorch's intra-op pool and OpenBLAS's, both N (N >= 1), over
 // the environment. Remembered for probe_env().
 void set_threads(int n);
