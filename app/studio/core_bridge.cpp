@@ -64,13 +64,16 @@ struct LoadedModel {
   mutable std::map<std::string, std::shared_ptr<analysis::LatentIndex>> indexes;
 };
 
-CoreSession::CoreSession() = default;
+CoreSession::CoreSession(bool bf16_weights) : bf16_weights_(bf16_weights) {}
 CoreSession::~CoreSession() = default;
 
 CoreSession::Weights CoreSession::weights() const {
   std::unique_lock<std::mutex> lk(mu_, std::try_to_lock);  // busy while a model loads: the UI never waits
   if (!lk.owns_lock() || !loaded_ || !loaded_->lm) return {};
-  return {loaded_->model_dir, loaded_->weights_mib, model::dtype_name(loaded_->lm->dtype())};
+  const auto& lm = *loaded_->lm;
+  std::string dtype = model::dtype_name(lm.dtype());
+  if (lm.matrix_dtype() != lm.dtype()) dtype = model::dtype_name(lm.matrix_dtype()) + " matrices with " + dtype + " compute";
+  return {loaded_->model_dir, loaded_->weights_mib, dtype};
 }
 
 std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir, const std::string& adapter,
@@ -86,7 +89,8 @@ std::shared_ptr<const LoadedModel> CoreSession::get(const std::string& model_dir
   ctx.set_stage("load model");
   if (!loaded_ || loaded_->model_dir != model_dir) {
     m->tok = text::load_tokenizer(model_dir);
-    m->lm = model::DecoderLM::load(model_dir);
+    m->lm = bf16_weights_ ? model::DecoderLM::load(model_dir, torch::kCPU, torch::kFloat32, {}, torch::kBFloat16)
+                          : model::DecoderLM::load(model_dir);
     double bytes = 0;
     for (const auto& [name, p] : m->lm->named_parameters()) bytes += static_cast<double>(p.nbytes());
     m->weights_mib = bytes / (1024.0 * 1024.0);

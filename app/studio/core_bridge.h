@@ -34,7 +34,9 @@ struct LoadedModel;
 // machines have few cores, so one model job computes at a time and the UI keeps its core.
 class CoreSession {
  public:
-  CoreSession();
+  // bf16_weights: models load in the CPU's low-memory format (bf16 matrices, float32
+  // compute; `--weights bf16`).
+  explicit CoreSession(bool bf16_weights = false);
   ~CoreSession();
   // adapter: "" = none; a run directory means its newest checkpoint.
   std::shared_ptr<const LoadedModel> get(const std::string& model_dir, const std::string& adapter,
@@ -51,6 +53,7 @@ class CoreSession {
   Weights weights() const;
 
  private:
+  bool bf16_weights_ = false;
   mutable std::mutex mu_;
   std::mutex compute_mu_;
   std::string key_;

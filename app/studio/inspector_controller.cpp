@@ -59,6 +59,10 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
   query_seen_ = 0;
   const std::string model = cx_.open.model, adapter = cx_.open.adapter, corpus = cx_.open.corpus;
   const auto texts = std::make_shared<std::vector<std::string>>(cx_.corpus.texts);
+  // A corpus still being read: its neighbours come when it is in (corpus_read).
+  const bool corpus_pending = texts->empty() && cx_.corpus.loading;
+  neighbours_after_corpus_ = corpus_pending;
+  neighbours_.forget();
   // The layouts the query job places it on (none yet: the map places it when they are in).
   const auto fits = map.query_inspected(query);
   CoreSession* core = &cx_.core;
@@ -92,7 +96,8 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
       if (has_adapter(*m)) modes.insert(modes.begin(), "generative");
       res->publish(res->neighbors, run_neighbors(ctx, *m, *texts, corpus, query, instruction, modes, 8));
     } else {
-      res->problem(res->neighbors, "Open a corpus (Workspace tab) to see the nearest texts.");
+      res->problem(res->neighbors, corpus_pending ? "The corpus is still being read: its nearest texts follow."
+                                                  : "Open a corpus (Workspace tab) to see the nearest texts.");
     }
   });
   insp_.query_shown = query;
@@ -252,6 +257,14 @@ void InspectorController::poll(MapController& map) {
       }
     }
   }
+  if (auto* n = neighbours_.result(); n && neighbours_.waiting()) {
+    auto snap = neighbours_.poll(cx_.jobs);
+    if (snap && snap->finished()) {
+      std::lock_guard<std::mutex> lk(n->mu);
+      if (n->neighbors.value) show_neighbours(*n->neighbors.value);
+      else if (snap->state != runtime::JobState::Cancelled) insp_.neighbours_status = {Status::Failed, job_error(*snap)};
+    }
+  }
   if (auto* w = walk_.result(); w && walk_.waiting()) {
     auto snap = walk_.poll(cx_.jobs);
     if (snap && snap->finished()) {
@@ -268,6 +281,37 @@ void InspectorController::poll(MapController& map) {
       else insp_.latent_status = {Status::Failed, l->latent.problem.empty() ? job_error(*snap) : l->latent.problem};
     }
   }
+}
+
+void InspectorController::show_neighbours(const analysis::NeighborsResult& n) {
+  insp_.neighbours_generative.clear();
+  insp_.neighbours_input.clear();
+  for (auto& list : n.per_mode) {
+    auto& dst = list.mode == "generative" ? insp_.neighbours_generative : insp_.neighbours_input;
+    for (auto& h : list.hits) dst.push_back({h.text, cx_.corpus.label_of(h.index), float(h.similarity)});
+  }
+  insp_.neighbours_status = Status::ready();
+}
+
+void InspectorController::corpus_read() {
+  // A query inspected while the corpus was still being read: its nearest texts now.
+  if (!neighbours_after_corpus_ || insp_.query_shown.empty() || cx_.corpus.texts.empty() || cx_.open.model.empty())
+    return;
+  neighbours_after_corpus_ = false;
+  auto res = std::make_shared<QueryResults>();
+  const std::string model = cx_.open.model, adapter = cx_.open.adapter, corpus = cx_.open.corpus,
+                    query = insp_.query_shown, instruction = this->instruction();
+  const auto texts = std::make_shared<std::vector<std::string>>(cx_.corpus.texts);
+  CoreSession* core = &cx_.core;
+  insp_.neighbours_status = {Status::Running, "neighbours…"};
+  neighbours_.start(cx_.jobs, "neighbours", res, [=](runtime::JobContext& ctx) {
+    auto m = core->get(model, adapter, ctx);
+    ctx.set_stage("neighbours");
+    auto lk = core->compute();
+    std::vector<std::string> modes = {"mean"};
+    if (has_adapter(*m)) modes.insert(modes.begin(), "generative");
+    res->publish(res->neighbors, run_neighbors(ctx, *m, *texts, corpus, query, instruction, modes, 8));
+  });
 }
 
 void InspectorController::poll_query(MapController& map) {
@@ -306,14 +350,9 @@ void InspectorController::poll_query(MapController& map) {
         insp_.decoded_status = insp_.answer_status = {Status::Unavailable, r.decode.problem};
       }
       if (r.neighbors.value) {
-        insp_.neighbours_generative.clear();
-        insp_.neighbours_input.clear();
-        for (auto& list : r.neighbors.value->per_mode) {
-          auto& dst = list.mode == "generative" ? insp_.neighbours_generative : insp_.neighbours_input;
-          for (auto& h : list.hits) dst.push_back({h.text, cx_.corpus.label_of(h.index), float(h.similarity)});
-        }
-        insp_.neighbours_status = Status::ready();
-      } else if (!r.neighbors.problem.empty()) {
+        show_neighbours(*r.neighbors.value);
+      } else if (!r.neighbors.problem.empty() && !neighbours_.waiting() && !insp_.neighbours_status.is_ready()) {
+        // (Unless the corpus came in meanwhile and its own job has them or is on it.)
         insp_.neighbours_status = {Status::Unavailable, r.neighbors.problem};
       }
       map.mark_query(r);

@@ -24,6 +24,7 @@ class InspectorController {
   void start_latent();  // for the pinned cell (after a click on the lens, or a script)
   void ablate();        // the pinned cell, with the kind chosen in the view
   void poll(MapController& map);
+  void corpus_read();  // the open corpus is in: neighbours for a query that waited for it
   void model_opened() { insp_.tokens_status = {views::Status::Idle, "Type a query above and press Enter."}; }
 
   // The chosen preset's instruction (the corpus is encoded with it, queries too).
@@ -40,6 +41,7 @@ class InspectorController {
 
  private:
   void poll_query(MapController& map);
+  void show_neighbours(const analysis::NeighborsResult& n);
   bool pinned_cell(int64_t& layer, std::string& label) const;  // false: none pinned
 
   StudioContext& cx_;
@@ -47,7 +49,8 @@ class InspectorController {
   views::InspectorState insp_state_;
   Pending<QueryResults> query_;  // published part by part by the query job
   uint64_t query_seen_ = 0;
-  Pending<QueryResults> walk_, latent_, ablation_;
+  Pending<QueryResults> walk_, latent_, ablation_, neighbours_;
+  bool neighbours_after_corpus_ = false;  // the shown query was inspected while the corpus was read
   std::string latent_pin_;  // "layer/position" the latent hits belong to
 };
 

@@ -38,7 +38,7 @@ struct Options {
   std::string screenshot;  // save the window as PNG after `frames` frames, then exit
   int frames = 3;
   bool demo = false, quick = false;
-  std::string script, stats, panel_log, layout, revision;
+  std::string script, stats, panel_log, layout, revision, weights = "same";
   int width = 1280, height = 800;
   genlens::studio::StudioOptions app;
 };
@@ -111,6 +111,11 @@ int main(int argc, char** argv) {
   app.add_flag("--demo", opt.demo,
                "Open the demo workspace ($GENLENS_DEMO_DIR, else ~/.cache/genlens/demo), building it first when "
                "it is missing (as `genlens demo`)");
+  app.add_option("--weights", opt.weights,
+                 "What the model's weight matrices are kept in: same (float32) or bf16 (the CPU's low-memory format: "
+                 "half the memory, float32 compute, faster answers)")
+      ->check(CLI::IsMember({"same", "bf16"}))
+      ->capture_default_str();
   app.add_flag("--quick", opt.quick, "With --demo: build the reduced (quick) variant when the workspace is missing");
   app.add_option("--layout", opt.layout, "Draw an [N, 2] float .npy layout on both maps (e.g. a million points)");
   app.add_option("--script", opt.script, "Run UI actions from FILE (see app/studio/script.h), then exit");
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
   app.add_option("--width", opt.width, "Window width")->check(CLI::PositiveNumber);
   app.add_option("--height", opt.height, "Window height")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  opt.app.bf16_weights = opt.weights == "bf16";
   if (!has_display()) {
     // Asked for something a window shows (a model, a corpus, a script...): say that no
     // window can open and what does the same without one; nothing was done, so exit 2.

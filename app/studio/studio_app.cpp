@@ -29,7 +29,7 @@ bool parse_tab(const std::string& name, Tab& out) {
 
 StudioApp::StudioApp(StudioOptions opt)
     : opt_(std::move(opt)),
-      cx_(opt_.cli_path, [this](const std::string& line) { log(line); }),
+      cx_(opt_.cli_path, [this](const std::string& line) { log(line); }, opt_.bf16_weights),
       workspace_(cx_),
       inspector_(cx_),
       trace_(cx_),
@@ -189,6 +189,7 @@ void StudioApp::poll() {
   study_.poll();
   const auto corpus = workspace_.poll_corpus();
   if (corpus != WorkspaceController::CorpusPoll::Waiting) {
+    if (corpus == WorkspaceController::CorpusPoll::Loaded) inspector_.corpus_read();
     const std::string method = map_.corpus_read(corpus == WorkspaceController::CorpusPoll::Loaded);
     if (!method.empty()) project(method);
   }

@@ -28,6 +28,7 @@ struct StudioOptions {
   std::string workspace, model, adapter, run, corpus;
   std::string study;     // a study folder (genlens study --out): opened on the Compare tab
   std::string cli_path;  // the `genlens` executable that runs the jobs
+  bool bf16_weights = false;  // --weights bf16: the CPU's low-memory format (model/linear.h)
 };
 
 enum class Tab { Workspace, Inspector, Map, Compare, Training };

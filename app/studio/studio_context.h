@@ -33,8 +33,8 @@ struct CorpusRows {
 };
 
 struct StudioContext {
-  StudioContext(std::string cli, std::function<void(const std::string&)> log_line)
-      : cli_path(std::move(cli)), log(std::move(log_line)) {}
+  StudioContext(std::string cli, std::function<void(const std::string&)> log_line, bool bf16_weights = false)
+      : core(bf16_weights), cli_path(std::move(cli)), log(std::move(log_line)) {}
   JobHost jobs;
   CoreSession core;  // the loaded model, shared by the jobs
   OpenParts open;

@@ -7,12 +7,17 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/model/bf16_matvec.h"
 #include "core/model/decoder_lm.h"
 #include "core/model/linear.h"
+#include "tests/gen_fixtures.h"
 #include "tests/model_fixtures.h"
+#include "tests/test_util.h"
 
 using namespace genlens;
+namespace fs = std::filesystem;
 using torch::Tensor;
 
 namespace {
@@ -116,4 +121,42 @@ TEST_CASE("bf16 weights: a model's logits equal its float32 twin with bf16-round
       CHECK(vs_f32 < rounding + 1e-5);  // and it is all the format adds
     }
   }
+}
+
+TEST_CASE("bf16 weights: the CLI takes --weights bf16 for analysis, agrees with float32 on the lens, and training refuses it") {
+  auto model = test::tiny_qwen3_text_model();
+  test::TempDir tmp("low-memory-cli");
+  const std::string lens = "lens --model " + test::shell_quote(model.string()) + " --query 'I am so angry today' --json";
+  auto a = test::run_genlens_split(lens + " --weights same", tmp.path);
+  auto b = test::run_genlens_split(lens + " --weights bf16", tmp.path);
+  INFO(a.err);
+  INFO(b.err);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  const auto& ca = ja["results"][0]["cells"];
+  const auto& cb = jb["results"][0]["cells"];
+  REQUIRE(ca.size() == cb.size());
+  int cells = 0, same = 0;
+  double max_prob_diff = 0;
+  for (size_t l = 0; l < ca.size(); ++l)
+    for (size_t p = 0; p < ca[l].size(); ++p) {
+      ++cells;
+      same += ca[l][p]["top"][0]["id"] == cb[l][p]["top"][0]["id"];
+      max_prob_diff = std::max(max_prob_diff, std::abs(ca[l][p]["top"][0]["prob"].get<double>() -
+                                                       cb[l][p]["top"][0]["prob"].get<double>()));
+    }
+  MESSAGE("lens top-1 identical in " << same << " of " << cells << " cells; largest top-1 probability change "
+                                     << max_prob_diff);
+  CHECK(cells > 0);
+  CHECK(same >= cells * 9 / 10);
+  CHECK(max_prob_diff < 0.05);
+
+  test::write_file(tmp / "responses.jsonl", "{\"id\": \"a\", \"question\": \"q\", \"response\": \"r\"}\n");
+  auto t = test::run_genlens("train --model " + test::shell_quote(model.string()) + " --data " +
+                             test::shell_quote((tmp / "responses.jsonl").string()) + " --out " +
+                             test::shell_quote((tmp / "run").string()) + " --weights bf16");
+  CHECK(t.exit_code != 0);
+  CHECK(t.output.find("--weights bf16: training keeps the weights in the compute dtype") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "run"));
 }
