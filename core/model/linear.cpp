@@ -1,6 +1,7 @@
 #include "core/model/linear.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/model/bf16_matvec.h"
 #include "core/runtime/env_info.h"
@@ -44,9 +45,27 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       if (b.defined()) y.add_(b.to(torch::kFloat32));
       return with_sizes(y, x, out);
     }
-    // (LibTorch's conversion, on its own pool: splitting it over OpenMP threads left them
-    // spinning beside OpenBLAS's and made the lens 1.4x slower on 2 cores.)
-    const auto wf = w.to(torch::kFloat32);
+    if (cpu && !grad) {
+      // More rows: the product in blocks of the weight's rows, each converted into one
+      // reused float32 buffer of 16 MB (a fresh float32 copy of a large matrix per call
+      // faulted in every page of it: the lens 1.5x slower than in float32).
+      thread_local Tensor buf;
+      const int64_t block = std::max<int64_t>(1, (int64_t{4} << 20) / std::max<int64_t>(in, 1));
+      if (!buf.defined() || buf.numel() < std::min(block, out) * in)
+        buf = torch::empty({std::min(block, out) * in}, x.options());
+      auto x2 = x.reshape({rows, in});
+      std::vector<Tensor> parts;
+      for (int64_t o0 = 0; o0 < out; o0 += block) {
+        const int64_t n = std::min(block, out - o0);
+        auto wf = buf.narrow(0, 0, n * in).view({n, in});
+        wf.copy_(w.narrow(0, o0, n));
+        parts.push_back(F::linear(x2, wf));
+      }
+      auto y = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+      if (b.defined()) y.add_(b.to(torch::kFloat32));
+      return with_sizes(y, x, out);
+    }
+    const auto wf = w.to(torch::kFloat32);  // differentiable in x
     return b.defined() ? F::linear(x, wf, b.to(torch::kFloat32)) : F::linear(x, wf);
   }
   return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
