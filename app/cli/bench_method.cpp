@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "app/cli/bench.h"
 #include "app/cli/bench_harness.h"
 #include "core/analysis/ablate.h"
 #include "core/analysis/attribution.h"
+#include "core/analysis/decode.h"
 #include "core/analysis/lens.h"
 #include "core/analysis/trace.h"
 #include "core/analysis/tuned_lens.h"
@@ -20,6 +22,7 @@
 #include "core/model/generate.h"
 #include "core/runtime/job.h"
 #include "core/teach/teacher.h"
+#include "core/text/chat_template.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 #include "genlens_paths.h"
@@ -289,6 +292,70 @@ void bench_lens(const Spec& s, const TempModel& m) {
   bench::emit(s, m, r, "");
 }
 
+// One query in the studio's inspector, in the order its job shows the parts
+// (app/studio/inspector_controller.cpp): the tokens, the logit lens (8 words a cell),
+// the text decoded from the embedding and then the model's own answer, 48 tokens each,
+// streamed token by token, and the generative embedding the neighbours start from.
+// Reports when each part appears, from Inspect. Random weights never stop at EOS, so
+// both texts run their full 48 tokens: the slowest case.
+void bench_inspector(const Spec& s, const TempModel& m) {
+  auto tok = qwen3_tokenizer();
+  if (!tok) fail("bench inspector reads text with the Qwen3 tokenizer ({}), which is missing: run third_party/install-deps.sh",
+                 qwen3_tokenizer_dir().string());
+  if (m.cfg.vocab_size < tok->vocab_size())
+    fail("bench inspector reads text with the Qwen3 tokenizer ({} ids): give --vocab {} or a Qwen3 --shape, "
+         "found a vocabulary of {}", tok->vocab_size(), tok->vocab_size(), m.cfg.vocab_size);
+  // The Qwen3 chat template, for the model's answer (the tokenizer's config names it).
+  const auto chat = text::load_chat_template(qwen3_tokenizer_dir());
+  const auto& lm = *m.lm;
+  const auto adapter = random_adapter(s, lm);
+  const std::string query = "Why is the sky blue on a clear day, and red at sunset?";
+  const int max_new = 48;
+  std::vector<double> lens_s, first_s, decoded_s, answer_s;
+  bench::reset_peak_rss();
+  Record r;
+  r.bench = "inspector";
+  r.kase = "one-query";
+  r.seconds = bench::time_reps([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    (void)tok->encode(query, /*add_special=*/true);
+    analysis::LensOptions lo;
+    lo.top_k = 8;
+    if (analysis::logit_lens(lm, &adapter, *tok, query, lo).cells.empty()) fail("bench inspector: no lens cells");
+    lens_s.push_back(since());
+    double first = -1, decoded = -1;
+    analysis::DecodeOptions d;
+    d.max_new_tokens = max_new;
+    d.model_answer = chat.format != text::ChatFormat::None;
+    d.chat = &chat;
+    d.on_token = [&](size_t, analysis::DecodeOptions::Stream which, const analysis::DecodedText&) {
+      if (first < 0) first = since();
+      if (which == analysis::DecodeOptions::Stream::ModelAnswer && decoded < 0) decoded = since();
+    };
+    auto res = analysis::decode_queries(lm, adapter, *tok, {query}, d);
+    first_s.push_back(first);
+    decoded_s.push_back(decoded >= 0 ? decoded : since());
+    answer_s.push_back(since());
+    gen::EncodeOptions eo;
+    eo.mode = gen::EncodeMode::Generative;
+    (void)gen::encode_texts(lm, &adapter, *tok, {query}, "", eo).sum().item<float>();
+  }, s.steps);
+  // (The first call of each is time_reps's warm-up, left out as its total is.)
+  auto p50 = [](std::vector<double> v) { return bench::percentile({v.begin() + 1, v.end()}, 0.5); };
+  r.items_per_rep = 1;
+  r.tokens_per_rep = 2.0 * max_new;
+  r.extra["lens_s"] = p50(lens_s);
+  r.extra["first_token_s"] = p50(first_s);
+  r.extra["decoded_s"] = p50(decoded_s);
+  r.extra["answer_s"] = p50(answer_s);
+  r.extra["model_answer"] = chat.format != text::ChatFormat::None;
+  fmt::print(stderr, "                   lens at {:.2f} s, first decoded token at {:.2f} s, decoded text at {:.2f} s, "
+             "the model's answer at {:.2f} s, all with the embedding at {:.2f} s\n",
+             p50(lens_s), p50(first_s), p50(decoded_s), p50(answer_s), bench::percentile(r.seconds, 0.5));
+  bench::emit(s, m, r, "");
+}
+
 // The intervention instruments on one query (the Qwen3 tokenizer's reading of an English
 // question): ablating every special position at every layer, with each position alone
 // (one batched forward); a causal trace against a second query over the special
@@ -428,6 +495,9 @@ RegisterBench reg_generate({"generate", "Greedy generation with the KV cache, to
 RegisterBench reg_lens({"lens", "Logit lens of the compression tokens over every layer (JSON)",
                         [](CLI::App& sub) { return setup_case(sub, bench_lens, 8); }});
 
+RegisterBench reg_inspector({"inspector",
+                             "One inspector query as the studio runs it: when the lens, the decoded text and the answer appear (JSON)",
+                             [](CLI::App& sub) { return setup_case(sub, bench_inspector, 1); }});
 RegisterBench reg_intervene({"intervene",
                              "Ablation, causal tracing, attribution and the tuned lens on one query: the cost of each (JSON per case)",
                              [](CLI::App& sub) { return setup_case(sub, bench_intervene, 8); }});

@@ -481,9 +481,17 @@ LensResult logit_lens_ids(const model::DecoderLM& lm, const gen::Adapter* adapte
     res.cells.resize(res.cells.size() - static_cast<size_t>(n_comp));
     // Input lens: nearest rows of the input embedding matrix by cosine.
     // cos = (S/|S|) E^T / |E_row|: no normalised copy of the [V, H] matrix is made.
-    auto E = embedding_matrix(lm).to(torch::kFloat32);
-    auto Sn = torch::nn::functional::normalize(S.to(E.device()), torch::nn::functional::NormalizeFuncOptions().dim(1));
-    auto cos = (torch::matmul(Sn, E.t()) / E.norm(2, 1).clamp_min(1e-12)).cpu();
+    const auto& E = embedding_matrix(lm);
+    auto Sn = torch::nn::functional::normalize(S.to(E.device()).to(torch::kFloat32),
+                                               torch::nn::functional::NormalizeFuncOptions().dim(1));
+    // In blocks of the vocabulary: a bf16 table (the low-memory format) is converted a
+    // block at a time, never as a whole float32 copy of the embedding.
+    std::vector<Tensor> parts;
+    for (int64_t v0 = 0, block = 8192; v0 < E.size(0); v0 += block) {
+      auto e = E.narrow(0, v0, std::min(block, E.size(0) - v0)).to(torch::kFloat32);
+      parts.push_back(torch::matmul(Sn, e.t()) / e.norm(2, 1).clamp_min(1e-12));
+    }
+    auto cos = torch::cat(parts, 1).cpu();
     const int64_t k = std::min<int64_t>(std::max<int64_t>(1, opt.input_lens_top_k), cos.size(1));
     auto top = cos.topk(k, -1);
     for (int64_t r = 0; r < n_comp; ++r) {

@@ -122,3 +122,48 @@ TEST_CASE("bench intervene: ablation, trace, attribution and the tuned lens, one
   CHECK(e.exit_code != 0);
   CHECK(e.output.find("give --vocab") != std::string::npos);
 }
+
+TEST_CASE("bench weights: bf16 matrices against float32 on one model, agreement counted, half the bytes") {
+  auto r = test::run_genlens("bench weights --hidden 32 --layers 2 --heads 2 --vocab 300 --query-len 6 --prompts 5 "
+                             "--new-tokens 4");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto brace = r.output.rfind("\n{");
+  REQUIRE(brace != std::string::npos);
+  auto j = Json::parse(r.output.substr(brace + 1));
+  CHECK(j["case"] == "bf16-vs-f32");
+  CHECK(j["prompts"] == 5);
+  CHECK(j["greedy_tokens"] == 5 * 4);
+  CHECK(j["lens_cells"] == 5 * 3 * 6);  // prompts x (layers + 1) x the prompt's 6 positions
+  CHECK(j["greedy_identical_prompts"].get<int>() <= 5);
+  CHECK(j["greedy_tokens_before_first_difference"].get<int>() <= 20);
+  CHECK(j["lens_top1_identical"].get<int>() <= 90);
+  CHECK(j["lens_top1_identical"].get<int>() >= 45);  // rounding moves a few near-ties, not half the cells
+  const double ratio = j["weights_mb"]["bf16"].get<double>() / j["weights_mb"]["f32"].get<double>();
+  CHECK(ratio > 0.5);  // the norms stay float32
+  CHECK(ratio < 0.52);
+  CHECK(positive_number(j["decode_tokens_per_s"]["bf16"]));
+  CHECK(r.output.find("greedy identical") != std::string::npos);
+}
+
+TEST_CASE("bench inspector: the parts of one query appear in the studio's order, each time after the last") {
+  for (const char* weights : {"same", "bf16"}) {
+    CAPTURE(weights);
+    auto r = test::run_genlens(std::string("bench inspector --vocab 151669 --hidden 64 --layers 2 --heads 4 --steps 1 "
+                                           "--weights ") + weights);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto brace = r.output.find("\n{");
+    REQUIRE(brace != std::string::npos);
+    auto j = Json::parse(r.output.substr(brace + 1, r.output.find('\n', brace + 1) - brace - 1));
+    CHECK(j["bench"] == "inspector");
+    CHECK(j["weights"] == (std::string(weights) == "bf16" ? "bfloat16" : "float32"));
+    CHECK(j["model_answer"] == true);  // the Qwen3 chat template: the answer is timed too
+    const double lens = j["lens_s"], first = j["first_token_s"], decoded = j["decoded_s"], answer = j["answer_s"];
+    CHECK(lens > 0);
+    CHECK(first >= lens);
+    CHECK(decoded >= first);
+    CHECK(answer >= decoded);
+    CHECK(j["latency_ms"]["p50"].get<double>() / 1e3 >= answer);
+  }
+}
