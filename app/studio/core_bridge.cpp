@@ -62,6 +62,14 @@ struct LoadedModel {
   // Latent indexes opened so far (memory-mapped; cheap to keep).
   mutable std::mutex index_mu;
   mutable std::map<std::string, std::shared_ptr<analysis::LatentIndex>> indexes;
+  // The checkpoint's tuned lens once read, with its curves, until its files change (a
+  // query read through it does not read 28 translators again).
+  struct TunedLensFile {
+    std::filesystem::file_time_type written;
+    std::shared_ptr<const analysis::TunedLens> lens;
+    analysis::TunedLensCurves curves;
+  };
+  mutable std::optional<TunedLensFile> tuned;
 };
 
 CoreSession::CoreSession(bool bf16_weights) : bf16_weights_(bf16_weights) {}
@@ -425,20 +433,27 @@ TunedLensResults run_tuned_lens(runtime::JobContext& ctx, const LoadedModel& m, 
   TunedLensResults r;
   r.dir = (m.adapter->dir / "tuned-lens").string();
   analysis::TunedLensCurves curves;
-  std::optional<analysis::TunedLens> lens;
-  if (!std::filesystem::exists(m.adapter->dir / "tuned-lens" / "tuned_lens.json")) {
+  std::shared_ptr<const analysis::TunedLens> lens;
+  const auto meta = m.adapter->dir / "tuned-lens" / "tuned_lens.json";
+  if (!std::filesystem::exists(meta)) {
     if (train_texts.empty())
       fail("no tuned lens for this checkpoint yet ({}): press Train, or run genlens tuned-lens train", r.dir);
     const auto states = analysis::special_position_states(*m.lm, m.adapter->adapter, *m.tok, train_texts,
                                                           m.adapter->meta.instruction, query_length(m), &ctx);
-    lens = analysis::train_tuned_lens(*m.lm, states, m.adapter->adapter.shape().n_special(), {}, curves, &ctx);
+    lens = std::make_shared<const analysis::TunedLens>(
+        analysis::train_tuned_lens(*m.lm, states, m.adapter->adapter.shape().n_special(), {}, curves, &ctx));
     analysis::save_tuned_lens(r.dir, *lens, curves, *m.lm, m.model_dir, m.adapter->dir);
     r.trained_now = true;
+    m.tuned = LoadedModel::TunedLensFile{std::filesystem::last_write_time(meta), lens, curves};
+  } else if (const auto written = std::filesystem::last_write_time(meta); m.tuned && m.tuned->written == written) {
+    lens = m.tuned->lens;  // (jobs run one at a time under CoreSession::compute)
+    curves = m.tuned->curves;
   } else {
-    lens = analysis::load_tuned_lens(r.dir, *m.lm, m.model_dir, &curves);
+    lens = std::make_shared<const analysis::TunedLens>(analysis::load_tuned_lens(r.dir, *m.lm, m.model_dir, &curves));
+    m.tuned = LoadedModel::TunedLensFile{written, lens, curves};
   }
   ctx.set_stage("tuned lens");
-  r.lens = run_lens(m, query, instruction, {}, &*lens);
+  r.lens = run_lens(m, query, instruction, {}, lens.get());
   r.layers = curves.layers;
   r.kl_logit = curves.kl_logit;
   r.kl_tuned = curves.kl_tuned;

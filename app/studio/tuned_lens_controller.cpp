@@ -6,6 +6,7 @@
 
 #include "app/studio/lens_snapshot.h"
 #include "core/data/corpus.h"
+#include "core/util/error.h"
 #include "views/view_common.h"
 
 namespace genlens::studio {
@@ -22,33 +23,27 @@ void TunedLensController::start(const std::string& query, const std::string& ins
     snap_.status = {Status::Unavailable, "The tuned lens reads the special tokens: open a checkpoint or a run."};
     return;
   }
-  // Training texts: the workspace's questions (the run's own data), else the open corpus.
-  std::vector<std::string> texts;
-  if (train) {
-    const fs::path responses = fs::path(cx_.open.workspace) / "responses.jsonl";
-    try {
-      texts = !cx_.open.workspace.empty() && fs::exists(responses) ? data::read_texts(responses, "question")
-                                                                   : cx_.corpus.texts;
-    } catch (const std::exception& e) {
-      snap_.status = {Status::Failed, e.what()};
-      return;
-    }
-    if (texts.empty()) {
-      snap_.status = {Status::Unavailable, "Training needs texts: open a workspace with responses.jsonl, or a corpus."};
-      return;
-    }
-  }
+  // Training texts: the workspace's questions (the run's own data), else the open
+  // corpus; the file is read by the job, off the UI thread.
+  const fs::path responses =
+      train && !cx_.open.workspace.empty() ? fs::path(cx_.open.workspace) / "responses.jsonl" : fs::path();
+  auto corpus_texts = std::make_shared<std::vector<std::string>>(train ? cx_.corpus.texts : std::vector<std::string>());
   auto res = std::make_shared<QueryResults>();
   const std::string model = cx_.open.model, adapter = cx_.open.adapter;
   CoreSession* core = &cx_.core;
   job_.start(cx_.jobs, "tuned-lens", res, [=](runtime::JobContext& ctx) {
+    std::vector<std::string> texts;
+    if (train) {
+      ctx.set_stage("read the training texts");
+      texts = !responses.empty() && fs::exists(responses) ? data::read_texts(responses, "question") : *corpus_texts;
+      if (texts.empty()) fail("training needs texts: open a workspace with responses.jsonl, or a corpus");
+    }
     auto m = core->get(model, adapter, ctx);
     auto lk = core->compute();
     res->publish(res->tuned_lens, run_tuned_lens(ctx, *m, query, instruction, texts));
   });
-  snap_.status = {Status::Running, train ? fmt::format("training the tuned lens on {} texts…", texts.size())
-                                         : "reading the lens through the tuned lens…"};
-  if (train) cx_.log(fmt::format("tuned lens: training on {} texts", texts.size()));
+  snap_.status = {Status::Running, train ? "training the tuned lens…" : "reading the lens through the tuned lens…"};
+  if (train) cx_.log("tuned lens: training on the workspace's questions (or the open corpus)");
 }
 
 void TunedLensController::query_changed() {
