@@ -228,40 +228,34 @@ void bench_lens(const Spec& s, const TempModel& m) {
   const int64_t T = s.query_len + s.thought + s.compression;
   // Pieces for the cells: the Qwen3 tokenizer the tests use (ids past its vocabulary read "<id N>").
   if (auto tok = qwen3_tokenizer()) {
-    analysis::LensOptions lo;
-    lo.max_length = 0;
-    bench::reset_peak_rss();
-    Record r;
-    r.bench = "lens";
-    r.kase = "all-layers-top10";
-    r.seconds = bench::time_reps([&] {
-      for (const auto& q : data.query) {
-        auto res = analysis::logit_lens_ids(lm, &adapter, *tok, std::vector<int32_t>(q.begin(), q.end()), lo);
-        if (res.cells.empty()) fail("bench lens: no cells");
-      }
-    }, s.steps);
-    r.items_per_rep = s.batch;
-    r.tokens_per_rep = static_cast<double>(s.batch * T);
-    r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) +
-                      bench::head_flops(m.cfg, s.batch * ((s.thought + s.compression) * (L + 1) + s.compression));
-    bench::emit(s, m, r, "");
-    // What the target and `lens --positions compression` ask for: every layer of
-    // the compression positions only (the LM head's rows halve with 10 + 10 tokens).
-    lo.positions = "compression";
-    bench::reset_peak_rss();
-    Record c;
-    c.bench = "lens";
-    c.kase = "compression-top10";
-    c.seconds = bench::time_reps([&] {
-      for (const auto& q : data.query) {
-        auto res = analysis::logit_lens_ids(lm, &adapter, *tok, std::vector<int32_t>(q.begin(), q.end()), lo);
-        if (res.cells.empty()) fail("bench lens: no cells");
-      }
-    }, s.steps);
-    c.items_per_rep = s.batch;
-    c.tokens_per_rep = static_cast<double>(s.batch * T);
-    c.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) + bench::head_flops(m.cfg, s.batch * s.compression * (L + 1));
-    bench::emit(s, m, c, "");
+    // Every special position (what `genlens lens` and the inspector show), then only the
+    // compression positions (`lens --positions compression`: the LM head's rows halve).
+    struct LensCase {
+      const char* kase;
+      const char* positions;
+      int64_t head_rows;  // LM-head rows per query
+    };
+    const LensCase cases[] = {{"all-layers-top10", "", (s.thought + s.compression) * (L + 1) + s.compression},
+                              {"compression-top10", "compression", s.compression * (L + 1)}};
+    for (const auto& lc : cases) {
+      analysis::LensOptions lo;
+      lo.max_length = 0;
+      lo.positions = lc.positions;
+      bench::reset_peak_rss();
+      Record r;
+      r.bench = "lens";
+      r.kase = lc.kase;
+      r.seconds = bench::time_reps([&] {
+        for (const auto& q : data.query) {
+          auto res = analysis::logit_lens_ids(lm, &adapter, *tok, std::vector<int32_t>(q.begin(), q.end()), lo);
+          if (res.cells.empty()) fail("bench lens: no cells");
+        }
+      }, s.steps);
+      r.items_per_rep = s.batch;
+      r.tokens_per_rep = static_cast<double>(s.batch * T);
+      r.flops_per_rep = bench::forward_flops(m.cfg, s.batch, T) + bench::head_flops(m.cfg, s.batch * lc.head_rows);
+      bench::emit(s, m, r, "");
+    }
   } else {
     fmt::print(stderr, "bench lens: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh); only the "
                "baseline runs\n", qwen3_tokenizer_dir().string());

@@ -82,7 +82,7 @@ TEST_CASE("bf16 weights: model::linear gives float32 results on every path (few 
   CHECK(torch::allclose(xg.grad().view({-1}), want, 1e-5, 1e-5));
 }
 
-TEST_CASE("bf16 weights: a model's logits equal its float32 twin with bf16-rounded weights; the difference to float32 is the rounding's") {
+TEST_CASE("bf16 weights: a model's logits equal its float32 twin with bf16-rounded weights, and differ from float32 by the rounding alone") {
   torch::NoGradGuard ng;
   for (std::string fam : {"llama3", "qwen2", "qwen3-untied"}) {
     CAPTURE(fam);
