@@ -117,7 +117,7 @@ WorkspaceIntents draw_workspace_view(const WorkspaceSnapshot& s, WorkspaceState&
               s.blas_threads > 0 ? fmt::format(" (BLAS {})", s.blas_threads).c_str() : "",
               s.memory_mb > 0 ? fmt::format(" · {:.0f} MB in use", s.memory_mb).c_str() : "");
   if (s.model_weights_mib > 0)
-    ImGui::TextDisabled("the model's weights: %.0f MiB of the memory in use, %s", s.model_weights_mib,
+    ImGui::TextDisabled("the model's weights: %.0f MiB of the memory in use, in %s", s.model_weights_mib,
                         s.model_weights_dtype.c_str());
   else if (!s.model_dir.empty())
     ImGui::TextDisabled("the model loads with its first job (Inspect, a map, evaluation)");

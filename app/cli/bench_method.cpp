@@ -54,6 +54,18 @@ std::unique_ptr<text::Tokenizer> qwen3_tokenizer() {
   return text::load_tokenizer(qwen3_tokenizer_dir());
 }
 
+// The Qwen3 tokenizer for a case that reads English text (`bench NAME`): an error when it
+// is missing or the model's vocabulary is smaller than it.
+std::unique_ptr<text::Tokenizer> text_tokenizer(const char* name, const TempModel& m) {
+  auto tok = qwen3_tokenizer();
+  if (!tok) fail("bench {}: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh)", name,
+                 qwen3_tokenizer_dir().string());
+  if (m.cfg.vocab_size < tok->vocab_size())
+    fail("bench {} reads text with the Qwen3 tokenizer ({} ids): give --vocab {} or a Qwen3 --shape, "
+         "found a vocabulary of {}", name, tok->vocab_size(), tok->vocab_size(), m.cfg.vocab_size);
+  return tok;
+}
+
 // Encoding a batch: mean pooling (the input-centric baseline) and the generative
 // embedding (query + special tokens, the compression states through both heads).
 void bench_encode(const Spec& s, const TempModel& m) {
@@ -293,12 +305,7 @@ void bench_lens(const Spec& s, const TempModel& m) {
 // Reports when each part appears, from Inspect. Random weights never stop at EOS, so
 // both texts run their full 48 tokens: the slowest case.
 void bench_inspector(const Spec& s, const TempModel& m) {
-  auto tok = qwen3_tokenizer();
-  if (!tok) fail("bench inspector reads text with the Qwen3 tokenizer ({}), which is missing: run third_party/install-deps.sh",
-                 qwen3_tokenizer_dir().string());
-  if (m.cfg.vocab_size < tok->vocab_size())
-    fail("bench inspector reads text with the Qwen3 tokenizer ({} ids): give --vocab {} or a Qwen3 --shape, "
-         "found a vocabulary of {}", tok->vocab_size(), tok->vocab_size(), m.cfg.vocab_size);
+  auto tok = text_tokenizer("inspector", m);
   // The Qwen3 chat template, for the model's answer (the tokenizer's config names it).
   const auto chat = text::load_chat_template(qwen3_tokenizer_dir());
   const auto& lm = *m.lm;
@@ -356,12 +363,7 @@ void bench_inspector(const Spec& s, const TempModel& m) {
 // positions (a forward per layer); the tuned lens's states of `batch` texts, and one of
 // its training steps (a layer's translator on 256 positions, forward and backward).
 void bench_intervene(const Spec& s, const TempModel& m) {
-  auto tok = qwen3_tokenizer();
-  if (!tok) fail("bench intervene: the Qwen3 tokenizer ({}) is missing (run third_party/install-deps.sh)",
-                 qwen3_tokenizer_dir().string());
-  if (m.cfg.vocab_size < tok->vocab_size())
-    fail("bench intervene reads text with the Qwen3 tokenizer ({} ids): give --vocab {} or a Qwen3 --shape, "
-         "found a vocabulary of {}", tok->vocab_size(), tok->vocab_size(), m.cfg.vocab_size);
+  auto tok = text_tokenizer("intervene", m);
   const auto& lm = *m.lm;
   const auto adapter = random_adapter(s, lm);
   const int64_t L = m.cfg.num_hidden_layers, S = s.thought + s.compression;

@@ -46,6 +46,20 @@ std::string InspectorController::instruction() const {
   return insp_.presets[size_t(std::clamp(insp_state_.preset, 0, int(insp_.presets.size()) - 1))].instruction;
 }
 
+namespace {
+// The query's nearest corpus texts in both spaces (the generative one needs an adapter),
+// as the query job and a corpus read after it both find them.
+analysis::NeighborsResult query_neighbours(runtime::JobContext& ctx, CoreSession& core, const LoadedModel& m,
+                                           const std::vector<std::string>& texts, const std::string& corpus,
+                                           const std::string& query, const std::string& instruction) {
+  ctx.set_stage("neighbours");
+  auto lk = core.compute();
+  std::vector<std::string> modes = {"mean"};
+  if (has_adapter(m)) modes.insert(modes.begin(), "generative");
+  return run_neighbors(ctx, m, texts, corpus, query, instruction, modes, 8);
+}
+}  // namespace
+
 void InspectorController::inspect(const std::string& query, MapController& map) {
   std::snprintf(insp_state_.query, sizeof insp_state_.query, "%s", query.c_str());
   if (cx_.open.model.empty()) {
@@ -90,11 +104,7 @@ void InspectorController::inspect(const std::string& query, MapController& map) 
     // The query on the maps, in the spaces they were fitted on.
     if (fits) place_on_maps(ctx, *core, *m, *fits, query, "place on the ", *res);
     if (!texts->empty()) {
-      ctx.set_stage("neighbours");
-      auto lk = core->compute();
-      std::vector<std::string> modes = {"mean"};
-      if (has_adapter(*m)) modes.insert(modes.begin(), "generative");
-      res->publish(res->neighbors, run_neighbors(ctx, *m, *texts, corpus, query, instruction, modes, 8));
+      res->publish(res->neighbors, query_neighbours(ctx, *core, *m, *texts, corpus, query, instruction));
     } else {
       res->problem(res->neighbors, corpus_pending ? "The corpus is still being read: its nearest texts follow."
                                                   : "Open a corpus (Workspace tab) to see the nearest texts.");
@@ -306,11 +316,7 @@ void InspectorController::corpus_read() {
   insp_.neighbours_status = {Status::Running, "neighbours…"};
   neighbours_.start(cx_.jobs, "neighbours", res, [=](runtime::JobContext& ctx) {
     auto m = core->get(model, adapter, ctx);
-    ctx.set_stage("neighbours");
-    auto lk = core->compute();
-    std::vector<std::string> modes = {"mean"};
-    if (has_adapter(*m)) modes.insert(modes.begin(), "generative");
-    res->publish(res->neighbors, run_neighbors(ctx, *m, *texts, corpus, query, instruction, modes, 8));
+    res->publish(res->neighbors, query_neighbours(ctx, *core, *m, *texts, corpus, query, instruction));
   });
 }
 
